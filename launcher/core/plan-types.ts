@@ -1,0 +1,106 @@
+/**
+ * The LaunchPlan: the pure core's whole output, plain JSON (no classes, no functions, no Dates), so
+ * `tongs plan` can print it and tests can pin it. The imperative shell (`applyPlan`) executes it.
+ * Contract: ../shared/DESIGN.md "`tongs plan` output" — the fields named there may not change;
+ * fields may be added.
+ */
+
+export type Lifecycle = 'session' | 'shared';
+export type InterfaceKind = 'mcp' | 'port' | 'none';
+export type LayerName = 'user' | 'org' | 'repo' | 'workspace';
+export type ReadinessMode = 'tcp' | 'mcp' | 'healthcheck' | 'none';
+
+/** How the shell decides a tong is ready. Probes run from inside the session network. */
+export interface PlannedReadiness {
+  mode: ReadinessMode;
+  /** DNS name probed on the session network (the canonical alias); null for `none`/`healthcheck`. */
+  host: string | null;
+  /** TCP port probed; null when the tong has no port. */
+  port: number | null;
+  /** `mcp` mode: the endpoint path, e.g. `/mcp`. */
+  path: string | null;
+  /** `healthcheck` mode: argv exec'd inside the tong; null means "use the image's HEALTHCHECK". */
+  command: string[] | null;
+  /** Give up after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/** A mount, already resolved to Docker terms (no magic words left). */
+export interface PlannedMount {
+  type: 'bind' | 'volume';
+  /** Absolute host path (bind) or volume name (volume). */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface PlannedTong {
+  /** The definition file name without extension. */
+  name: string;
+  /** The layer whose definition won. */
+  layer: LayerName;
+  /** Absolute path of the winning definition file. */
+  file: string;
+  lifecycle: Lifecycle;
+  image: string;
+  /** Absolute build context used when `image` is absent locally, or null. */
+  build: string | null;
+  kind: InterfaceKind;
+  /** The canonical alias: `interface.name` for mcp, the tong name otherwise. */
+  alias: string;
+  /** Extra aliases (`interface.aliases`). */
+  aliases: string[];
+  /** The port the tong listens on inside its container, or null for `none`. */
+  port: number | null;
+  /** mcp only: `http://<alias>:<port><path>`; null otherwise. */
+  url: string | null;
+  /** Container name: unique per session for session tongs, stable for shared tongs. */
+  containerName: string;
+  /** Plain environment (values holding no secret reference). */
+  env: Record<string, string>;
+  /** Secret-bearing environment, values still holding `${secret:…}` references (resolved by the shell). */
+  secretEnv: Record<string, string>;
+  mounts: PlannedMount[];
+  /** Memory limit in bytes, or null. */
+  memoryBytes: number | null;
+  entrypoint: string[] | null;
+  command: string[] | null;
+  readiness: PlannedReadiness;
+  /** sha256 (hex, 16 chars) of the merged definition. */
+  configHash: string;
+  labels: Record<string, string>;
+}
+
+export interface PlannedNetwork {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** A file the shell writes on the host (mode is an octal permission number, e.g. 0o600 = 384). */
+export interface PlannedFile {
+  hostPath: string;
+  /** Where it is mounted in the anvil (read-only). */
+  containerPath: string;
+  content: string;
+  mode: number;
+}
+
+export interface LaunchPlan {
+  harness: string | null;
+  sessionId: string;
+  tongs: PlannedTong[];
+  /** The per-session network; null when no tong is planned (passthrough). */
+  network: PlannedNetwork | null;
+  /** The harness MCP config document, or null when no mcp tong is present. */
+  mcpConfig: Record<string, unknown> | null;
+  files: PlannedFile[];
+  /** Labels every session resource carries. */
+  labels: Record<string, string>;
+  /** The anvil's `--name`, if the argv gives one. */
+  anvilName: string | null;
+  /** Networks the anvil argv already names (`--network`/`--net`); the anvil stays on them too. */
+  anvilNetworks: string[];
+  /** The final argv to execute (docker options inserted right after `run`). */
+  anvilArgv: string[];
+}
