@@ -3,13 +3,19 @@
  * Placeholder until the Docker runtime issue (#3) lands; the CLI already calls it.
  */
 import { TongsError } from '../errors.js';
-import type { LaunchPlan } from '../core/plan-types.js';
+import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
 
 export interface RunSessionOptions {
   /** Silence progress lines (`--quiet`). */
   quiet: boolean;
   /** Removes the session's host temp dir (created by the CLI with tmp-promise before planning). */
   cleanupTemp: () => Promise<void>;
+  /**
+   * Resolves the `secretEnv` templates of the tongs that will actually be created (a reused shared
+   * tong resolves nothing — issue #6), on the host, before any container exists. Returns, per tong
+   * name, the final secret environment. Throws SecretError. Absent ⇒ secretEnv values are used as-is.
+   */
+  resolveSecrets?: (tongs: PlannedTong[]) => Promise<Map<string, Record<string, string>>>;
 }
 
 /**
