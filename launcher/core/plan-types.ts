@@ -99,6 +99,11 @@ export interface LaunchPlan {
   labels: Record<string, string>;
   /** The anvil's `--name`, if the argv gives one. */
   anvilName: string | null;
+  /**
+   * The anvil's image (the first non-option word after `run`), or null when the argv is not a
+   * `docker run` naming one. The runtime may start readiness probes from it (no pulls needed).
+   */
+  anvilImage: string | null;
   /** Networks the anvil argv already names (`--network`/`--net`); the anvil stays on them too. */
   anvilNetworks: string[];
   /** The final argv to execute (docker options inserted right after `run`). */

@@ -1,9 +1,26 @@
 /**
- * Runs a LaunchPlan on a real Docker engine: session network, tongs, readiness, anvil, teardown.
- * Placeholder until the Docker runtime issue (#3) lands; the CLI already calls it.
+ * Runs a LaunchPlan on a real container engine (issue #3; DESIGN.md "Wiring a session" steps 2–7):
+ * sweep dead sessions, make sure images exist (build from `build:` when absent, never pull), resolve
+ * secrets for the tongs about to be created, create the session network, start every tong in parallel
+ * under its aliases (reusing a matching shared tong), probe readiness from inside the network, write
+ * the MCP config, run the anvil in the foreground, and tear everything down on every exit path.
+ *
+ * Signals (SIGINT, SIGTERM, SIGHUP): while tongs start, a signal aborts the start-up; while the anvil
+ * runs it is passed to the anvil first (the docker CLI proxies it), and an anvil still running 10 s
+ * later is stopped by its labels. Teardown then removes the session by label; signals arriving during
+ * teardown are ignored, so a second Ctrl-C cannot leave resources behind. The exit status is 128+n
+ * after a signal (130 for SIGINT), otherwise the anvil's own.
  */
-import { TongsError } from '../errors.js';
+import { DockerError, InterruptedError, TongsError } from '../errors.js';
 import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
+import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../core/labels.js';
+import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
+import { createDockerRuntime } from './docker-runtime.js';
+import { createProgress, formatSeconds, type Progress } from './progress.js';
+import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
+import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
+import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
 
 export interface RunSessionOptions {
   /** Silence progress lines (`--quiet`). */
@@ -16,15 +33,368 @@ export interface RunSessionOptions {
    * name, the final secret environment. Throws SecretError. Absent ⇒ secretEnv values are used as-is.
    */
   resolveSecrets?: (tongs: PlannedTong[]) => Promise<Map<string, Record<string, string>>>;
+  /** The engine; defaults to Docker (DOCKER_HOST or the default socket). Tests inject a fake. */
+  runtime?: ContainerRuntime;
+  /** Where progress lines go; defaults to process.stderr. */
+  progressStream?: { write(s: string): unknown; isTTY?: boolean };
+  /** Liveness rules for the start-up sweep; defaults to this host and `kill(pid, 0)`. */
+  liveness?: Liveness;
+  /** Milliseconds an anvil may keep running after a forwarded signal before it is stopped (default 10 000). */
+  anvilGraceMs?: number;
+}
+
+/** What applyPlan started: tong name → container id, and what must be left alone at teardown. */
+export interface AppliedSession {
+  containers: Map<string, string>;
+  /** Names of shared tongs reused as they were. */
+  reused: string[];
+  /** Milliseconds from the start of applyPlan until every tong was started, then ready. */
+  startedMs: number;
+  readyMs: number;
+}
+
+/** Environment override for the image the in-network readiness probe runs (default: the anvil's). */
+export const PROBE_IMAGE_ENV = 'TONGS_PROBE_IMAGE';
+/** When set, passed as `--build-arg BASE_IMAGE=…` to tong image builds (registry-less machines, tests). */
+export const BUILD_BASE_IMAGE_ENV = 'TONGS_BASE_IMAGE';
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Settle every promise, then throw the first failure (so nothing is still in flight at teardown). */
+async function allSettledOrThrow<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Make sure every tong image exists: inspect, and build from the tong's `build` context when absent
+ * (showing progress). Returns image name → ImageInfo. Throws DockerError naming the image and tong when
+ * it is absent and has no build context (tongs never pull).
+ */
+export async function ensureImages(
+  runtime: ContainerRuntime,
+  tongs: PlannedTong[],
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<Map<string, ImageInfo>> {
+  const byImage = new Map<string, PlannedTong[]>();
+  for (const t of tongs) byImage.set(t.image, [...(byImage.get(t.image) ?? []), t]);
+  const infos = new Map<string, ImageInfo>();
+  await allSettledOrThrow(
+    [...byImage].map(async ([image, users]) => {
+      let info = await runtime.inspectImage(image);
+      if (!info) {
+        const builder = users.find((t) => t.build);
+        if (!builder?.build) {
+          const names = users.map((t) => `'${t.name}'`).join(', ');
+          throw new DockerError(
+            `image ${image} (tong ${names}) is not present locally and its definition has no build: context; ` +
+              `build or load it first (tongs never pulls images)`,
+          );
+        }
+        const t0 = Date.now();
+        progress.line(`building image ${image} for tong '${builder.name}' from ${builder.build}`);
+        const base = process.env[BUILD_BASE_IMAGE_ENV];
+        await runtime.buildImage(builder.build, image, {
+          ...(base ? { buildArgs: { BASE_IMAGE: base } } : {}),
+          ...(signal ? { signal } : {}),
+          onProgress: ({ line }) => {
+            progress.phase(`building ${image}: ${line.slice(0, 100)}`);
+            if (/^Step \d+\/\d+ :/.test(line)) progress.line(`  ${line}`);
+          },
+        });
+        progress.line(`built image ${image} in ${formatSeconds(Date.now() - t0)}`);
+        info = await runtime.inspectImage(image);
+        if (!info) throw new DockerError(`image ${image} is still absent after building it from ${builder.build}`);
+      }
+      infos.set(image, info);
+    }),
+  );
+  return infos;
+}
+
+/** The container spec of a tong, with the secret wrapper and tmpfs when it receives secrets (issue #6). */
+export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, hasSecrets: boolean): ContainerSpec {
+  const wrapped = hasSecrets ? wrapCommand(originalArgv(tong, image)) : null;
+  return {
+    name: tong.containerName,
+    image: tong.image,
+    labels: tong.labels,
+    // Only plain values: secret-bearing values never become Env (they would show in `docker inspect`).
+    env: tong.env,
+    entrypoint: wrapped ? wrapped.entrypoint : tong.entrypoint,
+    command: wrapped ? wrapped.command : tong.command,
+    mounts: [...tong.mounts, ...(hasSecrets ? [{ ...SECRET_TMPFS }] : [])],
+    memoryBytes: tong.memoryBytes,
+    network: { name: network, aliases: [tong.alias, ...tong.aliases] },
+  };
+}
+
+/**
+ * Apply the plan's containers: images, shared-tong reuse, secrets, network, parallel start, in-network
+ * probe, readiness. Resources are labelled, so on any failure the caller removes them by label; this
+ * function waits for every operation it began before it throws (nothing is created after it returns).
+ * @throws DockerError, SecretError, ReadinessError, or `signal.reason` when aborted.
+ */
+export async function applyPlan(
+  plan: LaunchPlan,
+  runtime: ContainerRuntime,
+  options: {
+    progress: Progress;
+    signal?: AbortSignal;
+    resolveSecrets?: RunSessionOptions['resolveSecrets'];
+    now?: () => number;
+  },
+): Promise<AppliedSession> {
+  const { progress, signal } = options;
+  const now = options.now ?? Date.now;
+  const network = plan.network;
+  if (!network) throw new TongsError('the plan has no session network (a passthrough plan needs no session)');
+  // Images and shared tongs, concurrently.
+  const probeImage = process.env[PROBE_IMAGE_ENV] || plan.anvilImage;
+  const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
+  progress.phase('checking images');
+  const [images, probeImageInfo, sharedState] = await raceAbort(
+    Promise.all([
+      ensureImages(runtime, plan.tongs, progress, signal),
+      probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
+      Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
+    ]),
+    signal,
+  );
+  const targets = probeTargets(plan.tongs, new Map());
+  if (targets.length > 0 && !probeImageInfo) {
+    throw new DockerError(
+      probeImage
+        ? `readiness probes run \`node\` from the anvil image ${probeImage}, which is not present locally; ` +
+            `build it first, or set ${PROBE_IMAGE_ENV} to a local image that has node`
+        : `readiness probes need an image with node: the anvil argv names none; set ${PROBE_IMAGE_ENV}`,
+    );
+  }
+  const reused = new Map<string, string>();
+  const stale: string[] = [];
+  for (const { tong, info } of sharedState) {
+    if (info && info.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) reused.set(tong.name, info.id);
+    else if (info) stale.push(info.id);
+  }
+  const toCreate = plan.tongs.filter((t) => !reused.has(t.name));
+
+  // Secrets: resolved on the host before any container exists (issue #6), only for tongs we create.
+  progress.phase('resolving secrets');
+  const resolved = (await raceAbort(options.resolveSecrets?.(toCreate) ?? Promise.resolve(null), signal)) ?? null;
+  const secretsOf = (t: PlannedTong): Record<string, string> => resolved?.get(t.name) ?? t.secretEnv;
+  const tokens = new Map<string, string>();
+  for (const t of plan.tongs) {
+    const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
+    if (token && !token.includes('${secret:')) tokens.set(t.name, token);
+  }
+  signal?.throwIfAborted();
+
+  // The network, then everything at once: session tongs, stale shared tongs recreated, reused shared
+  // tongs connected, and the probe (whose start-up overlaps the tongs').
+  const tStart = now();
+  progress.phase(`starting ${plan.tongs.length} tong${plan.tongs.length === 1 ? '' : 's'}`);
+  await runtime.createNetwork(network.name, network.labels);
+  const probe: NetworkProbe | null =
+    targets.length > 0
+      ? startNetworkProbe(runtime, {
+          image: probeImage!,
+          network: network.name,
+          labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
+          targets: probeTargets(plan.tongs, tokens),
+          ...(signal ? { signal } : {}),
+        })
+      : null;
+  const containers = new Map<string, string>(reused);
+  const createOne = async (tong: PlannedTong) => {
+    const secrets = secretsOf(tong);
+    const hasSecrets = Object.keys(secrets).length > 0;
+    const spec = tongSpec(tong, network.name, images.get(tong.image)!, hasSecrets);
+    let id: string;
+    try {
+      id = await runtime.createContainer(spec);
+    } catch (err) {
+      // Another session may have just created the same shared tong: reuse it if it matches.
+      if (tong.lifecycle === 'shared' && /conflict|already in use/i.test((err as Error).message)) {
+        const info = await runtime.inspectContainer(tong.containerName);
+        if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
+          await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);
+          containers.set(tong.name, info.id);
+          return;
+        }
+      }
+      throw err;
+    }
+    containers.set(tong.name, id);
+    try {
+      await runtime.startContainer(id);
+      if (hasSecrets) {
+        await deliverSecrets(
+          async (cid, argv, stdin) => {
+            const r = await runtime.exec(cid, argv, { stdin });
+            return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+          },
+          id,
+          secrets,
+          `tong '${tong.name}'`,
+        );
+      }
+    } catch (err) {
+      // A shared tong is not removed by session teardown: remove a failed one here (issue #6: failed
+      // delivery removes the container).
+      await runtime.removeContainer(id).catch(() => {});
+      containers.delete(tong.name);
+      throw err;
+    }
+  };
+  await allSettledOrThrow([
+    ...stale.map((id) => runtime.removeContainer(id)),
+    ...[...reused].map(([name, id]) => {
+      const t = plan.tongs.find((x) => x.name === name)!;
+      return runtime.connectNetwork(network.name, id, [t.alias, ...t.aliases]);
+    }),
+  ]);
+  await allSettledOrThrow(toCreate.map(createOne));
+  const startedMs = now() - tStart;
+  signal?.throwIfAborted();
+
+  progress.phase(`waiting for ${plan.tongs.map((t) => t.name).join(', ')}`);
+  await waitForReadiness(plan.tongs, {
+    runtime,
+    containers,
+    probe,
+    ...(signal ? { signal } : {}),
+  });
+  const readyMs = now() - tStart;
+  return { containers, reused: [...reused.keys()], startedMs, readyMs };
 }
 
 /**
  * Execute `plan` and return the process exit status to use (the anvil's own status, 128+n after a
- * signal). Throws a TongsError (after teardown) on any launcher failure.
+ * signal). Throws a TongsError (after teardown) on any launcher failure: DockerError, SecretError,
+ * ReadinessError, CommandNotFoundError (docker cannot be executed), InterruptedError (a signal before
+ * the anvil started).
  */
 export async function runSession(plan: LaunchPlan, options: RunSessionOptions): Promise<number> {
-  await options.cleanupTemp();
-  throw new TongsError(
-    `starting tongs is not implemented yet (${plan.tongs.map((t) => t.name).join(', ')}); see issue #3`,
-  );
+  const progress = createProgress({ quiet: options.quiet, ...(options.progressStream ? { stream: options.progressStream } : {}) });
+  const controller = new AbortController();
+  let runtime: ContainerRuntime | null = null;
+  let anvil: AnvilHandle | null = null;
+  let signalled: NodeJS.Signals | null = null;
+  let tearingDown = false;
+  let graceTimer: NodeJS.Timeout | null = null;
+  const graceMs = options.anvilGraceMs ?? 10_000;
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (tearingDown) {
+      progress.warn(`${sig} received while tearing down; finishing teardown first`);
+      return;
+    }
+    if (signalled) {
+      anvil?.kill(sig);
+      return;
+    }
+    signalled = sig;
+    if (anvil?.running()) {
+      // The anvil goes first (DESIGN.md step 7); one that ignores the signal is stopped after the grace.
+      anvil.kill(sig);
+      graceTimer = setTimeout(() => {
+        progress.warn(`the anvil is still running ${graceMs / 1000} s after ${sig}; stopping it`);
+        if (runtime) void stopAnvil(runtime, plan.sessionId).catch(() => {});
+        setTimeout(() => anvil?.kill('SIGKILL'), 5_000).unref();
+      }, graceMs);
+      graceTimer.unref();
+    } else {
+      controller.abort(new InterruptedError(sig, 128 + signalNumber(sig)));
+    }
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+
+  let status = 0;
+  let failure: unknown = null;
+  try {
+    runtime = options.runtime ?? createDockerRuntime();
+    const rt = runtime;
+    // Sweep what dead sessions left (issue #3 item 8), concurrently with the start-up.
+    const sweep = sweepDeadSessions(rt, {
+      shared: false,
+      keep: plan.sessionId,
+      ...(options.liveness ? { liveness: options.liveness } : {}),
+    }).then(
+      (r) => {
+        if (r.sessions.length > 0) {
+          progress.line(`removed ${r.containers} container(s) and ${r.networks} network(s) of ${r.sessions.length} dead session(s)`);
+        }
+      },
+      (err: unknown) => {
+        if (err instanceof DockerError && /no Docker engine answers/.test(err.message)) throw err;
+        progress.warn(`could not sweep dead sessions: ${(err as Error).message}`);
+      },
+    );
+    const applied = await applyPlan(plan, rt, { progress, signal: controller.signal, resolveSecrets: options.resolveSecrets })
+      .finally(() => sweep.catch(() => {}));
+    await sweep;
+    const n = plan.tongs.length;
+    const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
+    progress.line(
+      `started ${n} tong${n === 1 ? '' : 's'}${reused} in ${formatSeconds(applied.startedMs)}; ready in ${formatSeconds(applied.readyMs)}`,
+    );
+    progress.stop();
+    await writePlanFiles(plan.files);
+    controller.signal.throwIfAborted();
+    anvil = await startAnvil(plan, rt);
+    status = await anvil.exited;
+  } catch (err) {
+    failure = err;
+  } finally {
+    tearingDown = true;
+    if (graceTimer) clearTimeout(graceTimer);
+    progress.stop();
+    if (runtime) {
+      const t0 = Date.now();
+      try {
+        const removed = await removeSessionResources(runtime, plan.sessionId, plan.network?.name ?? null);
+        if (removed.containers + removed.networks > 0 || failure) {
+          progress.line(
+            `removed ${removed.containers} container${removed.containers === 1 ? '' : 's'} and the session network in ${formatSeconds(Date.now() - t0)}`,
+          );
+        }
+      } catch (err) {
+        progress.warn(`teardown was incomplete (run \`tongs gc\` to finish it): ${(err as Error).message}`);
+      }
+    }
+    try {
+      await options.cleanupTemp();
+    } catch (err) {
+      progress.warn(`could not remove the session temp dir: ${(err as Error).message}`);
+    }
+    for (const s of signals) process.off(s, onSignal);
+  }
+  if (signalled) {
+    const code = 128 + signalNumber(signalled);
+    if (!anvil) throw failure instanceof InterruptedError ? failure : new InterruptedError(signalled, code);
+    return code;
+  }
+  if (failure) throw failure;
+  return status;
 }

@@ -1,0 +1,120 @@
+#!/bin/sh
+# The anvil entrypoint (issue #4 item 2): `anvil-entrypoint HARNESS [ARGS…]`.
+#  1. When started as root, picks the uid/gid that own the workspace and runs the harness as that
+#     user, so files the agent writes are the user's (a passwd/group entry is added when missing).
+#  2. For OpenCode, builds the config it reads from layers, lowest first, with
+#     tongs-merge-opencode-json: image defaults (/etc/tongs/opencode.json), the user's
+#     ~/.config/opencode when mounted at $TONGS_USER_OPENCODE_DIR, the project's opencode.json(c);
+#     ordinary layers deep-merge; last the tong fragment named by TONGS_MCP_FILE, whose `mcp` entries
+#     replace same-named entries whole. A broken layer stops the container, the message naming it.
+#  3. Execs the harness with the given arguments.
+# POSIX sh on purpose: the base is Debian (dash, util-linux) or tongs-base:local (busybox).
+set -eu
+
+# No `docker run --init`: become the child of tini so signals and zombies are handled.
+if [ "$$" = 1 ] && [ -x /usr/bin/tini ]; then
+  exec /usr/bin/tini -s -- "$0" "$@"
+fi
+
+say() { echo "tongs: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ $# -gt 0 ] || set -- claude
+workspace=${TONGS_WORKSPACE:-/workspace}
+home=${HOME:-/home/anvil}
+[ "$home" = / ] && home=/home/anvil
+export HOME="$home"
+
+# --- who runs the harness ----------------------------------------------------------------------
+run_uid=$(id -u)
+run_gid=$(id -g)
+if [ "$run_uid" = 0 ] && [ -d "$workspace" ]; then
+  run_uid=$(stat -c %u "$workspace")
+  run_gid=$(stat -c %g "$workspace")
+fi
+drop=0
+if [ "$(id -u)" = 0 ] && [ "$run_uid" != 0 ]; then
+  drop=1
+  run_user=$(awk -F: -v u="$run_uid" '$3 == u { print $1; exit }' /etc/passwd)
+  if [ -z "$run_user" ]; then
+    run_user=anvil
+    awk -F: '$1 == "anvil" { found = 1 } END { exit !found }' /etc/passwd && run_user="anvil$run_uid"
+    echo "$run_user:x:$run_uid:$run_gid:tongs anvil:$home:/bin/sh" >>/etc/passwd
+  fi
+  if ! awk -F: -v g="$run_gid" '$3 == g { found = 1 } END { exit !found }' /etc/group; then
+    echo "anvil$run_gid:x:$run_gid:" >>/etc/group
+  fi
+  mkdir -p "$home"
+  # Docker creates the parents of mount points (e.g. ~/.local/share for the OpenCode data dir) as root.
+  for d in "$home" "$home/.config" "$home/.local" "$home/.local/share" "$home/.local/state" "$home/.cache"; do
+    if [ -d "$d" ] && [ "$(stat -c %u "$d")" = 0 ]; then chown "$run_uid:$run_gid" "$d"; fi
+  done
+  export USER="$run_user" LOGNAME="$run_user"
+fi
+
+# --- OpenCode config layers ----------------------------------------------------------------------
+merge() { # merge DST SRC [--replace-mcp-entries]; the tool names a broken file itself
+  tongs-merge-opencode-json "$@" || die "cannot build OpenCode's config: layer $2 is broken (see above); stopping"
+}
+
+build_opencode_config() {
+  user_dir=${TONGS_USER_OPENCODE_DIR:-/run/anvil/opencode-config}
+  config_dir="$home/.config/opencode"
+  out="$config_dir/opencode.json"
+  mkdir -p "$config_dir"
+  # The user's other config files (agents, commands, themes, AGENTS.md) come along as they are; their
+  # opencode.json is a layer below, merged, not copied.
+  if [ -d "$user_dir" ]; then
+    cp -R "$user_dir/." "$config_dir/"
+  fi
+  rm -f "$config_dir/config.json" "$config_dir/opencode.json" "$config_dir/opencode.jsonc"
+
+  merge "$out" /etc/tongs/opencode.json
+  for f in "$user_dir/config.json" "$user_dir/opencode.json" "$user_dir/opencode.jsonc"; do
+    if [ -f "$f" ]; then merge "$out" "$f"; fi
+  done
+  project=""
+  for f in "$workspace/opencode.json" "$workspace/opencode.jsonc"; do
+    if [ -f "$f" ]; then merge "$out" "$f"; project="$project $f"; fi
+  done
+
+  if [ -n "${TONGS_MCP_FILE:-}" ]; then
+    [ -f "$TONGS_MCP_FILE" ] || die "TONGS_MCP_FILE=$TONGS_MCP_FILE: no such file"
+    merge "$out" "$TONGS_MCP_FILE" --replace-mcp-entries
+    # OpenCode would deep-merge the raw project file over ours again, blending a project server into the
+    # same-named tong entry. On such a collision it must read only the merged file, which already holds
+    # the project's settings.
+    if [ -n "$project" ]; then
+      project_json="$config_dir/.tongs-project.json"
+      rm -f "$project_json"
+      for f in $project; do merge "$project_json" "$f"; done
+      clash=$(node -e '
+        const fs = require("fs");
+        const [p, t] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")).mcp || {});
+        process.stdout.write(Object.keys(t).filter((k) => Object.hasOwn(p, k)).join(" "));
+      ' "$project_json" "$TONGS_MCP_FILE")
+      rm -f "$project_json"
+      if [ -n "$clash" ]; then
+        say "the tongs replace the project's MCP server(s) $clash; OpenCode reads the merged config only (OPENCODE_DISABLE_PROJECT_CONFIG)"
+        export OPENCODE_DISABLE_PROJECT_CONFIG=true
+      fi
+    fi
+  fi
+  if [ "$drop" = 1 ]; then chown -R "$run_uid:$run_gid" "$config_dir"; fi
+}
+
+case ${1##*/} in
+  opencode) build_opencode_config ;;
+esac
+
+# --- exec the harness ----------------------------------------------------------------------------
+if [ "$drop" = 0 ]; then
+  exec "$@"
+fi
+if setpriv --help 2>&1 | grep -q -- --reuid; then
+  # util-linux (Debian bases)
+  exec setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups -- "$@"
+fi
+# busybox (tongs-base:local): su keeps the environment (-p); `--` stops su's own option parsing and
+# the harness argv rides along as the shell's $0 "$@", so no argument is re-quoted or re-split.
+exec su -p -s /bin/sh -c 'exec "$0" "$@"' -- "$run_user" "$@"

@@ -1,0 +1,98 @@
+/**
+ * Reading a `docker run …` anvil argv (DESIGN.md "Wiring a session" step 5): where `run` is, which
+ * options take a value, where the image is, and what `--name` / `--network` it already gives. Pure.
+ *
+ * Only options before the image belong to docker; everything after the image is the harness's own
+ * argv (which may well contain `--name` or `--network` of its own), so the scan must know which
+ * docker flags take a value. Flag sets follow `docker run --help` (Docker CLI 20.10–27).
+ */
+import path from 'node:path';
+
+/** Global docker options (before the subcommand) that take a value. */
+const GLOBAL_VALUE_FLAGS = new Set(['--config', '-c', '--context', '-H', '--host', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+
+/** `docker run` long options that take no value (a `=value` may still be attached). */
+const RUN_BOOLEAN_LONG = new Set([
+  '--detach', '--interactive', '--tty', '--rm', '--privileged', '--init', '--read-only', '--publish-all',
+  '--sig-proxy', '--no-healthcheck', '--oom-kill-disable', '--help', '--quiet', '--disable-content-trust',
+  '--use-api-socket',
+]);
+/** `docker run` short options that take no value; they may be clustered (`-it`). */
+const RUN_BOOLEAN_SHORT = new Set(['d', 'i', 't', 'P', 'q']);
+
+export interface DockerRunArgv {
+  /** Index of the `run` word in the argv. */
+  runIndex: number;
+  /** Index of the image word, or -1 when the argv names none. */
+  imageIndex: number;
+  image: string | null;
+  /** The `--name` value, or null. */
+  name: string | null;
+  /** Every `--network` / `--net` value, in order. */
+  networks: string[];
+}
+
+/** True when argv[0] is the docker CLI (`docker`, a path ending in `/docker`, or `docker.exe`). */
+export function isDockerCommand(argv0: string | undefined): boolean {
+  if (!argv0) return false;
+  const base = path.basename(argv0).toLowerCase();
+  return base === 'docker' || base === 'docker.exe';
+}
+
+/**
+ * Parse a `docker [global options] run|container run [options] IMAGE [args…]` argv. Returns null
+ * when the argv is not a docker run command.
+ */
+export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | null {
+  if (!isDockerCommand(argv[0])) return null;
+  let i = 1;
+  // Global options up to the subcommand.
+  while (i < argv.length) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-') || arg === '-') break;
+    i += GLOBAL_VALUE_FLAGS.has(arg) ? 2 : 1;
+  }
+  if (argv[i] === 'container') i += 1;
+  if (argv[i] !== 'run') return null;
+  const runIndex = i;
+  let name: string | null = null;
+  const networks: string[] = [];
+  const take = (flag: string, value: string | undefined) => {
+    if (value === undefined) return;
+    if (flag === '--name') name = value;
+    if (flag === '--network' || flag === '--net') networks.push(value);
+  };
+  i += 1;
+  while (i < argv.length) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      i += 1;
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') break;
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      if (eq >= 0) {
+        take(arg.slice(0, eq), arg.slice(eq + 1));
+        i += 1;
+      } else if (RUN_BOOLEAN_LONG.has(arg)) {
+        i += 1;
+      } else {
+        take(arg, argv[i + 1]);
+        i += 2;
+      }
+      continue;
+    }
+    // A short cluster: booleans, possibly ending in one value flag (`-it`, `-e`, `-eFOO=1`).
+    let consumed = 1;
+    for (let c = 1; c < arg.length; c++) {
+      const ch = arg.charAt(c);
+      if (RUN_BOOLEAN_SHORT.has(ch)) continue;
+      if (c + 1 >= arg.length) consumed = 2; // value is the next word
+      break;
+    }
+    i += consumed;
+  }
+  const imageIndex = i < argv.length ? i : -1;
+  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks };
+}

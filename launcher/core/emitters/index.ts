@@ -1,0 +1,21 @@
+/**
+ * The emitter registry, keyed by harness name (issue #2 item 5). A third harness is one new module
+ * and one entry here.
+ */
+import { claudeEmitter } from './claude.js';
+import { opencodeEmitter } from './opencode.js';
+import type { HarnessEmitter } from './types.js';
+
+export type { HarnessEmitter, McpServerEntry } from './types.js';
+
+const EMITTERS: ReadonlyMap<string, HarnessEmitter> = new Map(
+  [claudeEmitter, opencodeEmitter].map((e) => [e.harness, e] as const),
+);
+
+/** Supported `--harness` values, sorted. */
+export const SUPPORTED_HARNESSES: readonly string[] = [...EMITTERS.keys()].sort();
+
+/** The emitter for `harness`, or undefined when there is none. */
+export function getEmitter(harness: string | null | undefined): HarnessEmitter | undefined {
+  return harness ? EMITTERS.get(harness) : undefined;
+}

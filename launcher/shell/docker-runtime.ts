@@ -1,0 +1,427 @@
+/**
+ * The Docker implementation of ContainerRuntime (launcher/shell/runtime.ts). This is the ONLY module that
+ * imports dockerode (DESIGN.md "Layout"). The engine is found by dockerode's own resolution: DOCKER_HOST
+ * (unix://, tcp://, ssh://, with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) or else the default socket
+ * (`~/.docker/run/docker.sock` when present, else `/var/run/docker.sock`).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import { DockerError } from '../errors.js';
+import type {
+  AttachedStreams,
+  BuildProgress,
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  LabelFilter,
+  NetworkSummary,
+} from './runtime.js';
+
+/** Errors that mean "nothing answered", as opposed to "the engine said no". */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
+
+interface EngineError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | Buffer | string | null;
+  message?: string;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as EngineError;
+  if (e.json && typeof e.json === 'object' && !Buffer.isBuffer(e.json) && e.json.message) return e.json.message;
+  if (typeof e.json === 'string' && e.json.trim()) return e.json.trim();
+  return e.message ?? String(err);
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as EngineError).statusCode;
+}
+
+function labelFilters(filter: LabelFilter): string {
+  const label = Object.entries(filter).map(([k, v]) => (v === true ? k : `${k}=${v}`));
+  return JSON.stringify({ label });
+}
+
+/** Creates the Docker runtime. Throws DockerError when DOCKER_HOST is malformed. */
+export function createDockerRuntime(): ContainerRuntime {
+  let docker: Docker;
+  try {
+    docker = new Docker();
+  } catch (err) {
+    throw new DockerError(`cannot use DOCKER_HOST=${process.env.DOCKER_HOST ?? ''}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return new DockerRuntime(docker);
+}
+
+class DockerRuntime implements ContainerRuntime {
+  constructor(private readonly docker: Docker) {}
+
+  describeEngine(): string {
+    const host = process.env.DOCKER_HOST;
+    if (host) return `DOCKER_HOST=${host}`;
+    const user = join(homedir(), '.docker', 'run', 'docker.sock');
+    return `unix://${existsSync(user) ? user : '/var/run/docker.sock'}`;
+  }
+
+  /** Wraps an engine failure: unreachable engine, or the engine's own message after `what`. */
+  private fail(what: string, err: unknown): DockerError {
+    const e = err as EngineError;
+    if (e.statusCode === undefined && e.code && UNREACHABLE_CODES.has(e.code)) {
+      return new DockerError(
+        `no Docker engine answers at ${this.describeEngine()} (${e.code}); start Docker, or point DOCKER_HOST at a running engine`,
+        { cause: err },
+      );
+    }
+    return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err });
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>, okStatuses: number[] = []): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (okStatuses.includes(statusOf(err) ?? -1)) return undefined;
+      throw this.fail(what, err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call('Docker engine ping failed', () => this.docker.ping());
+  }
+
+  async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
+    const net = await this.call(`cannot create network ${name}`, () =>
+      this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels }),
+    );
+    return net!.id;
+  }
+
+  async connectNetwork(network: string, container: string, aliases: string[]): Promise<void> {
+    try {
+      await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: aliases } });
+    } catch (err) {
+      // 403 "endpoint … already exists in network": already attached is success.
+      if (statusOf(err) === 403 && /already exists/i.test(engineMessage(err))) return;
+      throw this.fail(`cannot connect ${container} to network ${network}`, err);
+    }
+  }
+
+  async disconnectNetwork(network: string, container: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(network).disconnect({ Container: container, Force: true });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404) return;
+      // "container … is not connected to network …"
+      if (status === 403 || status === 500) {
+        if (/not connected|no such|not found/i.test(engineMessage(err))) return;
+      }
+      throw this.fail(`cannot disconnect ${container} from network ${network}`, err);
+    }
+  }
+
+  async removeNetwork(network: string): Promise<void> {
+    await this.call(`cannot remove network ${network}`, () => this.docker.getNetwork(network).remove(), [404]);
+  }
+
+  async listNetworks(filter: LabelFilter): Promise<NetworkSummary[]> {
+    const nets = (await this.call('cannot list networks', () =>
+      this.docker.listNetworks({ filters: labelFilters(filter) }),
+    ))!;
+    return nets.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {}, created: n.Created }));
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const mounts: Docker.MountSettings[] = spec.mounts.map((m) =>
+      m.type === 'tmpfs'
+        ? {
+            Type: 'tmpfs',
+            Source: '',
+            Target: m.target,
+            TmpfsOptions: {
+              ...(m.sizeBytes !== undefined ? { SizeBytes: m.sizeBytes } : {}),
+              ...(m.mode !== undefined ? { Mode: m.mode } : {}),
+            } as Docker.MountSettings['TmpfsOptions'],
+          }
+        : { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly },
+    );
+    const options: Docker.ContainerCreateOptions = {
+      Image: spec.image,
+      Labels: spec.labels,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      HostConfig: {
+        Mounts: mounts,
+        AutoRemove: spec.autoRemove ?? false,
+        ...(spec.memoryBytes !== null ? { Memory: spec.memoryBytes } : {}),
+        ...(spec.network ? { NetworkMode: spec.network.name } : {}),
+      },
+      ...(spec.name !== null ? { name: spec.name } : {}),
+      ...(spec.entrypoint !== null ? { Entrypoint: spec.entrypoint } : {}),
+      ...(spec.command !== null ? { Cmd: spec.command } : {}),
+      ...(spec.user ? { User: spec.user } : {}),
+      ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+      ...(spec.openStdin
+        ? { OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true }
+        : {}),
+      ...(spec.network
+        ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: { Aliases: spec.network.aliases } } } }
+        : {}),
+    };
+    const what = `cannot create container ${spec.name ?? ''} from image ${spec.image}`.replace('  ', ' ');
+    const container = await this.call(what, () => this.docker.createContainer(options));
+    return container!.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    // 304: already started.
+    await this.call(`cannot start container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).start(), [304]);
+  }
+
+  async attach(id: string, stdin?: Buffer | string): Promise<AttachedStreams> {
+    const wantStdin = stdin !== undefined;
+    const raw = (await this.call(`cannot attach to container ${id.slice(0, 12)}`, () =>
+      this.docker
+        .getContainer(id)
+        .attach({ stream: true, stdin: wantStdin, stdout: true, stderr: true, hijack: wantStdin }),
+    )) as NodeJS.ReadWriteStream;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(raw, stdout, stderr);
+    const finish = () => {
+      stdout.end();
+      stderr.end();
+    };
+    raw.on('end', finish);
+    raw.on('close', finish);
+    raw.on('error', finish);
+    if (wantStdin) (raw as unknown as Duplex).end(stdin); // half-close: the process sees EOF
+    return { stdout, stderr };
+  }
+
+  async waitContainer(id: string): Promise<number> {
+    const result = (await this.call(`cannot wait for container ${id.slice(0, 12)}`, () =>
+      this.docker.getContainer(id).wait(),
+    )) as { StatusCode: number };
+    return result.StatusCode;
+  }
+
+  async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const wantStdin = options.stdin !== undefined;
+    const what = `cannot exec ${JSON.stringify(argv[0] ?? '')} in container ${id.slice(0, 12)}`;
+    const exec = (await this.call(what, () =>
+      this.docker.getContainer(id).exec({
+        Cmd: argv,
+        AttachStdin: wantStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        ...(options.env ? { Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) } : {}),
+        ...(options.user ? { User: options.user } : {}),
+      }),
+    ))!;
+    const stream = (await this.call(what, () =>
+      exec.start({ hijack: true, stdin: wantStdin, Detach: false, Tty: false }),
+    )) as Duplex;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on('data', (c: Buffer) => out.push(c));
+    stderr.on('data', (c: Buffer) => err.push(c));
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    if (wantStdin) stream.end(options.stdin);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await (options.timeoutMs === undefined
+        ? ended
+        : Promise.race([
+            ended,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(
+                () => reject(new DockerError(`${what}: no exit after ${options.timeoutMs} ms`)),
+                options.timeoutMs,
+              );
+            }),
+          ]));
+    } catch (e) {
+      stream.destroy();
+      if (e instanceof DockerError) throw e;
+      throw this.fail(what, e);
+    } finally {
+      clearTimeout(timer);
+    }
+    const info = (await this.call(what, () => exec.inspect()))!;
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+    };
+  }
+
+  async inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
+    const info = await this.call(`cannot inspect container ${idOrName}`, () =>
+      this.docker.getContainer(idOrName).inspect(),
+    [404]);
+    if (!info) return null;
+    const networks: ContainerInfo['networks'] = {};
+    for (const [name, ep] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
+      networks[name] = { aliases: (ep as { Aliases?: string[] | null }).Aliases ?? [] };
+    }
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      image: info.Config.Image,
+      labels: info.Config.Labels ?? {},
+      status: info.State.Status,
+      running: info.State.Running,
+      exitCode: info.State.ExitCode,
+      health: info.State.Health?.Status ?? null,
+      networks,
+      created: info.Created,
+    };
+  }
+
+  async stopContainer(id: string, timeoutSec: number): Promise<void> {
+    await this.call(`cannot stop container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).stop({ t: timeoutSec }), [
+      304,
+      404,
+    ]);
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404) return;
+      // 409 "removal of container … is already in progress" (AutoRemove racing us): it is going away.
+      if (status === 409 && /already in progress/i.test(engineMessage(err))) return;
+      throw this.fail(`cannot remove container ${id.slice(0, 12)}`, err);
+    }
+  }
+
+  async listContainers(filter: LabelFilter): Promise<ContainerSummary[]> {
+    const rows = (await this.call('cannot list containers', () =>
+      this.docker.listContainers({ all: true, filters: labelFilters(filter) }),
+    ))!;
+    return rows.map((r) => ({
+      id: r.Id,
+      name: (r.Names[0] ?? '').replace(/^\//, ''),
+      image: r.Image,
+      labels: r.Labels ?? {},
+      state: r.State,
+      status: r.Status,
+      created: r.Created,
+      networks: Object.keys(r.NetworkSettings?.Networks ?? {}),
+    }));
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    const buf = await this.call(
+      `cannot read logs of container ${id.slice(0, 12)}`,
+      () => this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false }),
+      [404],
+    );
+    if (!buf) return '';
+    // Non-TTY logs are multiplexed: 8-byte frame headers before each chunk.
+    const parts: Buffer[] = [];
+    let rest = buf as Buffer;
+    while (rest.length >= 8 && rest[0]! <= 2 && rest[1] === 0) {
+      const len = rest.readUInt32BE(4);
+      parts.push(rest.subarray(8, 8 + len));
+      rest = rest.subarray(8 + len);
+    }
+    if (rest.length) parts.push(rest);
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  async inspectImage(name: string): Promise<ImageInfo | null> {
+    const info = await this.call(`cannot inspect image ${name}`, () => this.docker.getImage(name).inspect(), [404]);
+    if (!info) return null;
+    const test = info.Config?.Healthcheck?.Test ?? [];
+    return {
+      id: info.Id,
+      entrypoint: (info.Config?.Entrypoint as string[] | null | undefined) ?? null,
+      command: (info.Config?.Cmd as string[] | null | undefined) ?? null,
+      hasHealthcheck: test.length > 0 && test[0] !== 'NONE',
+      labels: info.Config?.Labels ?? {},
+    };
+  }
+
+  async buildImage(
+    contextDir: string,
+    tag: string,
+    options: {
+      buildArgs?: Record<string, string>;
+      labels?: Record<string, string>;
+      onProgress?: (event: BuildProgress) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<void> {
+    const what = `cannot build image ${tag} from ${contextDir}`;
+    let entries: string[];
+    try {
+      entries = readdirSync(contextDir);
+    } catch (err) {
+      throw new DockerError(`${what}: ${(err as Error).message}`, { cause: err });
+    }
+    const stream = (await this.call(what, () =>
+      this.docker.buildImage(
+        { context: contextDir, src: entries },
+        {
+          t: tag,
+          rm: true,
+          forcerm: true,
+          ...(options.buildArgs ? { buildargs: options.buildArgs } : {}),
+          ...(options.labels ? { labels: options.labels } : {}),
+          ...(options.signal ? { abortSignal: options.signal } : {}),
+        },
+      ),
+    )) as NodeJS.ReadableStream;
+    // Follow the stream to the end (STYLE.md: dockerode README `modem.followProgress`); a failed step
+    // arrives as an `error` event inside a 200 response, not as an HTTP error.
+    let failure: string | null = null;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(this.fail(what, err)) : resolve()),
+        (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error || event.errorDetail) {
+            failure = event.errorDetail?.message ?? event.error ?? 'unknown error';
+            return;
+          }
+          const text = (event.stream ?? event.status ?? '').replace(/\n+$/, '');
+          if (text.trim()) for (const line of text.split('\n')) options.onProgress?.({ line });
+        },
+      );
+    });
+    if (failure !== null) throw new DockerError(`${what}: ${failure}`);
+  }
+
+  async removeImage(name: string): Promise<void> {
+    await this.call(`cannot remove image ${name}`, () => this.docker.getImage(name).remove({ force: true }), [404]);
+  }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The anvil's `docker run` argv and the `tongs run` call around it (issue #4 item 4), for
+# `make run_claude` / `make run_opencode` (make/run.mk exports the variables named below).
+#
+#   run-anvil.sh run HARNESS          exec `tongs run --harness HARNESS <layers> --workspace P -- <argv>`
+#   run-anvil.sh direct HARNESS       exec <argv> itself, without tongs (the baseline of the benchmark)
+#   run-anvil.sh print-argv HARNESS   print <argv> NUL-separated (what `run` hands to tongs, byte for byte)
+#   run-anvil.sh images HARNESS       build the missing images of the discovered tongs that a make target
+#                                     of this repository builds (TONG_IMAGE_TARGETS="IMAGE=TARGET …")
+#
+# <argv> is: docker run --rm [-it] --init --name HARNESS-PROJECT -v PROJECT:/workspace -w /workspace
+#   [-v ~/.gitconfig:…:ro] -e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL <the harness's own state mount(s)>
+#   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS>
+# `-it` only when stdin is a terminal, so CI and pipes work. Variables pass by name only (`-e NAME`),
+# so their values never appear in any argv. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
+# command line: CLAUDE_ARGS='-p "two words"' gives two arguments.
+set -euo pipefail
+
+mode=${1:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
+harness=${2:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
+root=${TONGS_ROOT:?}
+home_in_anvil=/home/anvil
+
+project=$(cd "${PROJECT_DIR:-$PWD}" && pwd -P) || { echo "tongs: PROJECT_DIR=${PROJECT_DIR:-} is not a directory" >&2; exit 2; }
+case $harness in
+  claude) harness_args_text=${TONGS_CLAUDE_ARGS-${CLAUDE_ARGS:-}} ;;
+  opencode) harness_args_text=${TONGS_OPENCODE_ARGS-${OPENCODE_ARGS:-}} ;;
+  *) echo "tongs: unknown harness '$harness'; expected claude or opencode" >&2; exit 2 ;;
+esac
+eval "harness_args=($harness_args_text)"
+
+# Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+name_part=$(basename "$project" | tr -c 'a-zA-Z0-9_.\n-' '-')
+[ -n "$name_part" ] && [ "$name_part" != / ] || name_part=root
+
+argv=(docker run --rm)
+if [ -t 0 ]; then argv+=(-it); fi
+argv+=(--init --name "$harness-$name_part" -v "$project:/workspace" -w /workspace)
+gitconfig=${GITCONFIG_HOST:-$HOME/.gitconfig}
+if [ -f "$gitconfig" ]; then argv+=(-v "$gitconfig:$home_in_anvil/.gitconfig:ro"); fi
+argv+=(-e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL)
+case $harness in
+  claude)
+    # Created here rather than by the engine, which would make it root's.
+    state=${CLAUDE_CONFIG_HOST:-$HOME/.claude}
+    mkdir -p "$state"
+    argv+=(-v "$state:$home_in_anvil/.claude")
+    ;;
+  opencode)
+    state=${OPENCODE_DATA_HOST:-${XDG_DATA_HOME:-$HOME/.local/share}/opencode}
+    mkdir -p "$state"
+    argv+=(-v "$state:$home_in_anvil/.local/share/opencode")
+    config=${OPENCODE_CONFIG_HOST:-${XDG_CONFIG_HOME:-$HOME/.config}/opencode}
+    # The entrypoint merges it as a layer (anvil/entrypoint.sh TONGS_USER_OPENCODE_DIR).
+    if [ -d "$config" ]; then argv+=(-v "$config:/run/anvil/opencode-config:ro"); fi
+    ;;
+esac
+if [ -f "$project/.tongs/env" ]; then argv+=(--env-file "$project/.tongs/env"); fi
+eval "extra_args=(${TONGS_ANVIL_DOCKER_ARGS-${ANVIL_DOCKER_ARGS:-}})"
+argv+=("${extra_args[@]}" "${ANVIL_IMAGE:-tongs-anvil:local}" "$harness" "${harness_args[@]}")
+
+layer_args() { # the layer options of `tongs run` / `tongs plan`
+  layers=(--user-tongs "${USER_TONGS:-${TONGS_HOME:-$HOME/.tongs}/tongs}")
+  if [ -n "${ORG_TONGS:-}" ]; then layers+=(--org-tongs "$ORG_TONGS"); fi
+  layers+=(--repo-tongs "${REPO_TONGS:-$root/sidecars}" --workspace-tongs "${WORKSPACE_TONGS:-$project/.tongs/tongs}")
+}
+
+# Tong images built by this repository's make targets (IMAGE=TARGET …); any other missing image is
+# built by `tongs run` itself from its definition's `build:` context.
+tong_images() {
+  layer_args
+  local dir found=0
+  for dir in "${layers[@]}"; do
+    if [ -d "$dir" ] && compgen -G "$dir/*.y*ml" >/dev/null; then found=1; fi
+  done
+  [ "$found" = 1 ] || return 0 # no definition anywhere: nothing to build, and no Docker contact
+  local plan images image target
+  # A refused plan (e.g. a workspace tong awaiting approval) is reported by `tongs run` right after.
+  plan=$(${NODE:-node} "$root/dist/launcher/cli.js" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
+  images=$(printf '%s' "$plan" | ${NODE:-node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    for (const i of new Set(JSON.parse(s).tongs.map((t) => t.image))) console.log(i);
+  })')
+  for image in $images; do
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    for target in ${TONG_IMAGE_TARGETS:-}; do
+      if [ "${target%%=*}" = "$image" ]; then
+        echo "tongs: building tong image $image (make ${target#*=})" >&2
+        ${MAKE:-make} --no-print-directory -C "$root" "${target#*=}"
+      fi
+    done
+  done
+}
+
+case $mode in
+  images)
+    tong_images
+    ;;
+  print-argv)
+    printf '%s\0' "${argv[@]}"
+    ;;
+  direct)
+    exec "${argv[@]}"
+    ;;
+  run)
+    layer_args
+    # Tong images built from a `build:` context use the anvil's base (tongs-base:local without a registry).
+    if [ -z "${TONGS_BASE_IMAGE:-}" ] && [ -s "$root/.build/anvil-base" ]; then
+      TONGS_BASE_IMAGE=$(cat "$root/.build/anvil-base")
+      export TONGS_BASE_IMAGE
+    fi
+    exec ${NODE:-node} "$root/dist/launcher/cli.js" run --harness "$harness" "${layers[@]}" --workspace "$project" -- "${argv[@]}"
+    ;;
+  *)
+    echo "tongs: unknown mode '$mode'; expected run, direct, print-argv or images" >&2
+    exit 2
+    ;;
+esac

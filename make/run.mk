@@ -1,0 +1,50 @@
+# `make run_claude` / `make run_opencode` (issue #4 item 4): build what is missing, then
+# `tongs run --harness … <layers> --workspace PROJECT_DIR -- docker run … tongs-anvil:local HARNESS ARGS`.
+# make/run-anvil.sh builds the docker argv; `make anvil-argv` prints it (NUL-separated) without running.
+
+# var PROJECT_DIR      the project the agent works on, mounted at /workspace (default: the current directory)
+PROJECT_DIR ?= $(CURDIR)
+# var CLAUDE_ARGS      arguments for claude, split like a shell command line (e.g. CLAUDE_ARGS='-p "hi"')
+CLAUDE_ARGS ?=
+# var OPENCODE_ARGS    arguments for opencode, split like a shell command line
+OPENCODE_ARGS ?=
+# var ANVIL_DOCKER_ARGS  extra `docker run` options for the anvil, split like a shell command line
+ANVIL_DOCKER_ARGS ?=
+# var USER_TONGS       user layer of tong definitions (default $TONGS_HOME/tongs, TONGS_HOME default ~/.tongs)
+USER_TONGS ?= $(or $(TONGS_HOME),$(HOME)/.tongs)/tongs
+# var ORG_TONGS        org layer of tong definitions (default: none)
+ORG_TONGS ?=
+# var REPO_TONGS       repo layer of tong definitions (default: this repository's sidecars/)
+REPO_TONGS ?= $(TONGS_ROOT)/sidecars
+# var WORKSPACE_TONGS  workspace layer (default PROJECT_DIR/.tongs/tongs; needs first-run approval)
+WORKSPACE_TONGS ?= $(PROJECT_DIR)/.tongs/tongs
+# var HARNESS          harness for `make anvil-argv` / `make tongs-images` (claude or opencode)
+HARNESS ?= claude
+# Tong images that a make target here builds (IMAGE=TARGET); others are built by `tongs run` from `build:`.
+TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image
+
+# Passed unexpanded, so a `$` in them reaches the harness as typed (the script splits them like a shell).
+TONGS_CLAUDE_ARGS := $(value CLAUDE_ARGS)
+TONGS_OPENCODE_ARGS := $(value OPENCODE_ARGS)
+TONGS_ANVIL_DOCKER_ARGS := $(value ANVIL_DOCKER_ARGS)
+
+export TONGS_ROOT PROJECT_DIR TONGS_CLAUDE_ARGS TONGS_OPENCODE_ARGS TONGS_ANVIL_DOCKER_ARGS USER_TONGS ORG_TONGS REPO_TONGS WORKSPACE_TONGS \
+  ANVIL_IMAGE TONG_IMAGE_TARGETS NODE
+
+RUN_ANVIL := bash $(TONGS_ROOT)/make/run-anvil.sh
+
+.PHONY: run_claude run_opencode tongs-images anvil-argv
+
+tongs-images: anvil-image ## build the missing images of the tongs discovered for PROJECT_DIR
+	@$(RUN_ANVIL) images $(HARNESS)
+
+run_claude: HARNESS = claude
+run_claude: tongs-images ## run Claude Code in the anvil on PROJECT_DIR with the tongs beside it (CLAUDE_ARGS)
+	@$(RUN_ANVIL) run claude
+
+run_opencode: HARNESS = opencode
+run_opencode: tongs-images ## run OpenCode in the anvil on PROJECT_DIR with the tongs beside it (OPENCODE_ARGS)
+	@$(RUN_ANVIL) run opencode
+
+anvil-argv: ## print the anvil's direct `docker run` argv for HARNESS, NUL-separated (no tongs, runs nothing)
+	@$(RUN_ANVIL) print-argv $(HARNESS)

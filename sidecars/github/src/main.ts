@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * `tongs-github`: serves the GitHub tong over Streamable HTTP on 0.0.0.0:$PORT at /mcp (DESIGN.md
+ * "The GitHub tong"). Configured only by environment (see config.ts). SIGTERM/SIGINT: stop
+ * accepting, let in-flight calls finish, exit 0.
+ */
+import { readConfig } from './config.js';
+import { createHttpServer } from './http.js';
+import { createLogger } from './log.js';
+import { createOctokitProvider } from './provider.js';
+import { createServer, type ServerDeps } from './server.js';
+
+const config = readConfig(process.env);
+const log = createLogger(config.tongName, [config.token, config.mcpToken]);
+for (const w of config.warnings) log(w);
+
+const deps: ServerDeps = {
+  config,
+  provider: config.token ? createOctokitProvider({ apiUrl: config.apiUrl, token: config.token, log }) : undefined,
+  log,
+};
+const front = createHttpServer({
+  createMcpServer: () => createServer(deps),
+  allowedOriginHosts: config.aliases,
+  mcpToken: config.mcpToken,
+  log,
+});
+
+front.server.on('error', (err) => {
+  log(`cannot serve: ${err.message}`);
+  process.exit(1);
+});
+front.server.listen(config.port, '0.0.0.0', () => {
+  const address = front.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log(
+    `listening on 0.0.0.0:${port}/mcp (tier ${config.tier}, create_pr ${config.prEnabled ? 'enabled' : 'disabled'}` +
+      `${config.dryRun ? ', dry run' : ''}, GitHub ${config.apiUrl}${config.token ? '' : ', NO TOKEN'}` +
+      `${config.mcpToken ? ', bearer required' : ''})`,
+  );
+});
+
+let stopping = false;
+const stop = (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: finishing ${front.inFlight()} in-flight request(s), then exiting`);
+  void front.shutdown().then(() => process.exit(0));
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

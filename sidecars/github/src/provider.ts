@@ -1,0 +1,293 @@
+/**
+ * The GitHub provider: GitHub's REST API through `@octokit/rest` with the retry and throttling
+ * plugins (issue #5 "Provider"). `create_pr` makes one atomic commit on a new branch through the Git
+ * Data API (blobs, tree, commit, ref), then opens the PR and labels it. Reads follow pagination.
+ */
+import { Octokit } from '@octokit/rest';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { FileChange } from './policy.js';
+import { BranchExistsError, NotFoundError, UnresolvedRepositoryError, ValidationError } from './errors.js';
+
+/** An `owner/name` pair, as the tools take it. */
+export interface RepoRef {
+  owner: string;
+  name: string;
+}
+
+/** `list_prs` item: an open PR carrying the tong's label, with the paths it changes. */
+export interface PullRequestSummary {
+  number: number;
+  title: string;
+  files: string[];
+}
+
+/** `get_pr_status` result (spec REQ-5). `mergeable` is `null` while GitHub is still computing it. */
+export interface PullRequestStatus {
+  number: number;
+  state: 'open' | 'closed' | 'merged';
+  mergeable: boolean | null;
+  reviews: { author: string; state: string; body: string }[];
+}
+
+/** What `createPullRequest` needs; every field already validated by the policy. */
+export interface NewPullRequest {
+  branch: string;
+  base: string;
+  title: string;
+  body: string;
+  files: FileChange[];
+  label: string;
+}
+
+/** `create_pr` success (DESIGN.md): the PR number, its web URL and the branch; `warnings` if labelling failed. */
+export interface CreatedPullRequest {
+  number: number;
+  url: string;
+  branch: string;
+  warnings: string[];
+}
+
+/** The narrow interface the MCP server uses; one octokit implementation, fakes in tests. */
+export interface GitHubProvider {
+  createPullRequest(repo: RepoRef, pr: NewPullRequest): Promise<CreatedPullRequest>;
+  listPullRequests(repo: RepoRef, label: string): Promise<PullRequestSummary[]>;
+  getPullRequestStatus(repo: RepoRef, pullNumber: number): Promise<PullRequestStatus>;
+}
+
+/** Options of `createOctokitProvider`. */
+export interface OctokitProviderOptions {
+  /** REST base URL (`GITHUB_API_URL`). */
+  apiUrl: string;
+  /** The token; the provider is only built when one is present. */
+  token: string;
+  /** Warnings from octokit and the rate-limit handlers (already free of the token: octokit redacts auth). */
+  log?: (message: string) => void;
+  /**
+   * Space write requests as GitHub asks (1 s apart, 3 s for notifying ones; plugin-throttling's
+   * defaults). Default `true`; tests against a local fake turn it off.
+   */
+  writeSpacing?: boolean;
+  /** Milliseconds per second of `retry-after` (plugin-throttling's `retryAfterBaseValue`); tests shrink it. */
+  retryAfterBaseValue?: number;
+  /** Longest rate-limit wait (seconds) the tong sits out once before answering "rate limited". Default 15. */
+  maxRateLimitWaitSeconds?: number;
+}
+
+const ThrottledOctokit = Octokit.plugin(retry, throttling);
+/** The octokit class the provider uses (REST methods plus retry and throttling), for benchmarks and tests. */
+export type TongOctokit = InstanceType<typeof ThrottledOctokit>;
+
+// A limiter that runs jobs at once: plugin-throttling calls `group.key(id).schedule(opts, fn)`.
+const UNSPACED = { key: () => ({ schedule: (_opts: unknown, fn: () => unknown) => Promise.resolve(fn()) }) };
+
+/** Builds the octokit client with retry (5xx) and throttling (403/429 rate limits) configured. */
+export function createOctokit(options: OctokitProviderOptions): TongOctokit {
+  const log = options.log ?? (() => {});
+  const maxWait = options.maxRateLimitWaitSeconds ?? 15;
+  // Wait out a short limit once; a longer one becomes an error naming the reset time (errors.ts).
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, opts: { method?: string; url?: string }, _octokit: unknown, retryCount: number): boolean => {
+      const retrying = retryCount < 1 && retryAfter <= maxWait;
+      log(`GitHub ${kind} on ${opts.method ?? ''} ${opts.url ?? ''}: retry after ${retryAfter} s${retrying ? '; retrying once' : '; giving up'}`);
+      return retrying;
+    };
+  const spacing = options.writeSpacing === false ? { write: UNSPACED, notifications: UNSPACED } : {};
+  return new ThrottledOctokit({
+    auth: options.token,
+    baseUrl: options.apiUrl,
+    userAgent: 'tongs-github',
+    log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
+    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
+    throttle: {
+      onRateLimit: onLimit('rate limit'),
+      onSecondaryRateLimit: onLimit('secondary rate limit'),
+      ...(options.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: options.retryAfterBaseValue } : {}),
+      ...(spacing as object),
+    },
+  });
+}
+
+function isStatus(err: unknown, status: number): boolean {
+  return typeof err === 'object' && err !== null && (err as { status?: unknown }).status === status;
+}
+
+/** Creates the octokit-backed provider. Octokit redacts the `authorization` header from its errors. */
+export function createOctokitProvider(options: OctokitProviderOptions): GitHubProvider {
+  const octokit = createOctokit(options);
+  const log = options.log ?? (() => {});
+
+  return {
+    async createPullRequest(repo, pr) {
+      const r = { owner: repo.owner, repo: repo.name };
+      const full = `${repo.owner}/${repo.name}`;
+
+      // Reads first: base branch, branch clash, and the base tree to check each action.
+      let baseSha: string;
+      try {
+        baseSha = (await octokit.rest.git.getRef({ ...r, ref: `heads/${pr.base}` })).data.object.sha;
+      } catch (err) {
+        if (isStatus(err, 404)) {
+          throw new NotFoundError(
+            `Base branch '${pr.base}' was not found in ${full} (or the repository does not exist or the token cannot see it). ` +
+              'Pass base_branch with an existing branch name.',
+          );
+        }
+        throw err;
+      }
+      try {
+        await octokit.rest.git.getRef({ ...r, ref: `heads/${pr.branch}` });
+        throw new BranchExistsError(pr.branch, full);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+      const baseCommit = (await octokit.rest.git.getCommit({ ...r, commit_sha: baseSha })).data;
+      const baseTree = (await octokit.rest.git.getTree({ ...r, tree_sha: baseCommit.tree.sha, recursive: 'true' })).data;
+      const existing = new Map(baseTree.tree.map((e) => [e.path ?? '', e]));
+      for (const f of pr.files) {
+        const entry = existing.get(f.path);
+        if (entry?.type === 'tree') throw new ValidationError(`'${f.path}' is a directory in ${full}@${pr.base}; name a file.`);
+        if (baseTree.truncated) continue; // too big to know: let GitHub judge
+        if (f.action === 'create' && entry) {
+          throw new ValidationError(`File '${f.path}' already exists in ${full}@${pr.base}; use action "update" to change it.`);
+        }
+        if (f.action !== 'create' && !entry) {
+          throw new ValidationError(`File '${f.path}' does not exist in ${full}@${pr.base}, so it cannot be ${f.action}d; use action "create" for a new file.`);
+        }
+      }
+
+      // Writes: blobs, one tree, one commit, the branch, the PR, the label.
+      const tree = [];
+      for (const f of pr.files) {
+        const mode = (existing.get(f.path)?.mode as '100644' | '100755' | undefined) ?? '100644';
+        if (f.action === 'delete') {
+          tree.push({ path: f.path, mode, type: 'blob' as const, sha: null });
+        } else {
+          const blob = await octokit.rest.git.createBlob({ ...r, content: f.content, encoding: 'utf-8' });
+          tree.push({ path: f.path, mode, type: 'blob' as const, sha: blob.data.sha });
+        }
+      }
+      const newTree = await octokit.rest.git.createTree({ ...r, base_tree: baseCommit.tree.sha, tree });
+      const commit = await octokit.rest.git.createCommit({ ...r, message: pr.title, tree: newTree.data.sha, parents: [baseSha] });
+      try {
+        await octokit.rest.git.createRef({ ...r, ref: `refs/heads/${pr.branch}`, sha: commit.data.sha });
+      } catch (err) {
+        if (isStatus(err, 422)) throw new BranchExistsError(pr.branch, full);
+        throw err;
+      }
+      let created;
+      try {
+        created = (await octokit.rest.pulls.create({ ...r, title: pr.title, body: pr.body, head: pr.branch, base: pr.base })).data;
+      } catch (err) {
+        // Leave nothing behind: the branch exists only for this PR.
+        await octokit.rest.git.deleteRef({ ...r, ref: `heads/${pr.branch}` }).catch((e: unknown) => {
+          log(`could not delete branch ${pr.branch} after the PR failed: ${e instanceof Error ? e.message : String(e)}`);
+        });
+        throw err;
+      }
+      const warnings: string[] = [];
+      try {
+        await octokit.rest.issues.addLabels({ ...r, issue_number: created.number, labels: [pr.label] });
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        warnings.push(`The pull request was created, but the label '${pr.label}' could not be added (${why}); list_prs will not show it.`);
+      }
+      return { number: created.number, url: created.html_url, branch: pr.branch, warnings };
+    },
+
+    async listPullRequests(repo, label) {
+      const r = { owner: repo.owner, repo: repo.name };
+      const pulls = await octokit.paginate(octokit.rest.pulls.list, { ...r, state: 'open', per_page: 100 });
+      const ours = pulls.filter((p) => p.labels.some((l) => l.name === label));
+      return Promise.all(
+        ours.map(async (p) => {
+          const files = await octokit.paginate(octokit.rest.pulls.listFiles, { ...r, pull_number: p.number, per_page: 100 });
+          return { number: p.number, title: p.title, files: files.map((f) => f.filename) };
+        }),
+      );
+    },
+
+    async getPullRequestStatus(repo, pullNumber) {
+      const r = { owner: repo.owner, repo: repo.name };
+      let pull;
+      try {
+        pull = (await octokit.rest.pulls.get({ ...r, pull_number: pullNumber })).data;
+      } catch (err) {
+        if (isStatus(err, 404)) {
+          throw new NotFoundError(
+            `Pull request #${pullNumber} was not found in ${repo.owner}/${repo.name} (or the token cannot see the repository). ` +
+              'Use list_prs to see the open pull requests.',
+          );
+        }
+        throw err;
+      }
+      const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { ...r, pull_number: pullNumber, per_page: 100 });
+      return {
+        number: pull.number,
+        state: pull.merged || pull.merged_at ? 'merged' : pull.state === 'open' ? 'open' : 'closed',
+        mergeable: pull.mergeable ?? null,
+        reviews: reviews.map((rv) => ({ author: rv.user?.login ?? 'ghost', state: rv.state.toLowerCase(), body: rv.body ?? '' })),
+      };
+    },
+  };
+}
+
+/** Host names this tong serves: the API host and its web host (`api.github.com` → `github.com`). */
+export function servedHosts(apiUrl: string): string[] {
+  const host = new URL(apiUrl).hostname.toLowerCase();
+  const hosts = new Set([host]);
+  if (host.startsWith('api.')) hosts.add(host.slice(4));
+  if (host === 'api.github.com') hosts.add('www.github.com');
+  return [...hosts];
+}
+
+/** Host and `owner/name` of a clone URL: `https://host/o/r(.git)`, `ssh://git@host/o/r.git`, `git@host:o/r.git`. */
+export function parseCloneUrl(cloneUrl: string): { host: string; owner: string; name: string } | undefined {
+  let host: string;
+  let repoPath: string;
+  const scp = /^[A-Za-z0-9._-]+@([^:/]+):(.+)$/.exec(cloneUrl);
+  if (scp) {
+    host = scp[1]!;
+    repoPath = scp[2]!;
+  } else {
+    try {
+      const u = new URL(cloneUrl);
+      host = u.hostname;
+      repoPath = u.pathname;
+    } catch {
+      return undefined;
+    }
+  }
+  const parts = repoPath.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
+  return { host: host.toLowerCase(), owner: parts[0], name: parts[1] };
+}
+
+/**
+ * Resolves which provider serves a repository (issue #5; spec REQ-3 "Provider resolution failure").
+ * Without `clone_url` the configured GitHub is used. With it, its host must be one `servedHosts`
+ * lists and its path must name the same repository; otherwise the error names the repository.
+ */
+export function resolveRepository(repo: RepoRef, cloneUrl: string | undefined, apiUrl: string): void {
+  if (cloneUrl === undefined || cloneUrl.trim() === '') return;
+  const full = `${repo.owner}/${repo.name}`;
+  const parsed = parseCloneUrl(cloneUrl.trim());
+  const hosts = servedHosts(apiUrl);
+  if (!parsed) {
+    throw new UnresolvedRepositoryError(
+      `Cannot resolve a git provider for ${full}: clone_url ${JSON.stringify(cloneUrl)} is not a repository URL like https://${hosts.at(-1)}/${full}.git.`,
+    );
+  }
+  if (!hosts.includes(parsed.host)) {
+    throw new UnresolvedRepositoryError(
+      `Cannot resolve a git provider for ${full} (clone_url ${cloneUrl}): this tong serves only ${hosts.join(', ')}, not ${parsed.host}. ` +
+        'No request was made. Pull requests for other hosts need another tong.',
+    );
+  }
+  if (parsed.owner.toLowerCase() !== repo.owner.toLowerCase() || parsed.name.toLowerCase() !== repo.name.toLowerCase()) {
+    throw new ValidationError(
+      `clone_url ${cloneUrl} names ${parsed.owner}/${parsed.name}, but repo_owner/repo_name say ${full}. Pass matching values (or omit clone_url).`,
+    );
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * `createServer(deps)`: the GitHub tong's MCP server (issue #5; DESIGN.md "The GitHub tong";
+ * git-provider spec REQ-2..7, 11). It registers `list_prs`, `get_pr_status` and, when PR creation is
+ * enabled, `create_pr`, each with zod input and output schemas. Results are `structuredContent` plus
+ * the same JSON as text; failures are thrown and become `isError: true` results with one sentence
+ * from `describeError`, with the token redacted.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { TongConfig } from './config.js';
+import { describeError, MissingTokenError, redact, type ErrorContext } from './errors.js';
+import { branchName, TIER2_MAX_FILES, validateChange } from './policy.js';
+import { resolveRepository, type GitHubProvider, type RepoRef } from './provider.js';
+
+/** The server's version, reported in the MCP `initialize` answer. */
+export const SERVER_VERSION = '0.1.0';
+
+/** What `createServer` needs. Build it once per process; `createServer` is cheap per request. */
+export interface ServerDeps {
+  /** Policy and identity settings (see `readConfig`). */
+  config: Pick<
+    TongConfig,
+    'token' | 'apiUrl' | 'tier' | 'prEnabled' | 'dryRun' | 'scopeAllow' | 'scopeDeny' | 'branchPrefix' | 'label'
+  >;
+  /** The GitHub provider; `undefined` when there is no token (tools then answer `MissingTokenError`). */
+  provider: GitHubProvider | undefined;
+  /** One log line to stderr (already prefixed by the caller); default: discard. */
+  log?: (line: string) => void;
+  /** Clock in ms since the epoch, for rate-limit reset sentences; default `Date.now`. */
+  now?: () => number;
+}
+
+// Names GitHub accepts for owners and repositories; '.' and '..' would escape the URL path.
+const NAME_RE = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,100}$/;
+// A conservative subset of git's ref-name rules (git-check-ref-format).
+const REF_RE = /^(?!\/)(?!.*\/\/)(?!.*\.\.)(?!.*@\{)(?!.*\.lock(?:\/|$))[A-Za-z0-9._/-]{1,200}(?<![/.])$/;
+
+const repoShape = {
+  repo_owner: z.string().regex(NAME_RE, 'must be a GitHub user or organisation name').describe('Owner of the repository: the user or organisation, e.g. "octo-org".'),
+  repo_name: z.string().regex(NAME_RE, 'must be a GitHub repository name').describe('Name of the repository without ".git", e.g. "docs".'),
+  clone_url: z
+    .string()
+    .max(2048)
+    .optional()
+    .describe('Optional clone URL of the repository (https or ssh form, e.g. from `git remote get-url origin`); used to check that this tong serves its host.'),
+};
+
+const FileChangeSchema = z.object({
+  path: z.string().min(1).max(4096).describe('Path relative to the repository root, with forward slashes, e.g. "docs/setup.md". No leading "/", no "..".'),
+  content: z.string().max(1_000_000).optional().describe('The complete new content of the file (not a diff). Required for "create" and "update"; leave out for "delete".'),
+  action: z.enum(['create', 'update', 'delete']).describe('"create" a file that does not exist yet, "update" an existing file, or "delete" an existing file.'),
+});
+
+const createPrInput = {
+  ...repoShape,
+  title: z.string().min(1).max(256).describe('Pull request title; also the commit message and the source of the branch name.'),
+  body: z.string().max(65_536).describe('Pull request description in Markdown: what changes and why.'),
+  files: z.array(FileChangeSchema).min(1).max(100).describe('The file changes, committed together as one commit.'),
+  base_branch: z.string().regex(REF_RE, 'must be a branch name').optional().describe('Branch to merge into. Default "main".'),
+  change_type: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,29}$/, 'must be lower-case letters, digits and hyphens')
+    .optional()
+    .describe('Kind of change, used in the branch name: e.g. "fix", "feat", "docs", "chore", "check". Default "fix".'),
+};
+
+const createPrOutput = {
+  number: z.number().int().optional().describe('Number of the new pull request (absent in a dry run).'),
+  url: z.string().optional().describe('Web URL of the new pull request (absent in a dry run).'),
+  branch: z.string().describe('The branch that holds the commit: <prefix>/<change_type>/<slug of the title>.'),
+  base_branch: z.string().describe('The branch the pull request targets.'),
+  dry_run: z.boolean().describe('true when the tong runs in dry-run mode: everything was validated, nothing was written.'),
+  files: z.array(z.object({ path: z.string(), action: z.enum(['create', 'update', 'delete']) })).describe('The normalised file changes.'),
+  warnings: z.array(z.string()).optional().describe('Problems after the pull request was created, e.g. the label could not be added.'),
+};
+
+const listPrsOutput = {
+  prs: z
+    .array(
+      z.object({
+        number: z.number().int(),
+        title: z.string(),
+        files: z.array(z.string()).describe('Paths the pull request changes.'),
+      }),
+    )
+    .describe('Open pull requests that carry this tong\'s label; empty when there are none.'),
+};
+
+const getPrStatusInput = {
+  ...repoShape,
+  pr_number: z.number().int().positive().describe('The pull request number, e.g. 42.'),
+};
+
+const getPrStatusOutput = {
+  number: z.number().int(),
+  state: z.enum(['open', 'closed', 'merged']).describe('"merged" when merged; "closed" when closed without merging.'),
+  mergeable: z.boolean().nullable().describe('Whether GitHub can merge it without conflicts; null while GitHub is still computing that.'),
+  reviews: z
+    .array(
+      z.object({
+        author: z.string(),
+        state: z.string().describe('Lower-case review state: approved, changes_requested, commented, dismissed or pending.'),
+        body: z.string(),
+      }),
+    )
+    .describe('Reviews in the order they were submitted.'),
+};
+
+/**
+ * Builds the MCP server. Stateless apart from `deps`, so the HTTP layer makes one per request.
+ * Policy (tier, scope, dry run, branch prefix, label) comes only from `deps.config`, never from
+ * tool arguments (spec REQ-6).
+ */
+export function createServer(deps: ServerDeps): McpServer {
+  const { config, provider } = deps;
+  const log = deps.log ?? (() => {});
+  const now = deps.now ?? Date.now;
+  const server = new McpServer({ name: 'tongs-github', version: SERVER_VERSION });
+
+  const run = async <T extends Record<string, unknown>>(tool: string, ctx: ErrorContext, fn: () => Promise<T>): Promise<CallToolResult> => {
+    let out: T;
+    try {
+      out = await fn();
+    } catch (err) {
+      const message = redact(describeError(err, { ...ctx, apiUrl: config.apiUrl, now: now() }), [config.token]);
+      log(`${tool}: ${message}`);
+      throw new Error(message, { cause: err });
+    }
+    let text = JSON.stringify(out);
+    if (config.token && text.includes(config.token)) {
+      text = redact(text, [config.token]);
+      out = JSON.parse(text) as T;
+    }
+    return { content: [{ type: 'text', text }], structuredContent: out };
+  };
+  const needProvider = (): GitHubProvider => {
+    if (!provider) throw new MissingTokenError();
+    return provider;
+  };
+  const repoOf = (a: { repo_owner: string; repo_name: string }): RepoRef => ({ owner: a.repo_owner, name: a.repo_name });
+
+  const labelNote = `pull requests labelled '${config.label}'`;
+
+  if (config.prEnabled) {
+    const limit =
+      config.tier === 1
+        ? 'This tong runs at tier 1, so every call is refused; do not call it.'
+        : config.tier === 2
+          ? `This tong runs at tier 2: at most ${TIER2_MAX_FILES} files per pull request.`
+          : 'This tong runs at tier 3: no file limit.';
+    const scope = [
+      config.scopeAllow.length ? `Only paths matching ${config.scopeAllow.join(', ')} may change.` : '',
+      `Paths matching ${['.github/workflows/**', ...config.scopeDeny].join(', ')} are refused unless explicitly allowed.`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    server.registerTool(
+      'create_pr',
+      {
+        title: 'Create a GitHub pull request',
+        description:
+          'Propose a change to a GitHub repository as a pull request. All files are committed as ONE commit on a new branch ' +
+          `named ${config.branchPrefix}/<change_type>/<slug-of-title>, created from base_branch; the pull request gets the label '${config.label}'. ` +
+          'Give each file\'s complete new content, not a diff. You never need a token: this tool holds it. ' +
+          `${limit} ${scope} ` +
+          (config.dryRun ? 'DRY-RUN MODE: the change is validated but nothing is written; the answer has dry_run: true. ' : '') +
+          'Call list_prs first to avoid duplicating an open pull request. Returns {number, url, branch}.',
+        inputSchema: createPrInput,
+        outputSchema: createPrOutput,
+        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      },
+      async (args) => {
+        const repo = repoOf(args);
+        return run('create_pr', { repo: `${repo.owner}/${repo.name}`, action: 'create the pull request' }, async () => {
+          // Every check happens before any GitHub call (issue #5).
+          const files = validateChange(args.files, { allow: config.scopeAllow, deny: config.scopeDeny }, config.tier);
+          resolveRepository(repo, args.clone_url, config.apiUrl);
+          const base = args.base_branch ?? 'main';
+          const branch = branchName(config.branchPrefix, args.change_type ?? 'fix', args.title);
+          const summary = files.map((f) => ({ path: f.path, action: f.action }));
+          const p = needProvider();
+          if (config.dryRun) {
+            log(`create_pr: dry run for ${repo.owner}/${repo.name} on ${branch} (${files.length} files); nothing written`);
+            return { branch, base_branch: base, dry_run: true, files: summary };
+          }
+          const created = await p.createPullRequest(repo, { branch, base, title: args.title, body: args.body, files, label: config.label });
+          log(`create_pr: opened ${repo.owner}/${repo.name}#${created.number} from ${branch}`);
+          return {
+            number: created.number,
+            url: created.url,
+            branch: created.branch,
+            base_branch: base,
+            dry_run: false,
+            files: summary,
+            ...(created.warnings.length ? { warnings: created.warnings } : {}),
+          };
+        });
+      },
+    );
+  }
+
+  server.registerTool(
+    'list_prs',
+    {
+      title: 'List open tong pull requests',
+      description:
+        `List the open ${labelNote} in a GitHub repository (the ones this tool set creates), each with its number, title and the file paths it changes. ` +
+        'Use it before create_pr to avoid proposing a change that is already open, and to find PR numbers for get_pr_status. Returns {prs: [...]}, empty when there are none.',
+      inputSchema: repoShape,
+      outputSchema: listPrsOutput,
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      const repo = repoOf(args);
+      return run('list_prs', { repo: `${repo.owner}/${repo.name}`, action: 'list pull requests' }, async () => {
+        resolveRepository(repo, args.clone_url, config.apiUrl);
+        const prs = await needProvider().listPullRequests(repo, config.label);
+        return { prs };
+      });
+    },
+  );
+
+  server.registerTool(
+    'get_pr_status',
+    {
+      title: 'Get a pull request\'s status',
+      description:
+        'Get the current status of one pull request in a GitHub repository: state (open, closed or merged), whether it can be merged ' +
+        'without conflicts, and its reviews (author, lower-case state such as approved or changes_requested, and body). Returns {number, state, mergeable, reviews}.',
+      inputSchema: getPrStatusInput,
+      outputSchema: getPrStatusOutput,
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      const repo = repoOf(args);
+      return run('get_pr_status', { repo: `${repo.owner}/${repo.name}`, action: `read pull request #${args.pr_number}` }, async () => {
+        resolveRepository(repo, args.clone_url, config.apiUrl);
+        const status = await needProvider().getPullRequestStatus(repo, args.pr_number);
+        return { ...status };
+      });
+    },
+  );
+
+  return server;
+}

@@ -1,0 +1,94 @@
+/**
+ * Benchmark (issue #6 "Speed"): how much secret delivery adds to a tong's start. For N rounds, a
+ * container from tongs-base:local is started plain, and one started with the wrapper entrypoint +
+ * secret tmpfs and then given its payload over the runtime's `exec` with stdin (the launcher's path).
+ * The time measured runs from before `start` to the main process's
+ * first output line, seen on an attach stream opened before start. Budget: median overhead ≤ 150 ms.
+ *
+ * Usage: node dist/test/bench/secret-delivery-bench.js [ROUNDS]   (exit 1 when over budget)
+ */
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import { SECRET_TMPFS, deliverSecrets, wrapCommand } from '../../launcher/shell/secret-delivery.js';
+
+const IMAGE = 'tongs-base:local';
+const BUDGET_MS = 150;
+const ROUNDS = Number(process.argv[2] ?? 9);
+const LABEL = { 'dev.tongs.test': `secret-bench-${process.pid}` };
+const MAIN = ['/bin/sh', '-c', 'echo started; exec sleep 600'];
+const SECRETS = { GITHUB_TOKEN: 'ghp_bench_token_value', TONGS_MCP_TOKEN: 'a'.repeat(64) };
+
+const docker = new Docker();
+const runtime = createDockerRuntime();
+
+/** Milliseconds from before `start` to the main process's first output. */
+async function timeStart(wrapped: boolean): Promise<number> {
+  const argv = wrapped ? wrapCommand(MAIN) : { entrypoint: MAIN, command: [] as string[] };
+  const container = await docker.createContainer({
+    Image: IMAGE,
+    Entrypoint: argv.entrypoint,
+    Cmd: argv.command,
+    Labels: LABEL,
+    HostConfig: wrapped
+      ? {
+          Mounts: [
+            {
+              Type: 'tmpfs',
+              Source: '',
+              Target: SECRET_TMPFS.target,
+              TmpfsOptions: { SizeBytes: SECRET_TMPFS.sizeBytes, Mode: SECRET_TMPFS.mode },
+            } as Docker.MountSettings,
+          ],
+        }
+      : {},
+  });
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const out = new PassThrough();
+    docker.modem.demuxStream(stream, out, out);
+    const firstLine = new Promise<void>((resolve) => out.once('data', () => resolve()));
+    const t0 = performance.now();
+    await container.start();
+    if (wrapped) {
+      await deliverSecrets(
+        async (id, cmd, stdin) => {
+          const r = await runtime.exec(id, cmd, { stdin, timeoutMs: 10_000 });
+          return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+        },
+        container.id,
+        SECRETS,
+      );
+    }
+    await firstLine;
+    const elapsed = performance.now() - t0;
+    (stream as unknown as { destroy(): void }).destroy();
+    return elapsed;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+const plain: number[] = [];
+const wrapped: number[] = [];
+await timeStart(false); // warm-up
+for (let i = 0; i < ROUNDS; i++) {
+  plain.push(await timeStart(false));
+  wrapped.push(await timeStart(true));
+}
+const overhead = median(wrapped) - median(plain);
+const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+process.stdout.write(
+  `secret delivery: plain start median ${median(plain).toFixed(0)} ms [${fmt(plain)}]\n` +
+    `secret delivery: wrapped start + delivery median ${median(wrapped).toFixed(0)} ms [${fmt(wrapped)}]\n` +
+    `secret delivery: median overhead ${overhead.toFixed(0)} ms (budget ${BUDGET_MS} ms)\n`,
+);
+if (overhead > BUDGET_MS) {
+  process.stderr.write(`tongs: secret delivery overhead ${overhead.toFixed(0)} ms exceeds the ${BUDGET_MS} ms budget\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,630 @@
+/**
+ * A local GitHub REST fake on node:http, for the GitHub tong's tests and benchmark (issue #5 item 7).
+ * It keeps repositories in memory and follows GitHub's documented response shapes for the endpoints
+ * the tong uses: git refs, git data (blobs, trees, commits), pulls (create, list, get, files,
+ * reviews), issue labels; pagination with `Link` headers; 401 "Bad credentials"; 404; 422 (e.g.
+ * "Reference already exists"); 403/429 rate limits with `x-ratelimit-*` / `retry-after` headers
+ * (scripted with `failNext`). Every request is recorded, so tests can assert that no write happened.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the fake received it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string, e.g. `/repos/o/r/pulls`. */
+  path: string;
+  query: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON body, or `undefined`. */
+  body: unknown;
+}
+
+/** A scripted failure: the next `times` requests matching `method`/`path` get this answer instead. */
+export interface FailureSpec {
+  method?: string;
+  path?: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** How many matching requests fail (default 1). */
+  times?: number;
+}
+
+interface TreeEntry {
+  path: string;
+  mode: string;
+  sha: string;
+}
+
+interface Review {
+  id: number;
+  user: string;
+  state: string;
+  body: string;
+  submittedAt: string;
+}
+
+interface Pull {
+  number: number;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  mergeable: boolean | null;
+  labels: string[];
+  files: { filename: string; status: 'added' | 'modified' | 'removed' }[];
+  reviews: Review[];
+  createdAt: string;
+}
+
+interface Repo {
+  owner: string;
+  name: string;
+  blobs: Map<string, string>;
+  trees: Map<string, TreeEntry[]>;
+  commits: Map<string, { tree: string; parents: string[]; message: string }>;
+  refs: Map<string, string>;
+  pulls: Pull[];
+}
+
+/** Seed for `addPull`. */
+export interface PullSeed {
+  title: string;
+  body?: string;
+  head?: string;
+  base?: string;
+  state?: 'open' | 'closed';
+  merged?: boolean;
+  mergeable?: boolean | null;
+  labels?: string[];
+  files?: string[];
+  reviews?: { user: string; state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING'; body?: string }[];
+}
+
+const DOCS = 'https://docs.github.com/rest';
+const FIXED_TIME = '2025-01-01T00:00:00Z';
+
+function gitSha(kind: string, content: string): string {
+  return createHash('sha1').update(`${kind} ${Buffer.byteLength(content)}\0${content}`).digest('hex');
+}
+
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+const notFound = () => new HttpFailure(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+const unprocessable = (message: string, errors?: unknown[]) =>
+  new HttpFailure(422, { message, ...(errors ? { errors } : {}), documentation_url: DOCS, status: '422' });
+
+/** 403 with `x-ratelimit-remaining: 0`: the primary rate limit, resetting at `resetEpochSeconds`. */
+export function rateLimitExhausted(resetEpochSeconds: number, status = 403): FailureSpec {
+  return {
+    status,
+    headers: {
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-used': '5000',
+      'x-ratelimit-reset': String(resetEpochSeconds),
+      'x-ratelimit-resource': 'core',
+    },
+    body: {
+      message: 'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.',
+      documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      status: String(status),
+    },
+  };
+}
+
+/** 429 (or 403) secondary rate limit with `retry-after`. */
+export function secondaryRateLimit(retryAfterSeconds: number, status = 429): FailureSpec {
+  return {
+    status,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+    body: {
+      message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      status: String(status),
+    },
+  };
+}
+
+/** The fake. `await start()` gives its base URL (use it as `GITHUB_API_URL`). */
+export class FakeGitHub {
+  /** Every request, in arrival order. */
+  readonly requests: RecordedRequest[] = [];
+  /** The token the fake accepts (`Authorization: token …` or `Bearer …`). */
+  readonly token: string;
+  private readonly repos = new Map<string, Repo>();
+  private readonly failures: FailureSpec[] = [];
+  private readonly server: http.Server;
+  private nextId = 1000;
+  private baseUrl = '';
+
+  constructor(options: { token?: string } = {}) {
+    this.token = options.token ?? 'ghp_faketoken0123456789';
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  /** Starts listening on 127.0.0.1 (port 0 = free port by default); resolves to the base URL. */
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    this.baseUrl = `http://${host}:${addr.port}`;
+    return this.baseUrl;
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Requests that could change state (any method but GET/HEAD). */
+  writes(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
+  }
+
+  /** Forgets recorded requests (state stays). */
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  /** Queues a scripted failure; see `rateLimitExhausted`, `secondaryRateLimit`. */
+  failNext(spec: FailureSpec): void {
+    this.failures.push({ times: 1, ...spec });
+  }
+
+  /** Creates a repository whose `defaultBranch` holds one commit with `files` (path → content). */
+  addRepo(owner: string, name: string, options: { defaultBranch?: string; files?: Record<string, string> } = {}): void {
+    const repo: Repo = { owner, name, blobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [] };
+    this.repos.set(`${owner}/${name}`.toLowerCase(), repo);
+    const entries = Object.entries(options.files ?? { 'README.md': `# ${name}\n` }).map(([path, content]) => ({
+      path,
+      mode: '100644',
+      sha: this.putBlob(repo, content),
+    }));
+    const tree = this.putTree(repo, entries);
+    const commit = this.putCommit(repo, tree, [], 'Initial commit');
+    repo.refs.set(`heads/${options.defaultBranch ?? 'main'}`, commit);
+  }
+
+  /** Adds a pull request directly (no branch needed); returns its number. */
+  addPull(owner: string, name: string, seed: PullSeed): number {
+    const repo = this.repo(owner, name);
+    const number = this.nextIssueNumber(repo);
+    repo.pulls.push({
+      number,
+      title: seed.title,
+      body: seed.body ?? '',
+      head: seed.head ?? `topic-${number}`,
+      base: seed.base ?? 'main',
+      state: seed.state ?? (seed.merged ? 'closed' : 'open'),
+      merged: seed.merged ?? false,
+      mergeable: seed.mergeable === undefined ? true : seed.mergeable,
+      labels: seed.labels ?? [],
+      files: (seed.files ?? []).map((filename) => ({ filename, status: 'modified' as const })),
+      reviews: (seed.reviews ?? []).map((r) => ({ id: this.nextId++, user: r.user, state: r.state, body: r.body ?? '', submittedAt: FIXED_TIME })),
+      createdAt: FIXED_TIME,
+    });
+    return number;
+  }
+
+  /** Branch names (without `heads/`) of a repository. */
+  branches(owner: string, name: string): string[] {
+    return [...this.repo(owner, name).refs.keys()].filter((r) => r.startsWith('heads/')).map((r) => r.slice(6));
+  }
+
+  /** Files (path → content) at the tip of `branch`, or `undefined` when the branch does not exist. */
+  filesAt(owner: string, name: string, branch: string): Record<string, string> | undefined {
+    const repo = this.repo(owner, name);
+    const sha = repo.refs.get(`heads/${branch}`);
+    if (!sha) return undefined;
+    const tree = repo.trees.get(repo.commits.get(sha)!.tree)!;
+    return Object.fromEntries(tree.map((e) => [e.path, repo.blobs.get(e.sha) ?? '']));
+  }
+
+  /** Commit messages and parent counts from `branch` back to the root (newest first). */
+  history(owner: string, name: string, branch: string): { message: string; parents: number }[] {
+    const repo = this.repo(owner, name);
+    const out: { message: string; parents: number }[] = [];
+    let sha = repo.refs.get(`heads/${branch}`);
+    while (sha) {
+      const c = repo.commits.get(sha)!;
+      out.push({ message: c.message, parents: c.parents.length });
+      sha = c.parents[0];
+    }
+    return out;
+  }
+
+  /** The pull requests of a repository as the fake holds them. */
+  pulls(owner: string, name: string): Readonly<Pull>[] {
+    return this.repo(owner, name).pulls;
+  }
+
+  private repo(owner: string, name: string): Repo {
+    const repo = this.repos.get(`${owner}/${name}`.toLowerCase());
+    if (!repo) throw notFound();
+    return repo;
+  }
+
+  private nextIssueNumber(repo: Repo): number {
+    return repo.pulls.reduce((m, p) => Math.max(m, p.number), 0) + 1;
+  }
+
+  private putBlob(repo: Repo, content: string): string {
+    const sha = gitSha('blob', content);
+    repo.blobs.set(sha, content);
+    return sha;
+  }
+
+  private putTree(repo: Repo, entries: TreeEntry[]): string {
+    const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const sha = gitSha('tree', sorted.map((e) => `${e.mode} ${e.path} ${e.sha}`).join('\n'));
+    repo.trees.set(sha, sorted);
+    return sha;
+  }
+
+  private putCommit(repo: Repo, tree: string, parents: string[], message: string): string {
+    const sha = gitSha('commit', `tree ${tree}\n${parents.map((p) => `parent ${p}\n`).join('')}\n${message}\n${this.nextId++}`);
+    repo.commits.set(sha, { tree, parents, message });
+    return sha;
+  }
+
+  private takeFailure(method: string, path: string): FailureSpec | undefined {
+    const i = this.failures.findIndex((f) => (!f.method || f.method === method) && (!f.path || f.path.test(path)));
+    if (i < 0) return undefined;
+    const f = this.failures[i]!;
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) this.failures.splice(i, 1);
+    return f;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', this.baseUrl || 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
+
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      const text = payload === undefined ? '' : JSON.stringify(payload);
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-github-api-version-selected': '2022-11-28',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': '4999',
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+        'x-ratelimit-used': '1',
+        'x-ratelimit-resource': 'core',
+        ...headers,
+      });
+      res.end(text);
+    };
+
+    const failure = this.takeFailure(method, url.pathname);
+    if (failure) return send(failure.status, failure.body ?? { message: 'Injected failure', documentation_url: DOCS }, failure.headers);
+
+    const auth = req.headers.authorization ?? '';
+    const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);
+    if (!m) return send(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
+    if (m[1] !== this.token) return send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+
+    try {
+      const out = this.route(method, url, body);
+      if (out.link) return send(out.status, out.body, { link: out.link });
+      return send(out.status, out.body);
+    } catch (err) {
+      if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
+      return send(500, { message: `fake error: ${(err as Error).message}` });
+    }
+  }
+
+  private page<T>(url: URL, items: T[]): { status: number; body: T[]; link?: string } {
+    const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const body = items.slice((page - 1) * perPage, page * perPage);
+    const at = (p: number) => {
+      const u = new URL(url.pathname + url.search, this.baseUrl);
+      u.searchParams.set('per_page', String(perPage));
+      u.searchParams.set('page', String(p));
+      return u.toString();
+    };
+    const links: string[] = [];
+    if (page < last) links.push(`<${at(page + 1)}>; rel="next"`, `<${at(last)}>; rel="last"`);
+    if (page > 1) links.push(`<${at(1)}>; rel="first"`, `<${at(page - 1)}>; rel="prev"`);
+    return links.length ? { status: 200, body, link: links.join(', ') } : { status: 200, body };
+  }
+
+  private route(method: string, url: URL, body: unknown): { status: number; body: unknown; link?: string } {
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'repos' || parts.length < 3) throw notFound();
+    const repo = this.repo(parts[1]!, parts[2]!);
+    const rest = parts.slice(3);
+    const b = (body ?? {}) as Record<string, unknown>;
+    const api = `${this.baseUrl}/repos/${repo.owner}/${repo.name}`;
+    const key = `${method} ${rest[0] ?? ''}/${rest[1] ?? ''}`;
+
+    // --- git data -------------------------------------------------------------------------------
+    if (method === 'GET' && rest[0] === 'git' && rest[1] === 'ref') {
+      const ref = rest.slice(2).join('/');
+      const sha = repo.refs.get(ref);
+      if (!sha) throw notFound();
+      return { status: 200, body: this.refJson(api, ref, sha) };
+    }
+    if (key === 'POST git/refs' && rest.length === 2) {
+      const ref = String(b.ref ?? '');
+      const sha = String(b.sha ?? '');
+      if (!ref.startsWith('refs/') || ref.split('/').length < 3) {
+        throw unprocessable("Reference name must start with 'refs/' and have at least two slashes.");
+      }
+      if (!repo.commits.has(sha)) throw unprocessable('Object does not exist');
+      const short = ref.slice(5);
+      if (repo.refs.has(short)) throw unprocessable('Reference already exists');
+      repo.refs.set(short, sha);
+      return { status: 201, body: this.refJson(api, short, sha) };
+    }
+    if (method === 'DELETE' && rest[0] === 'git' && rest[1] === 'refs') {
+      const ref = rest.slice(2).join('/');
+      if (!repo.refs.delete(ref)) throw unprocessable('Reference does not exist');
+      return { status: 204, body: undefined };
+    }
+    if (key === 'POST git/blobs') {
+      if (typeof b.content !== 'string') throw unprocessable('Invalid request.\n\n"content" wasn\'t supplied.');
+      const content = b.encoding === 'base64' ? Buffer.from(b.content, 'base64').toString('utf8') : b.content;
+      const sha = this.putBlob(repo, content);
+      return { status: 201, body: { url: `${api}/git/blobs/${sha}`, sha } };
+    }
+    if (method === 'GET' && rest[0] === 'git' && rest[1] === 'commits' && rest[2]) {
+      const c = repo.commits.get(rest[2]);
+      if (!c) throw notFound();
+      return { status: 200, body: this.commitJson(api, rest[2], c) };
+    }
+    if (key === 'POST git/commits') {
+      const tree = String(b.tree ?? '');
+      const parents = Array.isArray(b.parents) ? b.parents.map(String) : [];
+      if (!repo.trees.has(tree)) throw unprocessable('Tree SHA does not exist');
+      if (parents.some((p) => !repo.commits.has(p))) throw unprocessable('Parent SHA does not exist or is not a commit object');
+      const sha = this.putCommit(repo, tree, parents, String(b.message ?? ''));
+      return { status: 201, body: this.commitJson(api, sha, repo.commits.get(sha)!) };
+    }
+    if (method === 'GET' && rest[0] === 'git' && rest[1] === 'trees' && rest[2]) {
+      const entries = repo.trees.get(rest[2]);
+      if (!entries) throw notFound();
+      const recursive = url.searchParams.has('recursive');
+      return { status: 200, body: this.treeJson(api, rest[2], entries, recursive) };
+    }
+    if (key === 'POST git/trees') {
+      const base = b.base_tree === undefined ? [] : repo.trees.get(String(b.base_tree));
+      if (!base) throw unprocessable('base_tree is not a valid tree oid');
+      const entries = new Map(base.map((e) => [e.path, e]));
+      for (const item of Array.isArray(b.tree) ? (b.tree as Record<string, unknown>[]) : []) {
+        const path = String(item.path ?? '');
+        if (item.sha === null) {
+          if (!entries.delete(path)) throw unprocessable(`GitTree: tree.path '${path}' does not exist in base_tree`);
+        } else if (typeof item.content === 'string') {
+          entries.set(path, { path, mode: String(item.mode ?? '100644'), sha: this.putBlob(repo, item.content) });
+        } else {
+          const sha = String(item.sha ?? '');
+          if (!repo.blobs.has(sha)) throw unprocessable(`tree.sha ${sha} is not a valid blob`);
+          entries.set(path, { path, mode: String(item.mode ?? '100644'), sha });
+        }
+      }
+      const sha = this.putTree(repo, [...entries.values()]);
+      return { status: 201, body: this.treeJson(api, sha, repo.trees.get(sha)!, true) };
+    }
+
+    // --- pulls ----------------------------------------------------------------------------------
+    if (key === 'GET pulls/' && rest.length === 1) {
+      const state = url.searchParams.get('state') ?? 'open';
+      const list = repo.pulls.filter((p) => state === 'all' || p.state === state).sort((x, y) => y.number - x.number);
+      return this.page(url, list.map((p) => this.pullJson(api, repo, p, false)));
+    }
+    if (key === 'POST pulls/' && rest.length === 1) {
+      const head = String(b.head ?? '');
+      const base = String(b.base ?? '');
+      const headRef = head.includes(':') ? head.split(':')[1]! : head;
+      if (!b.title) throw unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'title', code: 'missing_field' }]);
+      if (!repo.refs.has(`heads/${headRef}`)) throw unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
+      if (!repo.refs.has(`heads/${base}`)) throw unprocessable('Validation Failed', [{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+      if (repo.pulls.some((p) => p.state === 'open' && p.head === headRef)) {
+        throw unprocessable('Validation Failed', [
+          { resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${headRef}.` },
+        ]);
+      }
+      const pull: Pull = {
+        number: this.nextIssueNumber(repo),
+        title: String(b.title),
+        body: String(b.body ?? ''),
+        head: headRef,
+        base,
+        state: 'open',
+        merged: false,
+        mergeable: true,
+        labels: [],
+        files: this.diff(repo, base, headRef),
+        reviews: [],
+        createdAt: new Date().toISOString(),
+      };
+      repo.pulls.push(pull);
+      return { status: 201, body: this.pullJson(api, repo, pull, true) };
+    }
+    if (rest[0] === 'pulls' && rest[1]) {
+      const pull = repo.pulls.find((p) => p.number === Number(rest[1]));
+      if (!pull) throw notFound();
+      if (method === 'GET' && rest.length === 2) return { status: 200, body: this.pullJson(api, repo, pull, true) };
+      if (method === 'GET' && rest[2] === 'files') {
+        return this.page(
+          url,
+          pull.files.map((f) => ({
+            sha: gitSha('blob', f.filename),
+            filename: f.filename,
+            status: f.status,
+            additions: 1,
+            deletions: f.status === 'added' ? 0 : 1,
+            changes: f.status === 'added' ? 1 : 2,
+            blob_url: `${api}/blob/${pull.head}/${f.filename}`,
+            raw_url: `${api}/raw/${pull.head}/${f.filename}`,
+            contents_url: `${api}/contents/${f.filename}?ref=${pull.head}`,
+            patch: '@@ -1 +1 @@',
+          })),
+        );
+      }
+      if (method === 'GET' && rest[2] === 'reviews') {
+        return this.page(
+          url,
+          pull.reviews.map((r) => ({
+            id: r.id,
+            node_id: `PRR_${r.id}`,
+            user: { login: r.user, id: 1, type: 'User' },
+            body: r.body,
+            state: r.state,
+            html_url: `${api}/pull/${pull.number}#pullrequestreview-${r.id}`,
+            pull_request_url: `${api}/pulls/${pull.number}`,
+            submitted_at: r.submittedAt,
+            commit_id: '0'.repeat(40),
+            author_association: 'COLLABORATOR',
+          })),
+        );
+      }
+    }
+
+    // --- labels ---------------------------------------------------------------------------------
+    if (method === 'POST' && rest[0] === 'issues' && rest[2] === 'labels') {
+      const pull = repo.pulls.find((p) => p.number === Number(rest[1]));
+      if (!pull) throw notFound();
+      const labels = Array.isArray(b.labels) ? b.labels.map(String) : [];
+      if (labels.length === 0) throw unprocessable('Validation Failed', [{ resource: 'Label', field: 'labels', code: 'missing_field' }]);
+      for (const l of labels) if (!pull.labels.includes(l)) pull.labels.push(l);
+      return { status: 200, body: pull.labels.map((l) => this.labelJson(api, l)) };
+    }
+    throw notFound();
+  }
+
+  private diff(repo: Repo, base: string, head: string): Pull['files'] {
+    const files = (branch: string) => {
+      const sha = repo.refs.get(`heads/${branch}`)!;
+      return new Map(repo.trees.get(repo.commits.get(sha)!.tree)!.map((e) => [e.path, e.sha]));
+    };
+    const a = files(base);
+    const z = files(head);
+    const out: Pull['files'] = [];
+    for (const [p, sha] of z) {
+      if (!a.has(p)) out.push({ filename: p, status: 'added' });
+      else if (a.get(p) !== sha) out.push({ filename: p, status: 'modified' });
+    }
+    for (const p of a.keys()) if (!z.has(p)) out.push({ filename: p, status: 'removed' });
+    return out.sort((x, y) => (x.filename < y.filename ? -1 : 1));
+  }
+
+  private refJson(api: string, ref: string, sha: string) {
+    return { ref: `refs/${ref}`, node_id: `REF_${sha.slice(0, 8)}`, url: `${api}/git/refs/${ref}`, object: { type: 'commit', sha, url: `${api}/git/commits/${sha}` } };
+  }
+
+  private commitJson(api: string, sha: string, c: { tree: string; parents: string[]; message: string }) {
+    const who = { name: 'tongs', email: 'tongs@example.com', date: FIXED_TIME };
+    return {
+      sha,
+      node_id: `C_${sha.slice(0, 8)}`,
+      url: `${api}/git/commits/${sha}`,
+      html_url: `${api}/commit/${sha}`,
+      author: who,
+      committer: who,
+      message: c.message,
+      tree: { sha: c.tree, url: `${api}/git/trees/${c.tree}` },
+      parents: c.parents.map((p) => ({ sha: p, url: `${api}/git/commits/${p}`, html_url: `${api}/commit/${p}` })),
+      verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+    };
+  }
+
+  private treeJson(api: string, sha: string, entries: TreeEntry[], recursive: boolean) {
+    const dirs = new Set<string>();
+    for (const e of entries) {
+      const segs = e.path.split('/');
+      for (let i = 1; i < segs.length; i++) dirs.add(segs.slice(0, i).join('/'));
+    }
+    const all = [
+      ...[...dirs].map((d) => ({ path: d, mode: '040000', type: 'tree', sha: gitSha('tree', d), url: `${api}/git/trees/${gitSha('tree', d)}` })),
+      ...entries.map((e) => ({ path: e.path, mode: e.mode, type: 'blob', sha: e.sha, size: 0, url: `${api}/git/blobs/${e.sha}` })),
+    ].filter((e) => recursive || !e.path.includes('/'));
+    all.sort((x, y) => (x.path < y.path ? -1 : 1));
+    return { sha, url: `${api}/git/trees/${sha}`, tree: all, truncated: false };
+  }
+
+  private labelJson(api: string, name: string) {
+    return { id: gitSha('label', name).length, node_id: `LA_${name}`, url: `${api}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null };
+  }
+
+  private pullJson(api: string, repo: Repo, p: Pull, full: boolean) {
+    const web = api.replace('/repos/', '/');
+    const branch = (ref: string) => ({
+      label: `${repo.owner}:${ref}`,
+      ref,
+      sha: repo.refs.get(`heads/${ref}`) ?? '0'.repeat(40),
+      user: { login: repo.owner, id: 1, type: 'User' },
+      repo: { id: 1, name: repo.name, full_name: `${repo.owner}/${repo.name}`, owner: { login: repo.owner, id: 1, type: 'User' }, private: false },
+    });
+    const closedAt = p.state === 'closed' ? FIXED_TIME : null;
+    return {
+      url: `${api}/pulls/${p.number}`,
+      id: p.number + 100000,
+      node_id: `PR_${p.number}`,
+      html_url: `${web}/pull/${p.number}`,
+      diff_url: `${web}/pull/${p.number}.diff`,
+      patch_url: `${web}/pull/${p.number}.patch`,
+      issue_url: `${api}/issues/${p.number}`,
+      number: p.number,
+      state: p.state,
+      locked: false,
+      title: p.title,
+      user: { login: 'tongs-bot', id: 2, type: 'User' },
+      body: p.body,
+      labels: p.labels.map((l) => this.labelJson(api, l)),
+      created_at: p.createdAt,
+      updated_at: p.createdAt,
+      closed_at: closedAt,
+      merged_at: p.merged ? FIXED_TIME : null,
+      merge_commit_sha: null,
+      assignees: [],
+      requested_reviewers: [],
+      head: branch(p.head),
+      base: branch(p.base),
+      draft: false,
+      author_association: 'OWNER',
+      ...(full
+        ? {
+            merged: p.merged,
+            mergeable: p.mergeable,
+            mergeable_state: p.mergeable === null ? 'unknown' : p.mergeable ? 'clean' : 'dirty',
+            comments: 0,
+            review_comments: 0,
+            commits: 1,
+            additions: p.files.length,
+            deletions: 0,
+            changed_files: p.files.length,
+          }
+        : {}),
+    };
+  }
+}

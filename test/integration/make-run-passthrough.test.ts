@@ -1,0 +1,127 @@
+/**
+ * The passthrough invariant through the real Makefile (../shared/DESIGN.md "Passthrough invariant",
+ * issue #2 item 8, issue #4): with no tong in any layer, `make run_claude` / `make run_opencode` hand
+ * the anvil's `docker run` argv to docker byte for byte as Make builds it without tongs
+ * (`make anvil-argv`). A recording `docker` first on PATH logs every invocation; `run` is only
+ * recorded (and exits 42, to see the status come back), anything else goes to the real docker, so the
+ * image steps of the recipe run for real.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+function dockerAvailable(): boolean {
+  const ok = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+  if (!ok && process.env.TONGS_REQUIRE_DOCKER === '1') throw new Error('TONGS_REQUIRE_DOCKER=1 but no Docker engine answers');
+  return ok;
+}
+
+const realDocker = spawnSync('bash', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
+
+interface Setup {
+  dir: string;
+  project: string;
+  env: NodeJS.ProcessEnv;
+  makeVars: string[];
+  logDir: string;
+}
+
+function setUp(t: { after: (fn: () => void) => void }): Setup {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tongs-passthrough-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = path.join(dir, 'bin');
+  const logDir = path.join(dir, 'docker-calls');
+  const home = path.join(dir, 'home');
+  // A space and a quote in the project path: the argv must survive Make and the shell intact.
+  const project = path.join(dir, "my project's");
+  for (const d of [bin, logDir, home, project, path.join(project, '.tongs'), path.join(dir, 'empty-user'), path.join(dir, 'empty-repo')]) {
+    mkdirSync(d, { recursive: true });
+  }
+  writeFileSync(path.join(project, '.tongs/env'), 'SOME_SETTING=1\n');
+  writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = Test User\n\temail = test@example.com\n');
+  writeFileSync(
+    path.join(bin, 'docker'),
+    `#!/usr/bin/env bash
+log=$(mktemp "${logDir}/call.XXXXXX")
+printf '%s\\0' "$@" >"$log"
+if [ "\${1:-}" = run ]; then exit 42; fi
+exec ${realDocker} "$@"
+`,
+  );
+  chmodSync(path.join(bin, 'docker'), 0o755);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    HOME: home,
+    ANTHROPIC_API_KEY: 'sk-secret-value-never-in-argv',
+    ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/never-in-argv',
+  };
+  delete env.MAKEFLAGS;
+  delete env.MAKELEVEL;
+  const makeVars = [
+    `PROJECT_DIR=${project}`,
+    `USER_TONGS=${path.join(dir, 'empty-user')}`,
+    `REPO_TONGS=${path.join(dir, 'empty-repo')}`,
+    `WORKSPACE_TONGS=${path.join(dir, 'missing-workspace-layer')}`,
+  ];
+  return { dir, project, env, makeVars, logDir };
+}
+
+function runCalls(logDir: string): Buffer[] {
+  return readdirSync(logDir)
+    .map((f) => readFileSync(path.join(logDir, f)))
+    .filter((b) => b.subarray(0, 4).toString() === 'run\0');
+}
+
+for (const harness of ['claude', 'opencode'] as const) {
+  test(`make run_${harness} with no tongs hands docker the direct argv byte for byte`, { timeout: 600_000 }, (t) => {
+    if (!dockerAvailable()) return t.skip('no Docker engine');
+    const s = setUp(t);
+    const argsVar = harness === 'claude' ? 'CLAUDE_ARGS' : 'OPENCODE_ARGS';
+    const harnessArgs = `-p "hello world" --flag='$HOME' ''`;
+
+    const run = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, `run_${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
+      env: s.env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The anvil's exit status (42 from the recording docker) comes back through tongs and make.
+    assert.match(run.stderr, /run_\w+\] Error 42/, run.stderr);
+
+    const printed = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, 'anvil-argv', `HARNESS=${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
+      env: s.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    assert.equal(printed.status, 0, printed.stderr.toString());
+
+    const calls = runCalls(s.logDir);
+    assert.equal(calls.length, 1, 'exactly one docker run: the anvil');
+    const expected = printed.stdout;
+    assert.ok(expected.subarray(0, 11).equals(Buffer.from('docker\0run\0')));
+    // The recording docker logged its arguments (without argv[0] "docker").
+    assert.ok(calls[0]!.equals(expected.subarray('docker\0'.length)), `docker got:\n${calls[0]!.toString().split('\0').join(' | ')}\nmake printed:\n${expected.toString().split('\0').join(' | ')}`);
+
+    // And that argv is what the issue asks for.
+    const argv = expected.toString('utf8').split('\0').slice(0, -1);
+    const pairs = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
+    assert.deepEqual(argv.slice(0, 3), ['docker', 'run', '--rm']);
+    assert.ok(!argv.includes('-it'), 'stdin is not a TTY, so no -it');
+    assert.deepEqual(pairs('--name'), [`${harness}-my-project-s`]);
+    assert.ok(pairs('-v').includes(`${s.project}:/workspace`));
+    assert.deepEqual(pairs('-w'), ['/workspace']);
+    assert.ok(pairs('-v').includes(`${s.env.HOME}/.gitconfig:/home/anvil/.gitconfig:ro`));
+    assert.deepEqual(pairs('-e'), ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL']);
+    assert.deepEqual(pairs('--env-file'), [`${s.project}/.tongs/env`]);
+    const state = harness === 'claude' ? `${s.env.HOME}/.claude:/home/anvil/.claude` : `${s.env.HOME}/.local/share/opencode:/home/anvil/.local/share/opencode`;
+    assert.ok(pairs('-v').includes(state), `state mount ${state}`);
+    // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line, nothing expanded.
+    assert.deepEqual(argv.slice(-6), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '']);
+    for (const a of argv) assert.ok(!a.includes('never-in-argv'), `no credential value in argv: ${a}`);
+  });
+}

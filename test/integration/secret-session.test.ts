@@ -1,0 +1,223 @@
+/**
+ * Secrets through a whole `tongs run` session on the real engine (issue #6 "Tests"): while the session
+ * runs, a known secret value — from the built-in `env` provider and from a command provider — is
+ * searched for in `docker inspect` of every container, the host's `ps -eo args`, the anvil's
+ * environment and file system, the emitted MCP config and the launcher's output. None may hold it,
+ * yet the tong reports the right sha256 of each value. A second test proves that a container on the
+ * session network without the per-session bearer is refused by the GitHub tong.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile as execFileCb, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
+import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import {
+  BASE_IMAGE,
+  TEST_LABEL,
+  buildTestImages,
+  cleanupByLabel,
+  leftovers,
+  requireDocker,
+  sessionOfLauncher,
+  startTongs,
+  tempDir,
+  tongLayer,
+  type CliProcess,
+} from '../support/docker.js';
+
+const execFile = promisify(execFileCb);
+const RUN_ID = randomBytes(4).toString('hex');
+/** Every secret contains MARK, so one search finds any leak. */
+const MARK = `tongs-secret-${randomBytes(12).toString('hex')}`;
+const ENV_SECRET = `ghp_${MARK}_it's "$quoted"\nline two`;
+const CMD_SECRET = `cmd-${MARK}-value`;
+
+const sha256 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex');
+
+/** A port tong: answers each TCP connection with the sha256 of the named variables, then closes. */
+const VAULT_SERVER = `
+const net = require('node:net');
+const { createHash } = require('node:crypto');
+const names = ['FROM_ENV', 'EMBEDDED', 'FROM_COMMAND', 'PLAIN'];
+net.createServer((s) => {
+  const out = {};
+  for (const n of names) out[n] = process.env[n] === undefined ? null : createHash('sha256').update(process.env[n], 'utf8').digest('hex');
+  s.end(JSON.stringify(out) + '\\n');
+}).listen(9000, '0.0.0.0');
+`;
+
+/** The anvil: fetch the hashes from the vault tong, print them and the MCP config, then wait to be told to exit. */
+const ANVIL = `
+const net = require('node:net');
+const fs = require('node:fs');
+const host = process.env.TONGS_VAULT_HOST, port = Number(process.env.TONGS_VAULT_PORT);
+const s = net.connect(port, host);
+let data = '';
+s.on('data', (c) => (data += c));
+s.on('end', () => {
+  console.log('HASHES ' + data.trim());
+  console.log('MCPCONFIG ' + JSON.stringify(fs.readFileSync('/run/tongs/mcp.json', 'utf8')));
+  console.log('CHECK-NOW');
+  const deadline = Date.now() + 120000;
+  const t = setInterval(() => {
+    if (fs.existsSync('/tmp/checks-done') || Date.now() > deadline) { clearInterval(t); process.exit(0); }
+  }, 100);
+});
+s.on('error', (e) => { console.log('FAILED ' + e.message); process.exit(99); });
+`;
+
+/** The anvil of the bearer test: POST an MCP initialize to the GitHub tong with and without the bearer. */
+const BEARER_ANVIL = `
+const fs = require('node:fs');
+const server = JSON.parse(fs.readFileSync('/run/tongs/mcp.json', 'utf8')).mcpServers.github;
+const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'intruder', version: '1' } } });
+const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+(async () => {
+  const without = await fetch(server.url, { method: 'POST', headers: base, body });
+  const wrong = await fetch(server.url, { method: 'POST', headers: { ...base, authorization: 'Bearer not-the-token' }, body });
+  const withToken = await fetch(server.url, { method: 'POST', headers: { ...base, ...server.headers }, body });
+  console.log('STATUS ' + JSON.stringify({ without: without.status, wrong: wrong.status, withToken: withToken.status }));
+})().catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+`;
+
+function launch(t: TestContext, runtime: ContainerRuntime, args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const p = startTongs(args, { env });
+  const pid = String(p.child.pid);
+  t.after(async () => {
+    p.child.kill('SIGKILL');
+    await cleanupByLabel(runtime, LABEL_LAUNCHER_PID, pid);
+    await cleanupByLabel(runtime, TEST_LABEL, RUN_ID);
+  });
+  return p;
+}
+
+async function docker(args: string[]): Promise<string> {
+  const { stdout, stderr } = await execFile('docker', args, { maxBuffer: 64 * 1024 * 1024 });
+  return stdout + stderr;
+}
+
+test('a secret reaches only the tong: not inspect, argv, the anvil, the MCP config or the launcher output', async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildTestImages('tongs-test-mcp:local');
+  const home = await tempDir(t, 'tongs-home-');
+  const providers = join(home, 'providers.yaml');
+  // The command provider's argv holds the reference, never the value (it comes from its environment).
+  await writeFile(providers, `providers:\n  itcmd: [/bin/sh, -c, 'printf "%s\\n" "$TONGS_IT_CMD_SECRET"', sh, "{ref}"]\n`);
+  const layer = await tongLayer(t, {
+    vault: `image: ${BASE_IMAGE}
+command: [node, -e, ${JSON.stringify(VAULT_SERVER)}]
+env:
+  FROM_ENV: \${secret:env:TONGS_IT_SECRET}
+  EMBEDDED: "Bearer \${secret:env:TONGS_IT_SECRET} and \${secret:itcmd:op://vault/item:field}"
+  FROM_COMMAND: \${secret:itcmd:op://vault/item:field}
+  PLAIN: plain-value
+interface:
+  kind: port
+  port: 9000
+`,
+    echo: `image: tongs-test-mcp:local
+env:
+  UPSTREAM: \${secret:env:TONGS_IT_SECRET}
+interface:
+  kind: mcp
+  port: 8080
+  name: echo
+readiness:
+  mode: mcp
+  timeout: 30s
+`,
+  });
+  const anvilName = `tongs-it-anvil-${RUN_ID}`;
+  const p = launch(
+    t,
+    runtime,
+    ['run', '--repo-tongs', layer, '--providers', providers, '--harness', 'claude', '--',
+      'docker', 'run', '--rm', '--name', anvilName, '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', ANVIL, '--'],
+    { TONGS_HOME: home, TONGS_IT_SECRET: ENV_SECRET, TONGS_IT_CMD_SECRET: CMD_SECRET },
+  );
+  await p.waitFor(/CHECK-NOW/, 90_000);
+
+  // The tong got exact values.
+  const { stdout } = p.output();
+  const hashes = JSON.parse(/^HASHES (.*)$/m.exec(stdout)![1]!) as Record<string, string | null>;
+  assert.deepEqual(hashes, {
+    FROM_ENV: sha256(ENV_SECRET),
+    EMBEDDED: sha256(`Bearer ${ENV_SECRET} and ${CMD_SECRET}`),
+    FROM_COMMAND: sha256(CMD_SECRET),
+    PLAIN: sha256('plain-value'),
+  });
+
+  // docker inspect of every container of the session, and of the anvil.
+  const session = await sessionOfLauncher(runtime, p.child.pid!);
+  const ids = (await docker(['ps', '-aq', '--filter', `label=${LABEL_SESSION}=${session}`])).split('\n').filter(Boolean);
+  ids.push(anvilName);
+  assert.ok(ids.length >= 3, `the session's tongs and the anvil exist: ${ids.join(' ')}`);
+  for (const id of ids) {
+    const inspected = await docker(['inspect', id]);
+    assert.ok(!inspected.includes(MARK), `docker inspect ${id} holds no secret`);
+  }
+
+  // Host argv.
+  const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  assert.equal(ps.status, 0);
+  assert.ok(!ps.stdout.includes(MARK), 'no host argv holds a secret');
+
+  // The anvil: its main process's environment and its whole file system.
+  const anvilEnv = await docker(['exec', anvilName, '/bin/sh', '-c', "tr '\\0' '\\n' < /proc/1/environ"]);
+  assert.match(anvilEnv, /TONGS_VAULT_HOST=/, 'this is the anvil environment');
+  assert.ok(!anvilEnv.includes(MARK), 'the anvil environment holds no secret');
+  // The needle comes on stdin, so this exec's own argv does not contain it.
+  const scanned = spawnSync('docker', ['exec', '-i', anvilName, '/bin/sh', '-c',
+    'IFS= read -r needle; grep -rlsF -e "$needle" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; echo scanned'],
+  { input: `${MARK}\n`, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  assert.equal(scanned.stdout.trim(), 'scanned', `no file in the anvil holds a secret: ${scanned.stdout}`);
+
+  // The emitted MCP config carries the per-session bearer, not the user's secret.
+  const mcpConfig = JSON.parse(JSON.parse(/^MCPCONFIG (.*)$/m.exec(stdout)![1]!) as string) as {
+    mcpServers: Record<string, { headers?: Record<string, string> }>;
+  };
+  assert.match(mcpConfig.mcpServers.echo?.headers?.Authorization ?? '', /^Bearer .{20,}/);
+  assert.ok(!JSON.stringify(mcpConfig).includes(MARK), 'the MCP config holds no secret');
+
+  await docker(['exec', anvilName, '/bin/sh', '-c', ': > /tmp/checks-done']);
+  const r = await p.done;
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stdout.includes(MARK) && !r.stderr.includes(MARK), "the launcher's output holds no secret");
+  assert.deepEqual(await leftovers(runtime, LABEL_SESSION, session), []);
+});
+
+test('a container on the session network without the bearer is refused by the GitHub tong', async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  const home = await tempDir(t, 'tongs-home-');
+  const layer = await tongLayer(t, {
+    github: `image: tongs-github:local
+env:
+  GITHUB_TOKEN: \${secret:env:GITHUB_TOKEN?}
+interface:
+  kind: mcp
+  name: github
+  port: 8080
+readiness:
+  mode: tcp
+  timeout: 30s
+`,
+  });
+  const p = launch(
+    t,
+    runtime,
+    ['run', '--repo-tongs', layer, '--harness', 'claude', '--',
+      'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', BEARER_ANVIL, '--'],
+    { TONGS_HOME: home, GITHUB_TOKEN: '' },
+  );
+  const r = await p.done;
+  assert.equal(r.status, 0, r.stderr);
+  const line = /^STATUS (.*)$/m.exec(r.stdout);
+  assert.ok(line, r.stdout);
+  assert.deepEqual(JSON.parse(line[1]!), { without: 401, wrong: 401, withToken: 200 });
+});

@@ -1,0 +1,195 @@
+/**
+ * Shared helpers for tests that need a real Docker engine (issue #3 "Real components and CI").
+ *
+ * - `requireDocker(t)`: when no engine answers, FAIL if TONGS_REQUIRE_DOCKER=1 (CI), else skip with the
+ *   reason. Returns the runtime to use.
+ * - Clean-up by label: every resource a test creates carries `dev.tongs.test=<run id>` (anvils too, via
+ *   an extra `--label`), so `cleanupByLabel` removes exactly what this test file made.
+ * - `buildTestImages()`: the test tong images (test/fixtures/tongs/build-images.sh; a no-op when up to date).
+ * - `runTongs()`: the built CLI as a black box.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import { LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
+
+const run = promisify(execFile);
+
+/** The repository root (this file compiles to dist/test/support/docker.js). */
+export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** The built CLI. */
+export const CLI = join(REPO_ROOT, 'dist', 'launcher', 'cli.js');
+/** Label every test resource carries, value = the test run id. */
+export const TEST_LABEL = 'dev.tongs.test';
+
+export const TEST_MCP_IMAGE = 'tongs-test-mcp:local';
+export const TEST_PORT_IMAGE = 'tongs-test-port:local';
+export const TEST_HEALTH_IMAGE = 'tongs-test-health:local';
+export const BASE_IMAGE = 'tongs-base:local';
+
+let cachedRuntime: ContainerRuntime | null = null;
+let engineProblem: string | null | undefined;
+
+/** Checks once whether an engine answers; returns null when it does, else the reason. */
+export async function dockerProblem(): Promise<string | null> {
+  if (engineProblem !== undefined) return engineProblem;
+  try {
+    cachedRuntime = createDockerRuntime();
+    await cachedRuntime.ping();
+    engineProblem = null;
+  } catch (err) {
+    engineProblem = (err as Error).message;
+  }
+  return engineProblem;
+}
+
+/**
+ * The Docker runtime, or: fail the test when TONGS_REQUIRE_DOCKER=1, skip it (with the reason) otherwise.
+ * Returns null when skipped; the caller returns at once.
+ */
+export async function requireDocker(t: TestContext): Promise<ContainerRuntime | null> {
+  const problem = await dockerProblem();
+  if (problem === null) return cachedRuntime!;
+  if (process.env.TONGS_REQUIRE_DOCKER === '1') {
+    throw new Error(`TONGS_REQUIRE_DOCKER=1 but no Docker engine answers: ${problem}`);
+  }
+  t.skip(`no Docker engine: ${problem}`);
+  return null;
+}
+
+/** Build the test tong images if their inputs changed (fast no-op otherwise). */
+export async function buildTestImages(...images: string[]): Promise<void> {
+  await run('bash', [join(REPO_ROOT, 'test/fixtures/tongs/build-images.sh'), ...images], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+/** Remove every container and network carrying `label` (optionally `=value`), in parallel. */
+export async function cleanupByLabel(runtime: ContainerRuntime, label: string, value?: string): Promise<void> {
+  const filter = { [label]: value ?? (true as const) };
+  const containers = await runtime.listContainers(filter);
+  await Promise.all(containers.map((c) => runtime.removeContainer(c.id)));
+  const networks = await runtime.listNetworks(filter);
+  await Promise.all(networks.map((n) => runtime.removeNetwork(n.name)));
+}
+
+/** Everything left with `label[=value]`: container and network names. */
+export async function leftovers(runtime: ContainerRuntime, label: string, value?: string): Promise<string[]> {
+  const filter = { [label]: value ?? (true as const) };
+  const [containers, networks] = await Promise.all([runtime.listContainers(filter), runtime.listNetworks(filter)]);
+  return [...containers.map((c) => `container ${c.name} (${c.state})`), ...networks.map((n) => `network ${n.name}`)];
+}
+
+/** Everything of one tongs session that still exists. */
+export async function sessionLeftovers(runtime: ContainerRuntime, sessionId: string): Promise<string[]> {
+  return leftovers(runtime, LABEL_SESSION, sessionId);
+}
+
+/** Everything tongs manages (dev.tongs.managed) that is left. */
+export async function managedLeftovers(runtime: ContainerRuntime): Promise<string[]> {
+  return leftovers(runtime, LABEL_MANAGED, 'true');
+}
+
+/** A temp directory removed in t.after. */
+export async function tempDir(t: TestContext, prefix = 'tongs-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Write tong definition files (name → YAML text) into a fresh layer directory. */
+export async function tongLayer(t: TestContext, definitions: Record<string, string>): Promise<string> {
+  const dir = await tempDir(t, 'tongs-layer-');
+  await mkdir(dir, { recursive: true });
+  for (const [name, yaml] of Object.entries(definitions)) await writeFile(join(dir, `${name}.yaml`), yaml);
+  return dir;
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running CLI process with its collected output. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** Resolves when the process exits. */
+  done: Promise<CliResult>;
+  /** Resolves when stdout+stderr so far match `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  output(): { stdout: string; stderr: string };
+}
+
+/** Start `node dist/launcher/cli.js ARGS` (stdin closed unless `stdin: 'pipe'`). */
+export function startTongs(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: Array<() => void> = [];
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString('utf8');
+    watchers.forEach((w) => w());
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+    watchers.forEach((w) => w());
+  });
+  const done = new Promise<CliResult>((resolve) => {
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+  return {
+    child,
+    done,
+    output: () => ({ stdout, stderr }),
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(stdout + stderr)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}; stdout=${stdout} stderr=${stderr}`)),
+          timeoutMs,
+        );
+        watchers.push(check);
+        void done.then(() => {
+          check();
+          setTimeout(() => reject(new Error(`exited before ${pattern}; stdout=${stdout} stderr=${stderr}`)), 0);
+        });
+        check();
+      });
+    },
+  };
+}
+
+/** Run the CLI to completion. */
+export function runTongs(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+  return startTongs(args, options).done;
+}
+
+/** The session id printed in a container's labels: find the session of a running tongs process by its pid. */
+export async function sessionOfLauncher(runtime: ContainerRuntime, pid: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const nets = await runtime.listNetworks({ 'dev.tongs.launcher.pid': String(pid) });
+    const id = nets[0]?.labels[LABEL_SESSION];
+    if (id) return id;
+    if (Date.now() > deadline) throw new Error(`no session network for launcher pid ${pid}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

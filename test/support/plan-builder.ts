@@ -1,0 +1,43 @@
+/**
+ * Build LaunchPlans for unit tests through the real pure planner (launcher/core/plan.ts `planLaunch`),
+ * from definition objects instead of YAML files, with fixed ids so plans are reproducible.
+ */
+import { planLaunch } from '../../launcher/core/plan.js';
+import type { MergedTong } from '../../launcher/core/layers.js';
+import type { TongDefinition } from '../../launcher/core/definition-schema.js';
+import type { LaunchPlan } from '../../launcher/core/plan-types.js';
+
+export interface PlanOptions {
+  harness?: string | null;
+  anvilArgv?: string[];
+  sessionId?: string;
+  tempDir?: string;
+  workspace?: string | null;
+  launcherPid?: number;
+  launcherHost?: string;
+  mcpTokens?: Record<string, string> | null;
+}
+
+/** A plan for `definitions` (tong name → definition as written in YAML). */
+export function buildPlan(definitions: Record<string, TongDefinition>, options: PlanOptions = {}): LaunchPlan {
+  const tongs: MergedTong[] = Object.entries(definitions).map(([name, definition]) => ({
+    layer: 'repo',
+    name,
+    file: `/defs/${name}.yaml`,
+    displayPath: `defs/${name}.yaml`,
+    disabled: false,
+    definition,
+  }));
+  return planLaunch({
+    tongs,
+    harness: options.harness === undefined ? 'claude' : options.harness,
+    anvilArgv: options.anvilArgv ?? ['docker', 'run', '--rm', 'anvil:local', 'claude'],
+    sessionId: options.sessionId ?? 'a1b2c3d4e5f6',
+    tempDir: options.tempDir ?? '/tmp/tongs-session',
+    workspace: options.workspace ?? null,
+    launcherPid: options.launcherPid ?? 4242,
+    launcherHost: options.launcherHost ?? 'testhost',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    mcpTokens: options.mcpTokens ?? null,
+  });
+}

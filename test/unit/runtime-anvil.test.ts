@@ -1,0 +1,117 @@
+/**
+ * The anvil helpers, progress lines and engine resolution (issue #3 items 1, 4, 9): `docker run` →
+ * `docker create` rewriting for anvils with their own --network, the MCP config file written 0600,
+ * progress on a pipe vs a TTY vs --quiet, and a clear error naming the engine that did not answer.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DockerError } from '../../launcher/errors.js';
+import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/anvil.js';
+import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import { createProgress, formatSeconds } from '../../launcher/shell/progress.js';
+import { formatTimeout } from '../../launcher/shell/readiness.js';
+
+test('toCreateArgv: run → create, run-only options dropped, -i detected in clusters and long forms', () => {
+  const cases: Array<{ argv: string[]; create: string[]; interactive: boolean }> = [
+    {
+      argv: ['docker', 'run', '--rm', '-it', '--network', 'mine', '--name', 'claude', 'anvil:local', 'claude', '-i'],
+      create: ['docker', 'create', '--rm', '-it', '--network', 'mine', '--name', 'claude', 'anvil:local', 'claude', '-i'],
+      interactive: true,
+    },
+    {
+      argv: ['docker', '--context', 'x', 'run', '-d', '--sig-proxy=false', '-e', 'A=1', '--net=mine', 'img', 'a'],
+      create: ['docker', '--context', 'x', 'create', '-e', 'A=1', '--net=mine', 'img', 'a'],
+      interactive: false,
+    },
+    {
+      argv: ['docker', 'container', 'run', '-dit', '-eFOO=1', '--interactive=false', '-v', '/a:/b', 'img'],
+      create: ['docker', 'container', 'create', '-it', '-eFOO=1', '--interactive=false', '-v', '/a:/b', 'img'],
+      interactive: true,
+    },
+    {
+      argv: ['docker', 'run', '--interactive', '-te', 'X=1', 'img'],
+      create: ['docker', 'create', '--interactive', '-te', 'X=1', 'img'],
+      interactive: true,
+    },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(toCreateArgv(c.argv), { createArgv: c.create, interactive: c.interactive }, c.argv.join(' '));
+  }
+  assert.throws(() => toCreateArgv(['docker', 'run', '--rm']), DockerError);
+});
+
+test('writePlanFiles writes the MCP config with mode 0600', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tongs-files-'));
+  try {
+    const hostPath = join(dir, 'sub', 'mcp.json');
+    await writePlanFiles([{ hostPath, containerPath: '/run/tongs/mcp.json', content: '{"mcpServers":{}}\n', mode: 0o600 }]);
+    assert.equal(await readFile(hostPath, 'utf8'), '{"mcpServers":{}}\n');
+    assert.equal((await stat(hostPath)).mode & 0o777, 0o600);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('signalNumber', () => {
+  assert.deepEqual(['SIGHUP', 'SIGINT', 'SIGTERM'].map((s) => signalNumber(s as NodeJS.Signals)), [1, 2, 15]);
+});
+
+test('progress: plain lines on a pipe, a spinner only on a TTY, nothing but warnings when quiet', async () => {
+  const pipe: string[] = [];
+  const p = createProgress({ quiet: false, stream: { write: (s: string) => pipe.push(s), isTTY: false } });
+  p.phase('starting 3 tongs');
+  p.line('started 3 tongs in 0.41 s; ready in 0.62 s');
+  p.stop();
+  assert.deepEqual(pipe, ['tongs: started 3 tongs in 0.41 s; ready in 0.62 s\n']);
+
+  const tty: string[] = [];
+  const t = createProgress({ quiet: false, stream: { write: (s: string) => tty.push(s), isTTY: true }, intervalMs: 5 });
+  t.phase('starting 3 tongs');
+  await new Promise((r) => setTimeout(r, 30));
+  t.line('started');
+  t.stop();
+  const text = tty.join('');
+  assert.match(text, /\r\x1b\[2Ktongs: [⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] starting 3 tongs/);
+  assert.ok(tty.filter((s) => s.includes('starting 3 tongs')).length >= 2, 'the spinner redraws');
+  assert.match(text, /tongs: started\n/);
+  assert.ok(text.endsWith('\r\x1b[2K'), 'stop clears the spinner line');
+
+  const q: string[] = [];
+  const quiet = createProgress({ quiet: true, stream: { write: (s: string) => q.push(s), isTTY: true } });
+  quiet.phase('x');
+  quiet.line('y');
+  quiet.warn('teardown was incomplete');
+  quiet.stop();
+  assert.deepEqual(q, ['tongs: teardown was incomplete\n']);
+});
+
+test('formatSeconds and formatTimeout read as people write them', () => {
+  assert.equal(formatSeconds(412), '0.41 s');
+  assert.equal(formatTimeout(2000), '2 s');
+  assert.equal(formatTimeout(500), '500 ms');
+  assert.equal(formatTimeout(1500), '1.5 s');
+});
+
+test('an engine that does not answer is named: DOCKER_HOST (unix and tcp)', async () => {
+  const saved = process.env.DOCKER_HOST;
+  try {
+    process.env.DOCKER_HOST = 'unix:///nonexistent/tongs.sock';
+    const rt = createDockerRuntime();
+    assert.equal(rt.describeEngine(), 'DOCKER_HOST=unix:///nonexistent/tongs.sock');
+    await assert.rejects(rt.listContainers({}), (err: Error) => {
+      assert.ok(err instanceof DockerError);
+      assert.match(err.message, /^no Docker engine answers at DOCKER_HOST=unix:\/\/\/nonexistent\/tongs\.sock \(ENOENT\)/);
+      return true;
+    });
+    process.env.DOCKER_HOST = 'tcp://127.0.0.1:1';
+    await assert.rejects(createDockerRuntime().ping(), /no Docker engine answers at DOCKER_HOST=tcp:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    delete process.env.DOCKER_HOST;
+    assert.match(createDockerRuntime().describeEngine(), /^unix:\/\/.*docker\.sock$/);
+  } finally {
+    if (saved === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = saved;
+  }
+});
