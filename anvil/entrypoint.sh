@@ -107,6 +107,28 @@ case ${1##*/} in
   opencode) build_opencode_config ;;
 esac
 
+# --- the launcher's files (/run/tongs) must be readable by the harness user ----------------------------
+# They are the launcher user's, mode 0600; when that user is not the workspace owner (e.g. `sudo make
+# run_claude`), hand the harness a private copy and point its arguments at it.
+if [ "$drop" = 1 ] && [ -d /run/tongs ]; then
+  for f in /run/tongs/*; do
+    [ -f "$f" ] && [ "$(stat -c %u "$f")" != "$run_uid" ] || continue
+    copy="$home/.tongs-run/${f##*/}"
+    mkdir -p "$home/.tongs-run"
+    cp "$f" "$copy"
+    chown -R "$run_uid:$run_gid" "$home/.tongs-run"
+    chmod 0600 "$copy"
+    n=$#
+    while [ "$n" -gt 0 ]; do
+      a=$1
+      shift
+      [ "$a" = "$f" ] && a=$copy
+      set -- "$@" "$a"
+      n=$((n - 1))
+    done
+  done
+fi
+
 # --- exec the harness ----------------------------------------------------------------------------
 if [ "$drop" = 0 ]; then
   exec "$@"

@@ -14,12 +14,11 @@
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DefinitionError, TongsError, UsageError } from './errors.js';
+import { CommandNotFoundError, DefinitionError, TongsError, UsageError } from './errors.js';
 import type { MergedTong } from './core/layers.js';
 import type { LaunchPlan } from './core/plan-types.js';
 import type { DefinitionSource } from './core/validate.js';
@@ -181,8 +180,9 @@ async function loadTongs(sources: DefinitionSource[]): Promise<MergedTong[]> {
   return merged.tongs;
 }
 
-/** Session id: 12 hex characters from 6 random bytes. */
-function mintSessionId(): string {
+/** Session id: 12 hex characters from 6 random bytes. (node:crypto is loaded only when needed.) */
+async function mintSessionId(): Promise<string> {
+  const { randomBytes } = await import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
@@ -190,7 +190,8 @@ function mintSessionId(): string {
  * Per-session bearer tokens for session-lifecycle mcp tongs (issue #5). A shared tong outlives the
  * session, so a per-session token could not match the one it was started with; it gets none.
  */
-function mintMcpTokens(tongs: readonly MergedTong[]): Record<string, string> {
+async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
+  const { randomBytes } = await import('node:crypto');
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
     if (t.definition.interface?.kind === 'mcp' && (t.definition.lifecycle ?? 'session') === 'session') {
@@ -217,7 +218,7 @@ async function launchContext(cli: CommandLine): Promise<LaunchContext> {
 /** Creates the session's private host temp dir (mode 0700); its cleanup is safe to call twice. */
 async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const tmp = await import('tmp-promise');
-  const made = await tmp.dir({ unsafeCleanup: true, mode: 0o700, prefix: 'tongs-' });
+  const made = await tmp.dir({ unsafeCleanup: true, mode: 0o700, prefix: 'tongs' }); // tmp adds '-<pid>-<random>'
   let cleaned: Promise<void> | undefined;
   return { path: made.path, cleanup: () => (cleaned ??= made.cleanup()) };
 }
@@ -238,13 +239,13 @@ async function runCommand(cli: CommandLine): Promise<number> {
       tongs,
       harness: ctx.harness,
       anvilArgv: ctx.anvilArgv,
-      sessionId: mintSessionId(),
+      sessionId: await mintSessionId(),
       tempDir: temp.path,
       workspace: ctx.workspace,
       launcherPid: process.pid,
       launcherHost: os.hostname(),
       startedAt: new Date().toISOString(),
-      mcpTokens: mintMcpTokens(tongs),
+      mcpTokens: await mintMcpTokens(tongs),
     });
     return await startSession(plan, cli, temp.cleanup);
   } catch (error) {
@@ -253,10 +254,17 @@ async function runCommand(cli: CommandLine): Promise<number> {
   }
 }
 
-/** Hand the plan to the Docker runtime (loaded only now: it imports dockerode). */
+/**
+ * Hand the plan to the Docker runtime (loaded only now: it imports dockerode), with the secret
+ * resolver of issue #6 (`--providers`, default `$TONGS_HOME/secret-providers.yaml`).
+ */
 async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>): Promise<number> {
-  const { runSession } = await import('./shell/session.js');
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp });
+  const [{ runSession }, { createResolveSecrets }] = await Promise.all([
+    import('./shell/session.js'),
+    import('./shell/secret-providers.js'),
+  ]);
+  const resolveSecrets = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets });
 }
 
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
@@ -264,7 +272,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
   const tongs = ctx.sources.length > 0 ? await loadTongs(ctx.sources) : [];
   const { planLaunch } = await import('./core/plan.js');
-  const sessionId = mintSessionId();
+  const sessionId = await mintSessionId();
   const plan = planLaunch({
     tongs,
     harness: ctx.harness,
@@ -355,11 +363,14 @@ async function reportError(error: unknown, args: string[]): Promise<number> {
       lines.push(`${error.problems.length} problem(s) in tong definitions; nothing was started`);
     }
     if (error instanceof UsageError) lines.push('see tongs --help');
-    if (debug && error.cause instanceof Error && error.cause.stack) lines.push(...error.cause.stack.split('\n'));
+    else if (error.cause instanceof Error) {
+      if (debug && error.cause.stack) lines.push(...error.cause.stack.split('\n'));
+      else if (!debug && !(error instanceof CommandNotFoundError)) lines.push('set DEBUG=tongs* to see the underlying error');
+    }
   } else {
-    const command = args.find((a) => !a.startsWith('-')) ?? '';
+    const command = args.find((a) => (COMMANDS as readonly string[]).includes(a));
     const message = error instanceof Error ? error.message : String(error);
-    lines.push(`unexpected failure in tongs ${command}: ${message}`.replace('  ', ' '));
+    lines.push(`${command ? `tongs ${command}` : 'tongs'} failed unexpectedly: ${message}`);
     if (debug && error instanceof Error && error.stack) lines.push(...error.stack.split('\n'));
     else lines.push('set DEBUG=tongs* for details');
   }

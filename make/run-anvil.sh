@@ -33,6 +33,16 @@ eval "harness_args=($harness_args_text)"
 name_part=$(basename "$project" | tr -c 'a-zA-Z0-9_.\n-' '-')
 [ -n "$name_part" ] && [ "$name_part" != / ] || name_part=root
 
+# mkdir_for_anvil DIR: create a harness state dir for the anvil's user, the project's owner (the
+# Docker engine would create a missing mount source as root). Existing dirs are left as they are.
+mkdir_for_anvil() {
+  local dir=$1 top=$1
+  [ -d "$dir" ] && return 0
+  while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then chown -R "$(stat -c %u:%g "$project")" "$top"; fi
+}
+
 argv=(docker run --rm)
 if [ -t 0 ]; then argv+=(-it); fi
 argv+=(--init --name "$harness-$name_part" -v "$project:/workspace" -w /workspace)
@@ -41,14 +51,13 @@ if [ -f "$gitconfig" ]; then argv+=(-v "$gitconfig:$home_in_anvil/.gitconfig:ro"
 argv+=(-e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL)
 case $harness in
   claude)
-    # Created here rather than by the engine, which would make it root's.
     state=${CLAUDE_CONFIG_HOST:-$HOME/.claude}
-    mkdir -p "$state"
+    mkdir_for_anvil "$state"
     argv+=(-v "$state:$home_in_anvil/.claude")
     ;;
   opencode)
     state=${OPENCODE_DATA_HOST:-${XDG_DATA_HOME:-$HOME/.local/share}/opencode}
-    mkdir -p "$state"
+    mkdir_for_anvil "$state"
     argv+=(-v "$state:$home_in_anvil/.local/share/opencode")
     config=${OPENCODE_CONFIG_HOST:-${XDG_CONFIG_HOME:-$HOME/.config}/opencode}
     # The entrypoint merges it as a layer (anvil/entrypoint.sh TONGS_USER_OPENCODE_DIR).

@@ -195,8 +195,8 @@ class DockerRuntime implements ContainerRuntime {
     await this.call(`cannot start container ${id.slice(0, 12)}`, () => this.docker.getContainer(id).start(), [304]);
   }
 
-  async attach(id: string, stdin?: Buffer | string): Promise<AttachedStreams> {
-    const wantStdin = stdin !== undefined;
+  async attach(id: string, options: { stdin: boolean }): Promise<AttachedStreams> {
+    const wantStdin = options.stdin;
     const raw = (await this.call(`cannot attach to container ${id.slice(0, 12)}`, () =>
       this.docker
         .getContainer(id)
@@ -212,8 +212,8 @@ class DockerRuntime implements ContainerRuntime {
     raw.on('end', finish);
     raw.on('close', finish);
     raw.on('error', finish);
-    if (wantStdin) (raw as unknown as Duplex).end(stdin); // half-close: the process sees EOF
-    return { stdout, stderr };
+    // The hijacked socket: end() half-closes it, which the engine turns into EOF on the process's stdin.
+    return { stdout, stderr, stdin: wantStdin ? (raw as unknown as Duplex) : null };
   }
 
   async waitContainer(id: string): Promise<number> {

@@ -9,8 +9,9 @@
  *   with `node -e`. It reads its targets as JSON on stdin — the only channel that carries an MCP bearer
  *   token, which never appears in the probe's env, argv or labels — probes every target concurrently
  *   (tcp: connect to alias:port; mcp: POST a JSON-RPC `initialize` and require a valid result) and
- *   writes one JSON line per tong as soon as it is ready or has timed out. The session starts it at the
- *   same time as the tongs, so its start-up overlaps theirs.
+ *   writes one JSON line per tong as soon as it is ready or has timed out. The session starts it as
+ *   soon as the network exists and sends the targets later, so its start-up overlaps image checks,
+ *   secret resolution and the tongs' own start.
  * - `healthcheck` execs the definition's command inside the tong (exit 0 = ready), or, when the command is
  *   null, waits for the image's HEALTHCHECK to report `healthy`. Only the engine API is used.
  * - `none` is ready once started.
@@ -132,6 +133,11 @@ export type ProbeOutcome = { ready: true; ms: number } | { ready: false; detail:
 
 /** The running in-network probe of one session: one promise per target tong. */
 export interface NetworkProbe {
+  /**
+   * Hands the probe its targets (once): they go to the probe's stdin, which also carries any bearer
+   * token. Until then the probe container is up and idle, so its start-up overlaps the session's.
+   */
+  send(targets: ProbeTarget[]): void;
   /** Resolves with the outcome for `tong` (never rejects; probe failures become `ready: false`). */
   outcome(tong: string): Promise<ProbeOutcome>;
   /** Resolves once the probe container exists (its id), or null if it could not be created. */
@@ -142,35 +148,44 @@ export interface NetworkProbe {
 const PROBE_GRACE_MS = 5_000;
 
 /**
- * Start the in-network probe for `targets` (tcp/mcp tongs only). Call it right after the session network
- * exists, concurrently with starting the tongs. Never throws: a probe that cannot start reports every
- * target as not ready, with the engine's reason.
+ * Start the in-network probe container on `network`: call it as soon as the session network exists
+ * (before the tongs are even created), then `send` the targets. Never throws: a probe that cannot
+ * start reports every target as not ready, with the engine's reason.
  */
 export function startNetworkProbe(
   runtime: ContainerRuntime,
   options: {
     image: string;
-    network: string;
+    /** Resolves with the session network's name once it exists; rejects if it could not be created. */
+    network: Promise<string> | string;
     labels: Record<string, string>;
-    targets: ProbeTarget[];
-    signal?: AbortSignal;
   },
 ): NetworkProbe {
   const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
-  for (const t of options.targets) {
-    let resolve!: (o: ProbeOutcome) => void;
-    const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
-    waiters.set(t.tong, { resolve, promise });
-  }
+  const waiter = (tong: string) => {
+    let w = waiters.get(tong);
+    if (!w) {
+      let resolve!: (o: ProbeOutcome) => void;
+      const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
+      w = { resolve, promise };
+      waiters.set(tong, w);
+    }
+    return w;
+  };
+  let failure: string | null = null;
   const failAll = (detail: string) => {
+    failure ??= detail;
     for (const w of waiters.values()) w.resolve({ ready: false, detail });
   };
   let setId!: (id: string | null) => void;
   const containerId = new Promise<string | null>((r) => (setId = r));
+  let setStdin!: (stdin: NodeJS.WritableStream | null) => void;
+  const stdinReady = new Promise<NodeJS.WritableStream | null>((r) => (setStdin = r));
 
   const run = async () => {
     let id: string;
     try {
+      const network = await options.network;
       id = await runtime.createContainer({
         name: null,
         image: options.image,
@@ -180,20 +195,20 @@ export function startNetworkProbe(
         command: ['-e', PROBE_SCRIPT],
         mounts: [],
         memoryBytes: null,
-        network: { name: options.network, aliases: [] },
+        network: { name: network, aliases: [] },
         openStdin: true,
         autoRemove: true,
         user: null,
       });
     } catch (err) {
       setId(null);
+      setStdin(null);
       failAll(`the readiness probe could not be created from image ${options.image}: ${(err as Error).message}`);
       return;
     }
     setId(id);
     try {
-      const input = JSON.stringify({ targets: options.targets });
-      const streams = await runtime.attach(id, input);
+      const streams = await runtime.attach(id, { stdin: true });
       let buffer = '';
       let stderr = '';
       streams.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-2000)));
@@ -205,7 +220,7 @@ export function startNetworkProbe(
           buffer = buffer.slice(nl + 1);
           try {
             const r = JSON.parse(line) as { tong: string; ready: boolean; ms?: number; detail?: string };
-            waiters.get(r.tong)?.resolve(r.ready ? { ready: true, ms: r.ms ?? 0 } : { ready: false, detail: r.detail ?? '' });
+            waiter(r.tong).resolve(r.ready ? { ready: true, ms: r.ms ?? 0 } : { ready: false, detail: r.detail ?? '' });
           } catch {
             // not a probe line: ignore
           }
@@ -216,7 +231,9 @@ export function startNetworkProbe(
         failAll(`the readiness probe (node in image ${options.image}) ended without a result${reason ? `: ${reason}` : ''}`);
       });
       await runtime.startContainer(id);
+      setStdin(streams.stdin);
     } catch (err) {
+      setStdin(null);
       const message = (err as Error).message;
       const hint = /executable file not found|not found in \$PATH|no such file/i.test(message)
         ? ` (the probe runs \`node\` from the anvil image; set TONGS_PROBE_IMAGE to a local image that has node)`
@@ -224,14 +241,21 @@ export function startNetworkProbe(
       failAll(`the readiness probe could not start from image ${options.image}: ${message}${hint}`);
     }
   };
-  if (options.targets.length === 0) setId(null);
-  else void run();
+  void run();
 
+  let sent = false;
   return {
     containerId,
+    send(targets) {
+      if (sent) return;
+      sent = true;
+      for (const t of targets) waiter(t.tong);
+      if (failure) failAll(failure);
+      void stdinReady.then((stdin) => stdin?.end(JSON.stringify({ targets })));
+    },
     outcome(tong) {
-      const w = waiters.get(tong);
-      if (!w) return Promise.resolve({ ready: false, detail: `no probe target for tong '${tong}'` });
+      const w = waiter(tong);
+      if (failure) w.resolve({ ready: false, detail: failure });
       return w.promise;
     },
   };

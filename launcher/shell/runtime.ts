@@ -9,7 +9,7 @@
  * - failures are thrown as `DockerError` with a sentence naming the object and the engine's message;
  * - nothing is ever pulled: an absent image is built from its context or reported.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** A mount in engine terms. `tmpfs` has no source (used by secret delivery, issue #6). */
 export type MountSpec =
@@ -111,10 +111,12 @@ export interface ExecResult {
   stderr: string;
 }
 
-/** The demultiplexed output streams of an attached (non-TTY) container. */
+/** The demultiplexed output streams of an attached (non-TTY) container, and its stdin when asked for. */
 export interface AttachedStreams {
   stdout: Readable;
   stderr: Readable;
+  /** Writes go to the process's stdin; `end()` closes it (the process sees EOF). Null unless requested. */
+  stdin: Writable | null;
 }
 
 /** One event of an image build's progress stream, reduced to a line for people. */
@@ -146,10 +148,10 @@ export interface ContainerRuntime {
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;
   /**
-   * Attaches to a created container's stdio before it starts. `stdin`, when given, is written and
-   * closed once the container runs (needs `openStdin` in its spec).
+   * Attaches to a created container's stdio (before it starts, so no output is lost). With
+   * `stdin: true` (needs `openStdin` in its spec) the returned `stdin` feeds the process.
    */
-  attach(id: string, stdin?: Buffer | string): Promise<AttachedStreams>;
+  attach(id: string, options: { stdin: boolean }): Promise<AttachedStreams>;
   /** Resolves with the exit status once the container stops. */
   waitContainer(id: string): Promise<number>;
   /** Runs `argv` inside a running container and waits for it to exit. */

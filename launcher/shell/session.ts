@@ -19,7 +19,7 @@ import { createDockerRuntime } from './docker-runtime.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
-import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
+import type { ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
 import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
 
 export interface RunSessionOptions {
@@ -169,20 +169,35 @@ export async function applyPlan(
   const now = options.now ?? Date.now;
   const network = plan.network;
   if (!network) throw new TongsError('the plan has no session network (a passthrough plan needs no session)');
-  // Images and shared tongs, concurrently.
+  // The network first, and at once the probe container on it (idle until it gets its targets), so
+  // their start-up overlaps the image checks, secret resolution and the tongs' own start.
   const probeImage = process.env[PROBE_IMAGE_ENV] || plan.anvilImage;
+  const targetCount = probeTargets(plan.tongs, new Map()).length;
+  const tStart = now();
+  const networkCreated = runtime.createNetwork(network.name, network.labels).then(() => network.name);
+  networkCreated.catch(() => {});
+  const probe: NetworkProbe | null =
+    targetCount > 0 && probeImage
+      ? startNetworkProbe(runtime, {
+          image: probeImage,
+          network: networkCreated,
+          labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
+        })
+      : null;
+
+  // Images and shared tongs, concurrently.
   const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
   progress.phase('checking images');
   const [images, probeImageInfo, sharedState] = await raceAbort(
-    Promise.all([
+    allSettledOrThrow<unknown>([
       ensureImages(runtime, plan.tongs, progress, signal),
       probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
       Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
-    ]),
+      networkCreated,
+    ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, Array<{ tong: PlannedTong; info: ContainerInfo | null }>, string]>,
     signal,
   );
-  const targets = probeTargets(plan.tongs, new Map());
-  if (targets.length > 0 && !probeImageInfo) {
+  if (targetCount > 0 && !probeImageInfo) {
     throw new DockerError(
       probeImage
         ? `readiness probes run \`node\` from the anvil image ${probeImage}, which is not present locally; ` +
@@ -209,21 +224,8 @@ export async function applyPlan(
   }
   signal?.throwIfAborted();
 
-  // The network, then everything at once: session tongs, stale shared tongs recreated, reused shared
-  // tongs connected, and the probe (whose start-up overlaps the tongs').
-  const tStart = now();
+  // Everything at once: session tongs, stale shared tongs recreated, reused shared tongs connected.
   progress.phase(`starting ${plan.tongs.length} tong${plan.tongs.length === 1 ? '' : 's'}`);
-  await runtime.createNetwork(network.name, network.labels);
-  const probe: NetworkProbe | null =
-    targets.length > 0
-      ? startNetworkProbe(runtime, {
-          image: probeImage!,
-          network: network.name,
-          labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
-          targets: probeTargets(plan.tongs, tokens),
-          ...(signal ? { signal } : {}),
-        })
-      : null;
   const containers = new Map<string, string>(reused);
   const createOne = async (tong: PlannedTong) => {
     const secrets = secretsOf(tong);
@@ -274,6 +276,7 @@ export async function applyPlan(
     }),
   ]);
   await allSettledOrThrow(toCreate.map(createOne));
+  probe?.send(probeTargets(plan.tongs, tokens));
   const startedMs = now() - tStart;
   signal?.throwIfAborted();
 

@@ -203,13 +203,16 @@ export class FakeRuntime implements ContainerRuntime {
     c.state = 'running';
     if (this.images.get(c.spec.image)?.hasHealthcheck) c.health = 'starting';
     this.onStart(c);
-    if (c.spec.entrypoint?.[0] === 'node' && c.spec.command?.[0] === '-e') this.runProbe(c);
+    if (this.isProbe(c)) this.runProbe(c);
   }
-  /** The probe container: answer each target from `probeOutcome`, then exit. */
+  private isProbe(c: FakeContainer): boolean {
+    return c.spec.entrypoint?.[0] === 'node' && c.spec.command?.[0] === '-e';
+  }
+  /** The probe container, once running with its stdin closed: answer each target from `probeOutcome`, then exit. */
   private runProbe(c: FakeContainer): void {
     const stdin = this.attachedStdin.get(c.id);
     const out = this.probeOut.get(c.id);
-    if (!stdin || !out) return;
+    if (stdin === undefined || !out || c.state !== 'running') return;
     const { targets } = JSON.parse(stdin) as { targets: Array<{ tong: string; mode: string; token?: string }> };
     setImmediate(() => {
       for (const t of targets) out.write(`${JSON.stringify(this.probeOutcome(t))}\n`);
@@ -218,14 +221,24 @@ export class FakeRuntime implements ContainerRuntime {
     });
   }
   private readonly probeOut = new Map<string, PassThrough>();
-  async attach(id: string, stdin?: Buffer | string): Promise<AttachedStreams> {
+  async attach(id: string, options: { stdin: boolean }): Promise<AttachedStreams> {
     this.record('attach', id);
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    if (stdin !== undefined) this.attachedStdin.set(id, stdin.toString());
     this.probeOut.set(id, stdout);
     stdout.on('end', () => stderr.end());
-    return { stdout, stderr };
+    let stdin: PassThrough | null = null;
+    if (options.stdin) {
+      stdin = new PassThrough();
+      let text = '';
+      stdin.on('data', (c: Buffer) => (text += c.toString()));
+      stdin.on('end', () => {
+        this.attachedStdin.set(id, text);
+        const c = this.find(id);
+        if (c && this.isProbe(c)) this.runProbe(c);
+      });
+    }
+    return { stdout, stderr, stdin };
   }
   async waitContainer(id: string): Promise<number> {
     this.record('waitContainer', id);

@@ -53,13 +53,14 @@ readiness: { timeout: ${timeout} }
 /** An anvil that says it is up, then waits; it exits 0 on SIGINT/SIGTERM unless told to ignore them. */
 const WAITING_ANVIL = `console.log('ANVIL UP');
 const ignore = process.env.IGNORE === '1';
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { console.log('ANVIL GOT ' + s); if (!ignore) process.exit(0); });
+for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { console.log('ANVIL GOT ' + s); if (!ignore) process.exit(0); });
 setInterval(() => {}, 1000);`;
 
 describe('teardown on every path', { concurrency: 3 }, () => {
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGHUP', 129],
   ] as const) {
     test(`${signal} while the anvil runs: the anvil hears it first, exit ${code}, nothing left`, async (t) => {
       runtime = await requireDocker(t);
@@ -119,6 +120,20 @@ describe('teardown on every path', { concurrency: 3 }, () => {
     assert.match(r.stderr, /the anvil is still running 10 s after SIGTERM; stopping it/);
     assert.ok(waited >= 10_000 && waited < 30_000, `took ${waited} ms`);
     assert.deepEqual(await sessionLeftovers(runtime, session), []);
+  });
+
+  test('an anvil command that cannot be executed: exit 127 after teardown', async (t) => {
+    runtime = await requireDocker(t);
+    if (!runtime) return;
+    await buildTestImages('tongs-test-port:local');
+    const layer = await tongLayer(t, { a: portTong(0) });
+    const argv = anvil(`console.log('ANVIL UP')`);
+    argv[0] = `/nonexistent-${RUN_ID}/docker`;
+    const p = launch(t, runtime, layer, argv);
+    const r = await p.done;
+    assert.equal(r.status, 127, r.stderr);
+    assert.match(r.stderr, /removed 1 container and the session network/);
+    assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, String(p.child.pid)), []);
   });
 
   test('SIGKILL of the launcher, then `tongs gc`, leaves nothing behind', async (t) => {

@@ -44,6 +44,7 @@ const net = require('node:net');
 const { createHash } = require('node:crypto');
 const names = ['FROM_ENV', 'EMBEDDED', 'FROM_COMMAND', 'PLAIN'];
 net.createServer((s) => {
+  s.on('error', () => {}); // the readiness probe may reset its connection
   const out = {};
   for (const n of names) out[n] = process.env[n] === undefined ? null : createHash('sha256').update(process.env[n], 'utf8').digest('hex');
   s.end(JSON.stringify(out) + '\\n');
@@ -82,6 +83,16 @@ const base = { 'content-type': 'application/json', accept: 'application/json, te
   const withToken = await fetch(server.url, { method: 'POST', headers: { ...base, ...server.headers }, body });
   console.log('STATUS ' + JSON.stringify({ without: without.status, wrong: wrong.status, withToken: withToken.status }));
 })().catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+`;
+
+/** Search the anvil's files (all but /proc, /sys, /dev) for a needle and a control string read from stdin. */
+const SCAN = `
+IFS= read -r needle; IFS= read -r control
+printf '%s\\n' "$control" > /tmp/scan-control
+cd /
+for d in *; do case $d in proc|sys|dev) ;; *) set -- "$@" "/$d" ;; esac; done
+echo "control: $(grep -rlF -e "$control" "$@" 2>/dev/null | tr '\\n' ' ')"
+grep -rlF -e "$needle" "$@" 2>/dev/null; echo "needle-rc=$?"
 `;
 
 function launch(t: TestContext, runtime: ContainerRuntime, args: string[], env: NodeJS.ProcessEnv): CliProcess {
@@ -145,6 +156,11 @@ readiness:
   // The tong got exact values.
   const { stdout } = p.output();
   const hashes = JSON.parse(/^HASHES (.*)$/m.exec(stdout)![1]!) as Record<string, string | null>;
+  assert.notEqual(
+    hashes.FROM_ENV,
+    sha256('${secret:env:TONGS_IT_SECRET}'),
+    'the tong got the reference itself: the CLI does not pass resolveSecrets to runSession (launcher/cli.ts)',
+  );
   assert.deepEqual(hashes, {
     FROM_ENV: sha256(ENV_SECRET),
     EMBEDDED: sha256(`Bearer ${ENV_SECRET} and ${CMD_SECRET}`),
@@ -157,10 +173,13 @@ readiness:
   const ids = (await docker(['ps', '-aq', '--filter', `label=${LABEL_SESSION}=${session}`])).split('\n').filter(Boolean);
   ids.push(anvilName);
   assert.ok(ids.length >= 3, `the session's tongs and the anvil exist: ${ids.join(' ')}`);
+  let sawPlain = false;
   for (const id of ids) {
     const inspected = await docker(['inspect', id]);
     assert.ok(!inspected.includes(MARK), `docker inspect ${id} holds no secret`);
+    sawPlain ||= inspected.includes('PLAIN=plain-value');
   }
+  assert.ok(sawPlain, "the vault tong's plain environment is in its inspect output, as it should be");
 
   // Host argv.
   const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
@@ -171,11 +190,15 @@ readiness:
   const anvilEnv = await docker(['exec', anvilName, '/bin/sh', '-c', "tr '\\0' '\\n' < /proc/1/environ"]);
   assert.match(anvilEnv, /TONGS_VAULT_HOST=/, 'this is the anvil environment');
   assert.ok(!anvilEnv.includes(MARK), 'the anvil environment holds no secret');
-  // The needle comes on stdin, so this exec's own argv does not contain it.
-  const scanned = spawnSync('docker', ['exec', '-i', anvilName, '/bin/sh', '-c',
-    'IFS= read -r needle; grep -rlsF -e "$needle" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; echo scanned'],
-  { input: `${MARK}\n`, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  assert.equal(scanned.stdout.trim(), 'scanned', `no file in the anvil holds a secret: ${scanned.stdout}`);
+  // Needles come on stdin, so this exec's own argv does not hold them. A control string written to
+  // a file first proves the scan finds what is there (busybox grep has no --exclude-dir).
+  const scanned = spawnSync('docker', ['exec', '-i', anvilName, '/bin/sh', '-c', SCAN], {
+    input: `${MARK}\ncontrol-${RUN_ID}\n`,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  assert.match(scanned.stdout, /^control: \/tmp\/scan-control $/m, `the scan works: ${scanned.stdout}${scanned.stderr}`);
+  assert.match(scanned.stdout, /^needle-rc=1$/m, `no file in the anvil holds a secret: ${scanned.stdout}`);
 
   // The emitted MCP config carries the per-session bearer, not the user's secret.
   const mcpConfig = JSON.parse(JSON.parse(/^MCPCONFIG (.*)$/m.exec(stdout)![1]!) as string) as {

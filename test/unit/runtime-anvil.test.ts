@@ -27,9 +27,14 @@ test('toCreateArgv: run → create, run-only options dropped, -i detected in clu
       interactive: false,
     },
     {
-      argv: ['docker', 'container', 'run', '-dit', '-eFOO=1', '--interactive=false', '-v', '/a:/b', 'img'],
-      create: ['docker', 'container', 'create', '-it', '-eFOO=1', '--interactive=false', '-v', '/a:/b', 'img'],
+      argv: ['docker', 'container', 'run', '-dit', '-eFOO=1', '-v', '/a:/b', 'img'],
+      create: ['docker', 'container', 'create', '-it', '-eFOO=1', '-v', '/a:/b', 'img'],
       interactive: true,
+    },
+    {
+      argv: ['docker', 'run', '-i', '--interactive=false', 'img'],
+      create: ['docker', 'create', '-i', '--interactive=false', 'img'],
+      interactive: false,
     },
     {
       argv: ['docker', 'run', '--interactive', '-te', 'X=1', 'img'],

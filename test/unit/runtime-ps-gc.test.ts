@@ -122,10 +122,10 @@ test('the ps table for people', () => {
   assert.equal(
     formatPsTable(report),
     [
-      'SESSION       LAUNCHER        TONG            STATE    AGE  ALIASES',
-      'abc123abc123  77@box (alive)  github          running  2m   github,gh',
-      '                              (anvil claude)  running',
-      '(shared)      in abc123abc123 cache           running  2h   cache',
+      'SESSION       LAUNCHER         TONG            STATE    AGE  ALIASES',
+      'abc123abc123  77@box (alive)   github          running  2m   github,gh',
+      '                               (anvil claude)  running',
+      '(shared)      in abc123abc123  cache           running  2h   cache',
       '',
     ].join('\n'),
   );

@@ -1,0 +1,150 @@
+/**
+ * Launch-overhead benchmark (issue #3 "Speed"): the time from `tongs run` to the anvil's first output,
+ * minus the same for a direct `docker run` of the same anvil, with 1 mcp tong and with 10 mcp tongs
+ * (targets: 1-tong median <= 0.6 s; 10 tongs <= 1.5x the 1-tong figure). In the same run, the same
+ * services under `docker-compose up -d` with healthchecks, waited healthy, then the anvil on the compose
+ * network; tongs' overhead is reported as a ratio of compose's.
+ *
+ * Run: `make bench-launch` (or `node dist/test/bench/launch-bench.js`). BENCH_RUNS (default 5) sets the
+ * runs per scenario; scenarios are interleaved so machine load affects them alike.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLI, REPO_ROOT, BASE_IMAGE, buildTestImages, cleanupByLabel, dockerProblem } from '../support/docker.js';
+import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+
+const run = promisify(execFile);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const MARK = 'ANVIL-FIRST-OUTPUT';
+const BENCH_LABEL = 'dev.tongs.bench';
+const ANVIL = ['docker', 'run', '--rm', '--label', `${BENCH_LABEL}=1`, BASE_IMAGE, 'node', '-e', `console.log('${MARK}')`, '--'];
+
+/** Milliseconds from spawning `argv` until its stdout shows MARK; waits for the exit too. */
+function timeToFirstOutput(argv: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    let seen: number | null = null;
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (seen === null && out.includes(MARK)) seen = performance.now() - t0;
+    });
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (seen === null || code !== 0) reject(new Error(`${argv.slice(0, 3).join(' ')} … exited ${code} without output:\n${err}`));
+      else resolve(seen);
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function layer(dir: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await writeFile(
+      join(dir, `mcp${i}.yaml`),
+      `image: tongs-test-mcp:local\ninterface: { kind: mcp, port: 8080, name: mcp${i} }\nreadiness: { timeout: 60s }\n`,
+    );
+  }
+}
+
+function composeFile(n: number): string {
+  const services = Array.from({ length: n }, (_, i) => `  mcp${i}:
+    image: tongs-test-mcp:local
+    labels: ["${BENCH_LABEL}=1"]
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('net').connect(8080,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"]
+      interval: 250ms
+      timeout: 2s
+      retries: 200
+`).join('');
+  return `version: "2.4"\nservices:\n${services}networks:\n  default:\n    labels: ["${BENCH_LABEL}=1"]\n`;
+}
+
+/** docker-compose up -d, wait until every service is healthy, then the anvil on the compose network. */
+async function composeOnce(dir: string, project: string, n: number): Promise<number> {
+  const file = join(dir, `compose-${n}.yml`);
+  const t0 = performance.now();
+  await run('docker-compose', ['-f', file, '-p', project, 'up', '-d', '--quiet-pull'], { cwd: dir });
+  const ids = (await run('docker-compose', ['-f', file, '-p', project, 'ps', '-q'], { cwd: dir })).stdout.trim().split('\n');
+  for (;;) {
+    const { stdout } = await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', ...ids]);
+    if (stdout.trim().split('\n').every((s) => s === 'healthy')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const anvil = [...ANVIL];
+  anvil.splice(2, 0, '--network', `${project}_default`);
+  const beforeAnvil = performance.now() - t0;
+  const anvilMs = await timeToFirstOutput(anvil);
+  // The --rm anvil's endpoint may still be going away: `down` again once if the network is busy.
+  await run('docker-compose', ['-f', file, '-p', project, 'down', '-t', '1'], { cwd: dir }).catch(async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    await run('docker-compose', ['-f', file, '-p', project, 'down', '-t', '1'], { cwd: dir });
+  });
+  return beforeAnvil + anvilMs;
+}
+
+async function main(): Promise<void> {
+  const problem = await dockerProblem();
+  if (problem) throw new Error(`the benchmark needs a Docker engine: ${problem}`);
+  await buildTestImages('tongs-test-mcp:local');
+  const dir = await mkdtemp(join(tmpdir(), 'tongs-bench-'));
+  const one = join(dir, 'one');
+  const ten = join(dir, 'ten');
+  await run('mkdir', ['-p', one, ten]);
+  await layer(one, 1);
+  await layer(ten, 10);
+  await writeFile(join(dir, 'compose-1.yml'), composeFile(1));
+  await writeFile(join(dir, 'compose-10.yml'), composeFile(10));
+  const tongs = (l: string) => [process.execPath, CLI, 'run', '--quiet', '--repo-tongs', l, '--harness', 'claude', '--', ...ANVIL];
+
+  const samples: Record<string, number[]> = { direct: [], tongs1: [], tongs10: [], compose1: [], compose10: [] };
+  try {
+    await timeToFirstOutput(ANVIL); // warm-up
+    await timeToFirstOutput(tongs(one));
+    for (let i = 0; i < RUNS; i++) {
+      samples.direct!.push(await timeToFirstOutput(ANVIL));
+      samples.tongs1!.push(await timeToFirstOutput(tongs(one)));
+      samples.tongs10!.push(await timeToFirstOutput(tongs(ten)));
+      samples.compose1!.push(await composeOnce(dir, `tongsbench1${i}`, 1));
+      samples.compose10!.push(await composeOnce(dir, `tongsbench10${i}`, 10));
+      process.stderr.write(`tongs: bench run ${i + 1}/${RUNS} done\n`);
+    }
+  } finally {
+    await cleanupByLabel(createDockerRuntime(), BENCH_LABEL).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const d = median(samples.direct!);
+  const o1 = median(samples.tongs1!) - d;
+  const o10 = median(samples.tongs10!) - d;
+  const c1 = median(samples.compose1!) - d;
+  const c10 = median(samples.compose10!) - d;
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const rows = [
+    ['scenario', 'median to first output', 'overhead vs docker run', 'target', 'tongs / compose'],
+    ['docker run (direct)', s(d), '-', '-', '-'],
+    ['tongs run, 1 mcp tong', s(median(samples.tongs1!)), s(o1), `<= 0.60 s ${o1 <= 600 ? 'ok' : 'MISSED'}`, (o1 / c1).toFixed(2)],
+    ['tongs run, 10 mcp tongs', s(median(samples.tongs10!)), s(o10), `<= ${s(1.5 * o1)} (1.5x) ${o10 <= 1.5 * o1 ? 'ok' : 'MISSED'}`, (o10 / c10).toFixed(2)],
+    ['docker-compose up -d + healthy, 1', s(median(samples.compose1!)), s(c1), '-', '-'],
+    ['docker-compose up -d + healthy, 10', s(median(samples.compose10!)), s(c10), '-', '-'],
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log(`launch overhead, ${RUNS} runs each (medians)`);
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+main().catch((err: unknown) => {
+  console.error(`tongs: benchmark failed: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * `make run_claude` end to end with the real Claude Code in the real anvil image, a real test MCP tong
+ * (tongs-test-mcp:local, tools `echo` and `whoami`) and the real launcher (issue #4 "End-to-end tests").
+ * The project is owned by uid 1000 while make runs as the test's user, so the anvil drops to 1000
+ * and must still read the launcher's MCP config.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
+import { OWNER, assertNoSessionLeft, dockerAvailable, make, scenario } from './anvil-scenario.js';
+
+function events(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('make run_claude: the first event lists the tong server connected and its tools as mcp__tongtest__*', { timeout: 900_000 }, async (t) => {
+  if (!dockerAvailable()) return t.skip('no Docker engine');
+  const s = scenario(t, 'claude');
+  const api = await startFakeAnthropicApi({ toolName: 'none', toolInput: {} });
+  t.after(() => api.close());
+  const r = await make(
+    ['run_claude', ...s.makeVars, 'CLAUDE_ARGS=-p "say hi" --output-format stream-json --verbose', 'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway'],
+    { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const [first] = events(r.stdout);
+  assert.ok(first, `no stream-json event on stdout:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(first.type, 'system');
+  assert.equal(first.subtype, 'init');
+  const servers = first.mcp_servers as { name: string; status: string }[];
+  assert.deepEqual(servers.find((x) => x.name === 'tongtest')?.status, 'connected', JSON.stringify(servers));
+  const tools = first.tools as string[];
+  assert.ok(tools.includes('mcp__tongtest__echo') && tools.includes('mcp__tongtest__whoami'), tools.join(' '));
+  assert.equal(first.cwd, '/workspace');
+  assertNoSessionLeft(s.project);
+});
+
+test('make run_claude: a full agent turn calls the tong tool, which runs in the tong, and prints its result', { timeout: 900_000 }, async (t) => {
+  if (!dockerAvailable()) return t.skip('no Docker engine');
+  const s = scenario(t, 'claude');
+  // Claude Code defers MCP tools behind ToolSearch by default; the scripted model calls the tool
+  // directly, so the project's .tongs/env (passed with --env-file) turns that off.
+  mkdirSync(path.join(s.project, '.tongs'));
+  writeFileSync(path.join(s.project, '.tongs/env'), 'ENABLE_TOOL_SEARCH=false\n');
+  const api = await startFakeAnthropicApi({ toolName: 'mcp__tongtest__whoami', toolInput: {}, finalTextPrefix: 'THE TONG SAID: ' });
+  t.after(() => api.close());
+  const r = await make(
+    [
+      'run_claude',
+      ...s.makeVars,
+      'CLAUDE_ARGS=-p "who answers the whoami tool?" --output-format stream-json --verbose --allowedTools mcp__tongtest__whoami',
+      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway',
+    ],
+    { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
+  );
+  assert.equal(r.status, 0, r.stderr);
+
+  // The model asked for the tool; the harness called it in the tong and sent its result back.
+  assert.ok(api.requests.some((q) => q.answer === 'tool_use'), 'the fake model was asked with the tong tool offered');
+  const final = api.requests.find((q) => q.answer === 'final');
+  assert.ok(final, `the harness sent a tool_result back: ${api.requests.map((q) => q.answer).join(',')}`);
+  const toolResult = JSON.stringify(final.body.messages?.at(-1));
+  assert.ok(toolResult.includes(s.mark), `the result carries the tong's TONG_MARK (set only in the tong): ${toolResult}`);
+
+  // The harness printed the answer built from the tool result.
+  const result = events(r.stdout).find((e) => e.type === 'result');
+  assert.ok(result, r.stdout);
+  assert.equal(result.is_error, false, JSON.stringify(result));
+  assert.match(String(result.result), new RegExp(`^THE TONG SAID: .*"mark":"${s.mark}"`));
+  const hostname = /"hostname":"([^"]+)"/.exec(String(result.result))?.[1];
+  assert.ok(hostname && hostname !== 'anvil', `ran in the tong container: ${hostname}`);
+
+  // Files the agent's session wrote in the user's state dir belong to the workspace owner.
+  const claudeDir = path.join(s.home, '.claude');
+  assert.ok(readdirSync(claudeDir).length > 0, 'claude kept its session state in the mounted ~/.claude');
+  for (const f of readdirSync(claudeDir)) assert.equal(statSync(path.join(claudeDir, f)).uid, OWNER, f);
+  assertNoSessionLeft(s.project);
+});
