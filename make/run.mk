@@ -48,3 +48,6 @@ run_opencode: tongs-images ## run OpenCode in the anvil on PROJECT_DIR with the 
 
 anvil-argv: ## print the anvil's direct `docker run` argv for HARNESS, NUL-separated (no tongs, runs nothing)
 	@$(RUN_ANVIL) print-argv $(HARNESS)
+
+bench:: anvil-image test-images
+	cd $(TONGS_ROOT) && $(NODE) dist/test/bench/make-run-bench.js

@@ -76,6 +76,9 @@ test('the tong image serves MCP on a Docker network and talks to GitHub by alias
   phase('containers started');
   const hostPort = (await docker('port', tong, '8080/tcp')).split('\n')[0]!.split(':').at(-1)!;
   const url = new URL(`http://127.0.0.1:${hostPort}/mcp`);
+  // Connect only once the server listens: a connection to the published port before that can hang
+  // in docker-proxy until its dial times out.
+  for (let i = 0; i < 150 && !/listening on/.test(await logsOf(tong)); i++) await new Promise((r) => setTimeout(r, 100));
   let client: Client | undefined;
   for (let i = 0; i < 100 && !client; i++) {
     try {

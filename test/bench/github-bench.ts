@@ -1,0 +1,160 @@
+// Benchmark of the GitHub tong (issue #5 "Speed and memory"), run by `make bench`:
+//  1. added latency: `list_prs` through MCP over HTTP against the built bin, vs the same octokit
+//     calls (the tong's own provider) made directly against the same GitHub fake; target ≤ 5 ms median;
+//  2. sustained calls/s with concurrent MCP clients; target ≥ 500 on 2 cores;
+//  3. resident memory of the idle server; target ≤ 80 MB.
+// Prints a table of medians and ratios. Measures only; asserts nothing.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createOctokitProvider } from '../../sidecars/github/src/provider.js';
+import { FakeGitHub } from '../fakes/github-api.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const BIN = join(ROOT, 'dist/sidecars/github/src/main.js');
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 400);
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const rssMb = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU time (user + system) a process has used, in ms (from /proc/PID/stat, in clock ticks of 10 ms). */
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+async function main(): Promise<void> {
+  const fake = new FakeGitHub();
+  await fake.start();
+  fake.addRepo('acme', 'ops');
+  fake.addRepo('acme', 'empty');
+  for (let i = 0; i < 2; i++) fake.addPull('acme', 'ops', { title: `PR ${i}`, labels: ['tongs'], files: [`checks/${i}.md`, `docs/${i}.md`] });
+  fake.addPull('acme', 'ops', { title: 'not ours', files: ['x'] });
+
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.token, TONG_TIER: '2' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const m = /listening on 0\.0\.0\.0:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`tong exited ${code}: ${stderr}`)));
+  });
+  await sleep(500);
+  const rssFresh = rssMb(child.pid!);
+
+  const url = new URL(`http://127.0.0.1:${port}/mcp`);
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(url));
+  const provider = createOctokitProvider({ apiUrl: fake.url, token: fake.token });
+  const repo = { owner: 'acme', name: 'ops' };
+  const viaMcp = async () => {
+    const r = await client.callTool({ name: 'list_prs', arguments: { repo_owner: 'acme', repo_name: 'ops' } });
+    if (r.isError) throw new Error(JSON.stringify(r.content));
+  };
+  const direct = async () => {
+    await provider.listPullRequests(repo, 'tongs');
+  };
+
+  // 1. Latency, interleaved so both sides see the same machine load.
+  for (let i = 0; i < 50; i++) {
+    await viaMcp();
+    await direct();
+  }
+  const mcpMs: number[] = [];
+  const directMs: number[] = [];
+  for (let i = 0; i < ITERATIONS; i++) {
+    let t = performance.now();
+    await direct();
+    directMs.push(performance.now() - t);
+    t = performance.now();
+    await viaMcp();
+    mcpMs.push(performance.now() - t);
+  }
+
+  // 2. Sustained throughput: CONCURRENCY clients calling as fast as they can.
+  const throughput = async (args: Record<string, unknown>): Promise<number> => {
+    const clients = await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        const c = new Client({ name: 'bench-load', version: '1.0.0' });
+        await c.connect(new StreamableHTTPClientTransport(url));
+        return c;
+      }),
+    );
+    let calls = 0;
+    const cpuBefore = cpuMs(child.pid!);
+    const end = performance.now() + LOAD_SECONDS * 1000;
+    const start = performance.now();
+    await Promise.all(
+      clients.map(async (c) => {
+        while (performance.now() < end) {
+          const r = await c.callTool({ name: 'list_prs', arguments: args });
+          if (r.isError) throw new Error(JSON.stringify(r.content));
+          calls++;
+        }
+      }),
+    );
+    const rate = calls / ((performance.now() - start) / 1000);
+    const cpuPerCall = (cpuMs(child.pid!) - cpuBefore) / calls;
+    await Promise.all(clients.map((c) => c.close()));
+    return { rate, cpuPerCall };
+  };
+  const rateEmpty = await throughput({ repo_owner: 'acme', repo_name: 'empty' });
+  const rateOps = await throughput({ repo_owner: 'acme', repo_name: 'ops' });
+  const rssPeak = rssMb(child.pid!);
+
+  // 3. Idle memory after the load, once V8's memory reducer has run (it acts after a few idle seconds).
+  await client.close();
+  await sleep(IDLE_SECONDS * 1000);
+  const rssIdle = rssMb(child.pid!);
+
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await fake.close();
+
+  const mcpMed = median(mcpMs);
+  const directMed = median(directMs);
+  const added = mcpMed - directMed;
+  const row = (name: string, value: string, target: string, ok: boolean) =>
+    console.log(`| ${name.padEnd(44)} | ${value.padStart(12)} | ${target.padEnd(10)} | ${ok ? 'met' : 'MISSED'.padEnd(6)} |`);
+  console.log(`GitHub tong benchmark — node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`list_prs on a repository with 2 labelled PRs (3 GitHub requests per call); ${ITERATIONS} interleaved calls each`);
+  console.log(`| ${'measure'.padEnd(44)} | ${'value'.padStart(12)} | ${'target'.padEnd(10)} | result |`);
+  console.log(`|${'-'.repeat(46)}|${'-'.repeat(14)}|${'-'.repeat(12)}|--------|`);
+  row('direct octokit median (p90)', `${directMed.toFixed(2)} (${pct(directMs, 0.9).toFixed(1)}) ms`, '', true);
+  row('MCP over HTTP median (p90)', `${mcpMed.toFixed(2)} (${pct(mcpMs, 0.9).toFixed(1)}) ms`, '', true);
+  row('added latency (median MCP − median direct)', `${added.toFixed(2)} ms`, '≤ 5 ms', added <= 5);
+  row('ratio MCP / direct (medians)', `${(mcpMed / directMed).toFixed(2)}×`, '', true);
+  row(`sustained calls/s, empty repo (${CONCURRENCY} clients)`, rateEmpty.rate.toFixed(0), '≥ 500', rateEmpty.rate >= 500);
+  row('  tong CPU per call, empty repo', `${rateEmpty.cpuPerCall.toFixed(2)} ms`, '', true);
+  row('  ⇒ calls/s the tong could serve on 2 cores', (2000 / rateEmpty.cpuPerCall).toFixed(0), '≥ 500', 2000 / rateEmpty.cpuPerCall >= 500);
+  row(`sustained calls/s, 2 PRs (${CONCURRENCY} clients)`, rateOps.rate.toFixed(0), '', true);
+  row('  tong CPU per call, 2 PRs', `${rateOps.cpuPerCall.toFixed(2)} ms`, '', true);
+  row('RSS right after the load', `${rssPeak.toFixed(1)} MB`, '', true);
+  row('RSS idle, fresh (before any call)', `${rssFresh.toFixed(1)} MB`, '≤ 80 MB', rssFresh <= 80);
+  row(`RSS idle, ${IDLE_SECONDS} s after the load`, `${rssIdle.toFixed(1)} MB`, '≤ 80 MB', rssIdle <= 80);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tongs: github bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+/**
+ * Benchmark of issue #4 "Speed" (run with `make bench`, images built first):
+ *  - `make run_claude` on a warm cache reaching the harness vs a direct `docker run` of the anvil
+ *    (the argv `make anvil-argv` prints): the time until the harness's first output byte, the harness
+ *    being `claude --version` (so teardown after the harness is not counted). Target: median ≤ 1.5 s
+ *    more. Measured with no tong (the make and
+ *    launcher overhead alone) and with one MCP tong (tongs-test-mcp:local: network, tong start,
+ *    readiness, MCP config).
+ *  - A no-change `make anvil-image` (target ≤ 2 s), and make/anvil-image.sh alone.
+ * Prints a Markdown table of medians (seconds) on stdout. BENCH_RUNS sets the runs per row (default 5).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tongs-bench-'));
+const [home, project, empty, withTong] = ['home', 'project', 'empty', 'with-tong'].map((d) => path.join(dir, d)) as [string, string, string, string];
+for (const d of [home, project, empty, withTong]) mkdirSync(d, { recursive: true });
+writeFileSync(
+  path.join(withTong, 'benchtong.yaml'),
+  'image: tongs-test-mcp:local\ninterface:\n  kind: mcp\n  port: 8080\n  name: benchtong\nreadiness:\n  mode: mcp\n',
+);
+
+const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+delete env.MAKEFLAGS;
+delete env.MAKELEVEL;
+const makeBase = ['-s', '--no-print-directory', '-C', ROOT];
+const layers = (user: string) => [`PROJECT_DIR=${project}`, `USER_TONGS=${user}`, `REPO_TONGS=${empty}`, `WORKSPACE_TONGS=${empty}`];
+
+function timed(cmd: string, args: string[]): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return seconds;
+}
+
+/** Seconds from spawn until the first stdout byte (the harness printed); waits for the exit too. */
+function untilFirstOutput(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    let first: number | null = null;
+    let stderr = '';
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', () => {
+      first ??= Number(process.hrtime.bigint() - start) / 1e9;
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status !== 0 || first === null) reject(new Error(`${cmd} ${args.join(' ')} exited ${status}: ${stderr}`));
+      else resolve(first);
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+try {
+  // Warm everything once: deps, TypeScript, the anvil and test tong images.
+  timed('make', [...makeBase, 'anvil-image', 'test-images']);
+  const printed = spawnSync('make', [...makeBase, 'anvil-argv', 'HARNESS=claude', 'CLAUDE_ARGS=--version', ...layers(empty)], { env });
+  const directArgv = printed.stdout.toString().split('\0').slice(0, -1);
+  timed(directArgv[0]!, directArgv.slice(1));
+
+  const rows: { name: string; samples: number[] }[] = [
+    { name: 'direct `docker run` of the anvil (claude --version)', samples: [] },
+    { name: '`make run_claude`, no tong', samples: [] },
+    { name: '`make run_claude`, one MCP tong', samples: [] },
+  ];
+  for (let i = 0; i < RUNS; i++) {
+    // Interleaved, so drift on a shared machine hits every row alike.
+    rows[0]!.samples.push(await untilFirstOutput(directArgv[0]!, directArgv.slice(1)));
+    rows[1]!.samples.push(await untilFirstOutput('make', [...makeBase, 'run_claude', 'CLAUDE_ARGS=--version', ...layers(empty)]));
+    rows[2]!.samples.push(await untilFirstOutput('make', [...makeBase, 'run_claude', 'CLAUDE_ARGS=--version', ...layers(withTong)]));
+  }
+  const image = { name: 'no-change `make anvil-image`', samples: [] as number[] };
+  const script = { name: 'no-change `make/anvil-image.sh` alone', samples: [] as number[] };
+  for (let i = 0; i < RUNS; i++) {
+    image.samples.push(timed('make', [...makeBase, 'anvil-image']));
+    script.samples.push(timed('bash', [path.join(ROOT, 'make/anvil-image.sh')]));
+  }
+
+  const base = median(rows[0]!.samples);
+  const out: string[] = [
+    `anvil launch and image build, ${RUNS} runs each, medians in seconds (${new Date().toISOString()})`,
+    '',
+    '| what (until the harness prints) | median s | min s | over direct s | ratio to direct | target |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const [i, row] of rows.entries()) {
+    const m = median(row.samples);
+    const over = i === 0 ? '' : (m - base).toFixed(2);
+    const target = i === 0 ? '' : m - base <= 1.5 ? '≤ 1.5 s over: met' : '≤ 1.5 s over: MISSED';
+    out.push(`| ${row.name} | ${m.toFixed(2)} | ${Math.min(...row.samples).toFixed(2)} | ${over} | ${(m / base).toFixed(2)} | ${target} |`);
+  }
+  for (const row of [image, script]) {
+    const m = median(row.samples);
+    out.push(`| ${row.name} | ${m.toFixed(2)} | ${Math.min(...row.samples).toFixed(2)} | | | ${m <= 2 ? '≤ 2 s: met' : '≤ 2 s: MISSED'} |`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
