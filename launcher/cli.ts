@@ -218,6 +218,8 @@ async function launchContext(cli: CommandLine): Promise<LaunchContext> {
 /** Creates the session's private host temp dir (mode 0700); its cleanup is safe to call twice. */
 async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const tmp = await import('tmp-promise');
+  // Safety net: should the process die on an uncaught error, tmp still removes the dir at exit.
+  tmp.setGracefulCleanup();
   const made = await tmp.dir({ unsafeCleanup: true, mode: 0o700, prefix: 'tongs' }); // tmp adds '-<pid>-<random>'
   let cleaned: Promise<void> | undefined;
   return { path: made.path, cleanup: () => (cleaned ??= made.cleanup()) };

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   }
 
   // 2. Sustained throughput: CONCURRENCY clients calling as fast as they can.
-  const throughput = async (args: Record<string, unknown>): Promise<number> => {
+  const throughput = async (args: Record<string, unknown>): Promise<{ rate: number; cpuPerCall: number }> => {
     const clients = await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         const c = new Client({ name: 'bench-load', version: '1.0.0' });

@@ -7,6 +7,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 import type { TongConfig } from './config.js';
 import { describeError, MissingTokenError, redact, type ErrorContext } from './errors.js';
@@ -52,7 +53,7 @@ const FileChangeSchema = z.object({
   action: z.enum(['create', 'update', 'delete']).describe('"create" a file that does not exist yet, "update" an existing file, or "delete" an existing file.'),
 });
 
-const createPrInput = {
+const CreatePrInputSchema = z.object({
   ...repoShape,
   title: z.string().min(1).max(256).describe('Pull request title; also the commit message and the source of the branch name.'),
   body: z.string().max(65_536).describe('Pull request description in Markdown: what changes and why.'),
@@ -63,9 +64,9 @@ const createPrInput = {
     .regex(/^[a-z0-9][a-z0-9-]{0,29}$/, 'must be lower-case letters, digits and hyphens')
     .optional()
     .describe('Kind of change, used in the branch name: e.g. "fix", "feat", "docs", "chore", "check". Default "fix".'),
-};
+});
 
-const createPrOutput = {
+const CreatePrOutputSchema = z.object({
   number: z.number().int().optional().describe('Number of the new pull request (absent in a dry run).'),
   url: z.string().optional().describe('Web URL of the new pull request (absent in a dry run).'),
   branch: z.string().describe('The branch that holds the commit: <prefix>/<change_type>/<slug of the title>.'),
@@ -73,9 +74,11 @@ const createPrOutput = {
   dry_run: z.boolean().describe('true when the tong runs in dry-run mode: everything was validated, nothing was written.'),
   files: z.array(z.object({ path: z.string(), action: z.enum(['create', 'update', 'delete']) })).describe('The normalised file changes.'),
   warnings: z.array(z.string()).optional().describe('Problems after the pull request was created, e.g. the label could not be added.'),
-};
+});
 
-const listPrsOutput = {
+const ListPrsInputSchema = z.object(repoShape);
+
+const ListPrsOutputSchema = z.object({
   prs: z
     .array(
       z.object({
@@ -85,14 +88,14 @@ const listPrsOutput = {
       }),
     )
     .describe('Open pull requests that carry this tong\'s label; empty when there are none.'),
-};
+});
 
-const getPrStatusInput = {
+const GetPrStatusInputSchema = z.object({
   ...repoShape,
   pr_number: z.number().int().positive().describe('The pull request number, e.g. 42.'),
-};
+});
 
-const getPrStatusOutput = {
+const GetPrStatusOutputSchema = z.object({
   number: z.number().int(),
   state: z.enum(['open', 'closed', 'merged']).describe('"merged" when merged; "closed" when closed without merging.'),
   mergeable: z.boolean().nullable().describe('Whether GitHub can merge it without conflicts; null while GitHub is still computing that.'),
@@ -105,7 +108,10 @@ const getPrStatusOutput = {
       }),
     )
     .describe('Reviews in the order they were submitted.'),
-};
+});
+
+// Built once: the SDK's default is a new Ajv per server, and the HTTP layer makes a server per request.
+let sharedValidator: AjvJsonSchemaValidator | undefined;
 
 /**
  * Builds the MCP server. Stateless apart from `deps`, so the HTTP layer makes one per request.
@@ -116,7 +122,8 @@ export function createServer(deps: ServerDeps): McpServer {
   const { config, provider } = deps;
   const log = deps.log ?? (() => {});
   const now = deps.now ?? Date.now;
-  const server = new McpServer({ name: 'tongs-github', version: SERVER_VERSION });
+  sharedValidator ??= new AjvJsonSchemaValidator();
+  const server = new McpServer({ name: 'tongs-github', version: SERVER_VERSION }, { jsonSchemaValidator: sharedValidator });
 
   const run = async <T extends Record<string, unknown>>(tool: string, ctx: ErrorContext, fn: () => Promise<T>): Promise<CallToolResult> => {
     let out: T;
@@ -166,8 +173,8 @@ export function createServer(deps: ServerDeps): McpServer {
           `${limit} ${scope} ` +
           (config.dryRun ? 'DRY-RUN MODE: the change is validated but nothing is written; the answer has dry_run: true. ' : '') +
           'Call list_prs first to avoid duplicating an open pull request. Returns {number, url, branch}.',
-        inputSchema: createPrInput,
-        outputSchema: createPrOutput,
+        inputSchema: CreatePrInputSchema,
+        outputSchema: CreatePrOutputSchema,
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
       },
       async (args) => {
@@ -207,8 +214,8 @@ export function createServer(deps: ServerDeps): McpServer {
       description:
         `List the open ${labelNote} in a GitHub repository (the ones this tool set creates), each with its number, title and the file paths it changes. ` +
         'Use it before create_pr to avoid proposing a change that is already open, and to find PR numbers for get_pr_status. Returns {prs: [...]}, empty when there are none.',
-      inputSchema: repoShape,
-      outputSchema: listPrsOutput,
+      inputSchema: ListPrsInputSchema,
+      outputSchema: ListPrsOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     async (args) => {
@@ -228,8 +235,8 @@ export function createServer(deps: ServerDeps): McpServer {
       description:
         'Get the current status of one pull request in a GitHub repository: state (open, closed or merged), whether it can be merged ' +
         'without conflicts, and its reviews (author, lower-case state such as approved or changes_requested, and body). Returns {number, state, mergeable, reviews}.',
-      inputSchema: getPrStatusInput,
-      outputSchema: getPrStatusOutput,
+      inputSchema: GetPrStatusInputSchema,
+      outputSchema: GetPrStatusOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     async (args) => {
