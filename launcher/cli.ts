@@ -229,12 +229,11 @@ async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promi
 async function runCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
-  if (ctx.sources.length === 0) return runPassthrough(ctx.anvilArgv);
+  if (ctx.sources.length === 0) return passthrough(ctx, cli);
   const tongs = await loadTongs(ctx.sources);
-  if (tongs.length === 0) return runPassthrough(ctx.anvilArgv);
+  if (tongs.length === 0) return passthrough(ctx, cli);
   const { refuseLaunch, planLaunch } = await import('./core/plan.js');
   refuseLaunch({ tongs, harness: ctx.harness, anvilArgv: ctx.anvilArgv, workspace: ctx.workspace });
-  // Workspace-tong approval (issue #6) belongs here: after refusals, before anything is created.
   const temp = await createSessionTemp();
   try {
     const plan = planLaunch({
@@ -249,11 +248,58 @@ async function runCommand(cli: CommandLine): Promise<number> {
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(tongs),
     });
+    // Workspace-tong approval (issue #6): after refusals, before any container exists.
+    await approveWorkspaceLayer(ctx, cli, plan.tongs);
     return await startSession(plan, cli, temp.cleanup);
   } catch (error) {
     await temp.cleanup();
     throw error;
   }
+}
+
+/** Passthrough (DESIGN.md "Passthrough invariant"), after approval of a workspace `.tongs/env` the argv passes. */
+async function passthrough(ctx: LaunchContext, cli: CommandLine): Promise<number> {
+  if (workspaceEnvFilePath(ctx) !== null) await approveWorkspaceLayer(ctx, cli, []);
+  return runPassthrough(ctx.anvilArgv);
+}
+
+/**
+ * `<workspace>/.tongs/env` when the anvil argv passes it with `--env-file` (the Make recipe does when the
+ * file exists), else null. It is workspace content, so it needs the same approval as workspace tongs.
+ */
+function workspaceEnvFilePath(ctx: LaunchContext): string | null {
+  if (ctx.workspace === null) return null;
+  const wanted = path.join(ctx.workspace, '.tongs', 'env');
+  const argv = ctx.anvilArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = arg === '--env-file' ? argv[i + 1] : arg.startsWith('--env-file=') ? arg.slice('--env-file='.length) : undefined;
+    if (value !== undefined && path.resolve(value) === wanted) return wanted;
+  }
+  return null;
+}
+
+/**
+ * First-run approval of the workspace layer (issue #6): tongs whose winning layer is `workspace` and
+ * the workspace `.tongs/env` file. Throws RefusalError when declined (or with `--no-prompt`).
+ */
+async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs: LaunchPlan['tongs']): Promise<void> {
+  if (ctx.workspace === null) return;
+  const envPath = workspaceEnvFilePath(ctx);
+  if (!tongs.some((t) => t.layer === 'workspace') && envPath === null) return;
+  const [{ approveWorkspace, defaultApprovalsPath }, { readFile }] = await Promise.all([
+    import('./shell/approval.js'),
+    import('node:fs/promises'),
+  ]);
+  await approveWorkspace({
+    tongs,
+    envFile: envPath === null ? null : { path: envPath, content: await readFile(envPath, 'utf8') },
+    workspaceRoot: ctx.workspace,
+    storePath: cli.values.approvals ?? defaultApprovalsPath(),
+    noPrompt: cli.values['no-prompt'] ?? false,
+    input: process.stdin,
+    stderr: process.stderr,
+  });
 }
 
 /**
