@@ -15,6 +15,7 @@
 # so their values never appear in any argv. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
 # command line: CLAUDE_ARGS='-p "two words"' gives two arguments.
 set -euo pipefail
+shopt -s nullglob
 
 mode=${1:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
 harness=${2:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
@@ -78,17 +79,25 @@ layer_args() { # the layer options of `tongs run` / `tongs plan`
 # built by `tongs run` itself from its definition's `build:` context.
 tong_images() {
   layer_args
-  local dir found=0
+  local dir defs=()
   for dir in "${layers[@]}"; do
-    if [ -d "$dir" ] && compgen -G "$dir/*.y*ml" >/dev/null; then found=1; fi
+    if [ -d "$dir" ]; then defs+=("$dir"/*.yml "$dir"/*.yaml); fi
   done
-  [ "$found" = 1 ] || return 0 # no definition anywhere: nothing to build, and no Docker contact
-  local plan images image target
-  # A refused plan (e.g. a workspace tong awaiting approval) is reported by `tongs run` right after.
-  plan=$(${NODE:-node} "$root/dist/launcher/cli.js" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
-  images=$(printf '%s' "$plan" | ${NODE:-node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-    for (const i of new Set(JSON.parse(s).tongs.map((t) => t.image))) console.log(i);
-  })')
+  [ ${#defs[@]} -gt 0 ] || return 0 # no definition anywhere: nothing to build, and no Docker contact
+  local plan images image target key cache="$root/.build/tong-images.cache"
+  # The image list comes from `tongs plan` (~0.5 s); it is kept while the definitions are unchanged.
+  key=$( { printf '%s\n' "$harness" "$project" "${layers[@]}"; stat -c '%n %s %Y' "${defs[@]}"; } | sha256sum | cut -c1-16)
+  if [ -f "$cache" ] && [ "$(head -n1 "$cache")" = "$key" ]; then
+    images=$(tail -n +2 "$cache")
+  else
+    # A refused plan (e.g. a workspace tong awaiting approval) is reported by `tongs run` right after.
+    plan=$(${NODE:-node} "$root/dist/launcher/cli.js" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
+    images=$(printf '%s' "$plan" | ${NODE:-node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const i of new Set(JSON.parse(s).tongs.map((t) => t.image))) console.log(i);
+    })')
+    mkdir -p "$root/.build"
+    printf '%s\n%s\n' "$key" "$images" >"$cache"
+  fi
   for image in $images; do
     docker image inspect "$image" >/dev/null 2>&1 && continue
     for target in ${TONG_IMAGE_TARGETS:-}; do
