@@ -7,7 +7,7 @@
 # Inputs (hashed into the image label tongs.anvil.inputs): the base image id, this script, the
 # Dockerfile, entrypoint and default config, the harness lockfile and installed tree, the compiled
 # merge tool and its two dependencies. The harnesses must already be installed in anvil/node_modules
-# (make/anvil.mk runs `npm ci` there) and the TypeScript compiled (make build).
+# (`make anvil-deps`) and the TypeScript compiled (`make build`).
 #
 # Usage: make/anvil-image.sh [IMAGE]   (default tongs-anvil:local)
 set -euo pipefail
@@ -23,7 +23,7 @@ opencode_bin="$anvil/node_modules/opencode-ai/bin/opencode.exe"
 merge_js=("$root/dist/anvil/src/merge-opencode-json.js" "$root/dist/anvil/src/opencode-config.js")
 merge_deps=(deepmerge-ts jsonc-parser)
 for f in "$claude_bin" "$opencode_bin"; do
-  [ -x "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\` (npm ci in anvil/)" >&2; exit 1; }
+  [ -x "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }
 done
 for f in "${merge_js[@]}"; do
   [ -f "$f" ] || { echo "tongs: $f is missing: run \`make build\`" >&2; exit 1; }

@@ -9,8 +9,11 @@ export ANVIL_BASE_IMAGE
 
 .PHONY: anvil-deps anvil-image
 
-$(TONGS_ROOT)/anvil/node_modules/.package-lock.json: $(TONGS_ROOT)/anvil/package-lock.json
-	cd $(TONGS_ROOT)/anvil && $(NPM) ci --no-audit --no-fund
+# `npm install --no-save`, not `npm ci`: the lockfile holds only the platform packages of the harnesses
+# that its registry served (linux-x64), and `npm ci` refuses a lock without every optional platform
+# entry. Versions and integrity still come from the lock; the lock is never rewritten.
+$(TONGS_ROOT)/anvil/node_modules/.package-lock.json: $(TONGS_ROOT)/anvil/package-lock.json $(TONGS_ROOT)/anvil/package.json
+	cd $(TONGS_ROOT)/anvil && $(NPM) install --no-save --no-audit --no-fund
 	@touch $@
 
 anvil-deps: $(TONGS_ROOT)/anvil/node_modules/.package-lock.json ## install the pinned harnesses into anvil/node_modules (on the host)

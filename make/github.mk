@@ -8,7 +8,7 @@ GITHUB_BASE_IMAGE ?= tongs-base:local
 GITHUB_DIR := $(TONGS_ROOT)/sidecars/github
 GITHUB_APP := $(GITHUB_DIR)/.build/app
 
-.PHONY: github-image
+.PHONY: github-image bench-github
 
 # Production dependencies for the image, installed on the host (the build has no network).
 $(GITHUB_APP)/node_modules/.package-lock.json: $(GITHUB_DIR)/package.json $(GITHUB_DIR)/package-lock.json
@@ -22,5 +22,7 @@ github-image: build $(GITHUB_APP)/node_modules/.package-lock.json ## build the G
 
 test-prep:: github-image
 
-bench:: build
+bench-github: build ## benchmark the GitHub tong: MCP-over-HTTP overhead, calls/s, idle memory
 	cd $(TONGS_ROOT) && $(NODE) dist/test/bench/github-bench.js
+
+bench:: bench-github

@@ -13,9 +13,8 @@
 #   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS>
 # `-it` only when stdin is a terminal, so CI and pipes work. Variables pass by name only (`-e NAME`),
 # so their values never appear in any argv. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
-# command line: CLAUDE_ARGS='-p "two words"' gives two arguments.
+# command line (quotes and $VARS, no file-name globbing): CLAUDE_ARGS='-p "two words"' gives two arguments.
 set -euo pipefail
-shopt -s nullglob
 
 mode=${1:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
 harness=${2:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
@@ -28,7 +27,9 @@ case $harness in
   opencode) harness_args_text=${TONGS_OPENCODE_ARGS-${OPENCODE_ARGS:-}} ;;
   *) echo "tongs: unknown harness '$harness'; expected claude or opencode" >&2; exit 2 ;;
 esac
+set -f # split like a shell command line, but never glob (make runs us in the tongs checkout)
 eval "harness_args=($harness_args_text)"
+set +f
 
 # Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*.
 name_part=$(basename "$project" | tr -c 'a-zA-Z0-9_.\n-' '-')
@@ -66,7 +67,9 @@ case $harness in
     ;;
 esac
 if [ -f "$project/.tongs/env" ]; then argv+=(--env-file "$project/.tongs/env"); fi
+set -f
 eval "extra_args=(${TONGS_ANVIL_DOCKER_ARGS-${ANVIL_DOCKER_ARGS:-}})"
+set +f
 argv+=("${extra_args[@]}" "${ANVIL_IMAGE:-tongs-anvil:local}" "$harness" "${harness_args[@]}")
 
 layer_args() { # the layer options of `tongs run` / `tongs plan`
@@ -80,9 +83,11 @@ layer_args() { # the layer options of `tongs run` / `tongs plan`
 tong_images() {
   layer_args
   local dir defs=()
+  shopt -s nullglob
   for dir in "${layers[@]}"; do
     if [ -d "$dir" ]; then defs+=("$dir"/*.yml "$dir"/*.yaml); fi
   done
+  shopt -u nullglob
   [ ${#defs[@]} -gt 0 ] || return 0 # no definition anywhere: nothing to build, and no Docker contact
   local plan images image target key cache="$root/.build/tong-images.cache"
   # The image list comes from `tongs plan` (~0.5 s); it is kept while the definitions are unchanged.

@@ -98,7 +98,7 @@ async function probe(t) {
       if (e && e.fatal) return { tong: t.tong, ready: false, detail: what + ' ' + last };
     }
     await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
-    pause = Math.min(pause * 2, 200);
+    pause = Math.min(pause * 2, 100);
   }
 }
 let input = '';

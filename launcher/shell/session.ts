@@ -185,110 +185,117 @@ export async function applyPlan(
         })
       : null;
 
-  // Images and shared tongs, concurrently.
-  const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
-  progress.phase('checking images');
-  const [images, probeImageInfo, sharedState] = await raceAbort(
-    allSettledOrThrow<unknown>([
-      ensureImages(runtime, plan.tongs, progress, signal),
-      probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
-      Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
-      networkCreated,
-    ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, Array<{ tong: PlannedTong; info: ContainerInfo | null }>, string]>,
-    signal,
-  );
-  if (targetCount > 0 && !probeImageInfo) {
-    throw new DockerError(
-      probeImage
-        ? `readiness probes run \`node\` from the anvil image ${probeImage}, which is not present locally; ` +
-            `build it first, or set ${PROBE_IMAGE_ENV} to a local image that has node`
-        : `readiness probes need an image with node: the anvil argv names none; set ${PROBE_IMAGE_ENV}`,
+  try {
+    // Images and shared tongs, concurrently.
+    const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
+    progress.phase('checking images');
+    const [images, probeImageInfo, sharedState] = await raceAbort(
+      allSettledOrThrow<unknown>([
+        ensureImages(runtime, plan.tongs, progress, signal),
+        probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
+        Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
+        networkCreated,
+      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, Array<{ tong: PlannedTong; info: ContainerInfo | null }>, string]>,
+      signal,
     );
-  }
-  const reused = new Map<string, string>();
-  const stale: string[] = [];
-  for (const { tong, info } of sharedState) {
-    if (info && info.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) reused.set(tong.name, info.id);
-    else if (info) stale.push(info.id);
-  }
-  const toCreate = plan.tongs.filter((t) => !reused.has(t.name));
+    if (targetCount > 0 && !probeImageInfo) {
+      throw new DockerError(
+        probeImage
+          ? `readiness probes run \`node\` from the anvil image ${probeImage}, which is not present locally; ` +
+              `build it first, or set ${PROBE_IMAGE_ENV} to a local image that has node`
+          : `readiness probes need an image with node: the anvil argv names none; set ${PROBE_IMAGE_ENV}`,
+      );
+    }
+    const reused = new Map<string, string>();
+    const stale: string[] = [];
+    for (const { tong, info } of sharedState) {
+      if (info && info.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) reused.set(tong.name, info.id);
+      else if (info) stale.push(info.id);
+    }
+    const toCreate = plan.tongs.filter((t) => !reused.has(t.name));
 
-  // Secrets: resolved on the host before any container exists (issue #6), only for tongs we create.
-  progress.phase('resolving secrets');
-  const resolved = (await raceAbort(options.resolveSecrets?.(toCreate) ?? Promise.resolve(null), signal)) ?? null;
-  const secretsOf = (t: PlannedTong): Record<string, string> => resolved?.get(t.name) ?? t.secretEnv;
-  const tokens = new Map<string, string>();
-  for (const t of plan.tongs) {
-    const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
-    if (token && !token.includes('${secret:')) tokens.set(t.name, token);
-  }
-  signal?.throwIfAborted();
+    // Secrets: resolved on the host before any container exists (issue #6), only for tongs we create.
+    progress.phase('resolving secrets');
+    const resolved = (await raceAbort(options.resolveSecrets?.(toCreate) ?? Promise.resolve(null), signal)) ?? null;
+    const secretsOf = (t: PlannedTong): Record<string, string> => resolved?.get(t.name) ?? t.secretEnv;
+    const tokens = new Map<string, string>();
+    for (const t of plan.tongs) {
+      const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
+      if (token && !token.includes('${secret:')) tokens.set(t.name, token);
+    }
+    signal?.throwIfAborted();
 
-  // Everything at once: session tongs, stale shared tongs recreated, reused shared tongs connected.
-  progress.phase(`starting ${plan.tongs.length} tong${plan.tongs.length === 1 ? '' : 's'}`);
-  const containers = new Map<string, string>(reused);
-  const createOne = async (tong: PlannedTong) => {
-    const secrets = secretsOf(tong);
-    const hasSecrets = Object.keys(secrets).length > 0;
-    const spec = tongSpec(tong, network.name, images.get(tong.image)!, hasSecrets);
-    let id: string;
-    try {
-      id = await runtime.createContainer(spec);
-    } catch (err) {
-      // Another session may have just created the same shared tong: reuse it if it matches.
-      if (tong.lifecycle === 'shared' && /conflict|already in use/i.test((err as Error).message)) {
-        const info = await runtime.inspectContainer(tong.containerName);
-        if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
-          await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);
-          containers.set(tong.name, info.id);
-          return;
+    // Everything at once: session tongs, stale shared tongs recreated, reused shared tongs connected.
+    progress.phase(`starting ${plan.tongs.length} tong${plan.tongs.length === 1 ? '' : 's'}`);
+    const containers = new Map<string, string>(reused);
+    const createOne = async (tong: PlannedTong) => {
+      const secrets = secretsOf(tong);
+      const hasSecrets = Object.keys(secrets).length > 0;
+      const spec = tongSpec(tong, network.name, images.get(tong.image)!, hasSecrets);
+      let id: string;
+      try {
+        id = await runtime.createContainer(spec);
+      } catch (err) {
+        // Another session may have just created the same shared tong: reuse it if it matches.
+        if (tong.lifecycle === 'shared' && /conflict|already in use/i.test((err as Error).message)) {
+          const info = await runtime.inspectContainer(tong.containerName);
+          if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
+            await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);
+            containers.set(tong.name, info.id);
+            return;
+          }
         }
+        throw err;
       }
-      throw err;
-    }
-    containers.set(tong.name, id);
-    try {
-      await runtime.startContainer(id);
-      if (hasSecrets) {
-        await deliverSecrets(
-          async (cid, argv, stdin) => {
-            const r = await runtime.exec(cid, argv, { stdin });
-            return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
-          },
-          id,
-          secrets,
-          `tong '${tong.name}'`,
-        );
+      containers.set(tong.name, id);
+      try {
+        await runtime.startContainer(id);
+        if (hasSecrets) {
+          await deliverSecrets(
+            async (cid, argv, stdin) => {
+              const r = await runtime.exec(cid, argv, { stdin });
+              return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+            },
+            id,
+            secrets,
+            `tong '${tong.name}'`,
+          );
+        }
+      } catch (err) {
+        // A shared tong is not removed by session teardown: remove a failed one here (issue #6: failed
+        // delivery removes the container).
+        await runtime.removeContainer(id).catch(() => {});
+        containers.delete(tong.name);
+        throw err;
       }
-    } catch (err) {
-      // A shared tong is not removed by session teardown: remove a failed one here (issue #6: failed
-      // delivery removes the container).
-      await runtime.removeContainer(id).catch(() => {});
-      containers.delete(tong.name);
-      throw err;
-    }
-  };
-  await allSettledOrThrow([
-    ...stale.map((id) => runtime.removeContainer(id)),
-    ...[...reused].map(([name, id]) => {
-      const t = plan.tongs.find((x) => x.name === name)!;
-      return runtime.connectNetwork(network.name, id, [t.alias, ...t.aliases]);
-    }),
-  ]);
-  await allSettledOrThrow(toCreate.map(createOne));
-  probe?.send(probeTargets(plan.tongs, tokens));
-  const startedMs = now() - tStart;
-  signal?.throwIfAborted();
+    };
+    await allSettledOrThrow([
+      ...stale.map((id) => runtime.removeContainer(id)),
+      ...[...reused].map(([name, id]) => {
+        const t = plan.tongs.find((x) => x.name === name)!;
+        return runtime.connectNetwork(network.name, id, [t.alias, ...t.aliases]);
+      }),
+    ]);
+    await allSettledOrThrow(toCreate.map(createOne));
+    probe?.send(probeTargets(plan.tongs, tokens));
+    const startedMs = now() - tStart;
+    signal?.throwIfAborted();
 
-  progress.phase(`waiting for ${plan.tongs.map((t) => t.name).join(', ')}`);
-  await waitForReadiness(plan.tongs, {
-    runtime,
-    containers,
-    probe,
-    ...(signal ? { signal } : {}),
-  });
-  const readyMs = now() - tStart;
-  return { containers, reused: [...reused.keys()], startedMs, readyMs };
+    progress.phase(`waiting for ${plan.tongs.map((t) => t.name).join(', ')}`);
+    await waitForReadiness(plan.tongs, {
+      runtime,
+      containers,
+      probe,
+      ...(signal ? { signal } : {}),
+    });
+    const readyMs = now() - tStart;
+    return { containers, reused: [...reused.keys()], startedMs, readyMs };
+  } catch (err) {
+    // Let the network and probe creations already in flight land first, so that teardown by label
+    // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
+    await Promise.allSettled([networkCreated, probe?.containerId]);
+    throw err;
+  }
 }
 
 /**
@@ -366,6 +373,9 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     await writePlanFiles(plan.files);
     controller.signal.throwIfAborted();
     anvil = await startAnvil(plan, rt);
+    // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
+    const early: NodeJS.Signals | null = signalled;
+    if (early) anvil.kill(early);
     status = await anvil.exited;
   } catch (err) {
     failure = err;

@@ -9,6 +9,7 @@
  * runs per scenario; scenarios are interleaved so machine load affects them alike.
  */
 import { spawn, execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const runId = randomBytes(3).toString('hex');
 const MARK = 'ANVIL-FIRST-OUTPUT';
 const BENCH_LABEL = 'dev.tongs.bench';
 const ANVIL = ['docker', 'run', '--rm', '--label', `${BENCH_LABEL}=1`, BASE_IMAGE, 'node', '-e', `console.log('${MARK}')`, '--'];
@@ -116,8 +118,8 @@ async function main(): Promise<void> {
       samples.direct!.push(await timeToFirstOutput(ANVIL));
       samples.tongs1!.push(await timeToFirstOutput(tongs(one)));
       samples.tongs10!.push(await timeToFirstOutput(tongs(ten)));
-      samples.compose1!.push(await composeOnce(dir, `tongsbench1${i}`, 1));
-      samples.compose10!.push(await composeOnce(dir, `tongsbench10${i}`, 10));
+      samples.compose1!.push(await composeOnce(dir, `tongsbench${runId}x1x${i}`, 1));
+      samples.compose10!.push(await composeOnce(dir, `tongsbench${runId}x10x${i}`, 10));
       process.stderr.write(`tongs: bench run ${i + 1}/${RUNS} done\n`);
     }
   } finally {

@@ -13,8 +13,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The workspace owner: the anvil runs the harness as this uid. */
-export const OWNER = 1000;
+/**
+ * The workspace owner: the anvil runs the harness as this uid. As root the tests hand the project to
+ * uid 1000, so the anvil really drops to another user; otherwise it is the test's own uid.
+ */
+export const OWNER = process.getuid?.() === 0 ? 1000 : (process.getuid?.() ?? 1000);
 
 /** True when a Docker engine answers; throws when CI requires one (TONGS_REQUIRE_DOCKER=1). */
 export function dockerAvailable(): boolean {
@@ -53,7 +56,7 @@ readiness:
   mode: mcp
 `,
   );
-  for (const d of [home, project]) chownSync(d, OWNER, OWNER);
+  if (process.getuid?.() === 0) for (const d of [home, project]) chownSync(d, OWNER, OWNER);
   return { dir, project, home, mark, makeVars: [`PROJECT_DIR=${project}`, `USER_TONGS=${user}`, `REPO_TONGS=${repo}`] };
 }
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { OWNER, assertNoSessionLeft, dockerAvailable, make, scenario } from './anvil-scenario.js';
@@ -44,9 +44,7 @@ test('make run_claude: a full agent turn calls the tong tool, which runs in the 
   if (!dockerAvailable()) return t.skip('no Docker engine');
   const s = scenario(t, 'claude');
   // Claude Code defers MCP tools behind ToolSearch by default; the scripted model calls the tool
-  // directly, so the project's .tongs/env (passed with --env-file) turns that off.
-  mkdirSync(path.join(s.project, '.tongs'));
-  writeFileSync(path.join(s.project, '.tongs/env'), 'ENABLE_TOOL_SEARCH=false\n');
+  // directly, so that is turned off for this run.
   const api = await startFakeAnthropicApi({ toolName: 'mcp__tongtest__whoami', toolInput: {}, finalTextPrefix: 'THE TONG SAID: ' });
   t.after(() => api.close());
   const r = await make(
@@ -54,7 +52,7 @@ test('make run_claude: a full agent turn calls the tong tool, which runs in the 
       'run_claude',
       ...s.makeVars,
       'CLAUDE_ARGS=-p "who answers the whoami tool?" --output-format stream-json --verbose --allowedTools mcp__tongtest__whoami',
-      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway',
+      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e ENABLE_TOOL_SEARCH=false',
     ],
     { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
   );

@@ -44,7 +44,7 @@ test("make run_opencode: the tong's remote entry replaces the project's same-nam
 }
 `,
   );
-  chownSync(projectConfig, OWNER, OWNER);
+  if (process.getuid?.() === 0) chownSync(projectConfig, OWNER, OWNER);
 
   const config = await make(['run_opencode', ...s.makeVars, 'OPENCODE_ARGS=debug config'], { ...process.env, HOME: s.home });
   assert.equal(config.status, 0, config.stderr);

@@ -21,6 +21,9 @@ function dockerAvailable(): boolean {
   return ok;
 }
 
+/** Handing a workspace to another uid needs root (CI runs as root). */
+const ROOT_USER = process.getuid?.() === 0;
+
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'tongs-anvil-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +59,7 @@ test('make anvil-image: built once, then a no-change rebuild only says it is up 
   assert.match(r.stdout, /^ok$/m);
 });
 
-test('entrypoint: the harness runs as the workspace owner and what it writes is theirs', (t) => {
+test('entrypoint: the harness runs as the workspace owner and what it writes is theirs', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
   if (!dockerAvailable()) return t.skip('no Docker engine');
   const ws = tempDir(t);
   chownSync(ws, 1234, 2345);
@@ -68,7 +71,7 @@ test('entrypoint: the harness runs as the workspace owner and what it writes is 
   assert.equal(st.gid, 2345);
 });
 
-test('entrypoint: the argv reaches the harness unchanged, options and all; without --init tini is PID 1', (t) => {
+test('entrypoint: the argv reaches the harness unchanged, options and all; without --init tini is PID 1', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
   if (!dockerAvailable()) return t.skip('no Docker engine');
   const ws = tempDir(t);
   chownSync(ws, 1000, 1000);
@@ -80,7 +83,7 @@ test('entrypoint: the argv reaches the harness unchanged, options and all; witho
   assert.match(pid1!, /tini/);
 });
 
-test('entrypoint: OpenCode config = defaults < user config < project < tong fragment (whole-entry)', (t) => {
+test('entrypoint: OpenCode config = defaults < user config < project < tong fragment (whole-entry)', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
   if (!dockerAvailable()) return t.skip('no Docker engine');
   const dir = tempDir(t);
   const ws = path.join(dir, 'ws');
@@ -115,7 +118,7 @@ test('entrypoint: OpenCode config = defaults < user config < project < tong frag
 
 });
 
-test('entrypoint: a broken config layer stops the container, naming the file; the harness never starts', (t) => {
+test('entrypoint: a broken config layer stops the container, naming the file; the harness never starts', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
   if (!dockerAvailable()) return t.skip('no Docker engine');
   const ws = tempDir(t);
   writeFileSync(path.join(ws, 'opencode.json'), '{ "mcp": { "x": ');

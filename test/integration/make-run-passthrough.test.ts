@@ -84,12 +84,13 @@ for (const harness of ['claude', 'opencode'] as const) {
     if (!dockerAvailable()) return t.skip('no Docker engine');
     const s = setUp(t);
     const argsVar = harness === 'claude' ? 'CLAUDE_ARGS' : 'OPENCODE_ARGS';
-    const harnessArgs = `-p "hello world" --flag='$HOME' ''`;
+    const harnessArgs = `-p "hello world" --flag='$HOME' '' what?`;
 
+    // The project's .tongs/env is workspace content: the launcher asks before passing it (answer: y).
     const run = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, `run_${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
       env: s.env,
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
+      input: 'y\n',
     });
     // The anvil's exit status (42 from the recording docker) comes back through tongs and make.
     assert.match(run.stderr, /run_\w+\] Error 42/, run.stderr);
@@ -120,8 +121,8 @@ for (const harness of ['claude', 'opencode'] as const) {
     assert.deepEqual(pairs('--env-file'), [`${s.project}/.tongs/env`]);
     const state = harness === 'claude' ? `${s.env.HOME}/.claude:/home/anvil/.claude` : `${s.env.HOME}/.local/share/opencode:/home/anvil/.local/share/opencode`;
     assert.ok(pairs('-v').includes(state), `state mount ${state}`);
-    // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line, nothing expanded.
-    assert.deepEqual(argv.slice(-6), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '']);
+    // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line; nothing quoted is expanded, nothing globbed.
+    assert.deepEqual(argv.slice(-7), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '', 'what?']);
     for (const a of argv) assert.ok(!a.includes('never-in-argv'), `no credential value in argv: ${a}`);
   });
 }

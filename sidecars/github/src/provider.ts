@@ -99,7 +99,8 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
     baseUrl: options.apiUrl,
     userAgent: 'tongs-github',
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
-    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451] },
+    // 5xx and network failures: two retries (1 s, then 4 s), so a dead GitHub fails a call within ~5 s.
+    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451], retries: 2 },
     throttle: {
       onRateLimit: onLimit('rate limit'),
       onSecondaryRateLimit: onLimit('secondary rate limit'),
