@@ -14,6 +14,8 @@ export interface Progress {
   warn(text: string): void;
   /** Stops the spinner and clears its line. Call before handing the terminal to the anvil. */
   stop(): void;
+  /** With DEBUG=tongs (or `tongs*`, `*`): a timestamped trace line, milliseconds since the progress began. */
+  debug(text: string): void;
 }
 
 export interface ProgressOptions {
@@ -22,6 +24,13 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
   /** Milliseconds between spinner frames (default 80). */
   intervalMs?: number;
+  /** Trace on (default: DEBUG names tongs, as in `DEBUG=tongs*`). */
+  debug?: boolean;
+}
+
+/** True when DEBUG asks for tongs traces (`tongs`, `tongs*`, `tongs:*`, `*`). */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.DEBUG ?? '').split(/[\s,]+/).some((p) => p === '*' || /^tongs(\*|:.*)?$/.test(p));
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -34,6 +43,8 @@ export function formatSeconds(ms: number): string {
 export function createProgress(options: ProgressOptions): Progress {
   const out = options.stream ?? process.stderr;
   const tty = Boolean(out.isTTY);
+  const tracing = options.debug ?? debugEnabled();
+  const began = performance.now();
   let timer: NodeJS.Timeout | null = null;
   let current = '';
   let frame = 0;
@@ -73,5 +84,11 @@ export function createProgress(options: ProgressOptions): Progress {
       if (tty && current && !options.quiet) draw();
     },
     stop,
+    debug(text) {
+      if (!tracing) return;
+      clear();
+      out.write(`tongs: [${(performance.now() - began).toFixed(0).padStart(5)} ms] ${text}\n`);
+      if (tty && current && !options.quiet) draw();
+    },
   };
 }

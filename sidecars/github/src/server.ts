@@ -158,7 +158,8 @@ export function createServer(deps: ServerDeps): McpServer {
           : 'This tong runs at tier 3: no file limit.';
     const scope = [
       config.scopeAllow.length ? `Only paths matching ${config.scopeAllow.join(', ')} may change.` : '',
-      `Paths matching ${['.github/workflows/**', ...config.scopeDeny].join(', ')} are refused unless explicitly allowed.`,
+      config.scopeDeny.length ? `Paths matching ${config.scopeDeny.join(', ')} are refused.` : '',
+      '.github/workflows/** is refused unless the user allowed it explicitly.',
     ]
       .filter(Boolean)
       .join(' ');
