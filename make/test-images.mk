@@ -4,6 +4,8 @@
 
 # var TEST_TONG_IMAGES  test tong images to build (default: tongs-test-mcp/port/health:local)
 TEST_TONG_IMAGES ?= tongs-test-mcp:local tongs-test-port:local tongs-test-health:local
+# var LAUNCH_BENCH_RUNS  runs per scenario of bench-launch (default 5: each run starts 11 tongs and 11 compose services)
+LAUNCH_BENCH_RUNS ?= 5
 
 .PHONY: test-images bench-launch
 
@@ -14,6 +16,6 @@ test-images: ## build the test tong images (MCP server, port service, healthchec
 test-prep:: test-images
 
 bench-launch: build test-images ## benchmark tongs' launch overhead against docker run and docker-compose
-	cd $(TONGS_ROOT) && $(NODE) dist/test/bench/launch-bench.js
+	cd $(TONGS_ROOT) && BENCH_RUNS=$(LAUNCH_BENCH_RUNS) $(NODE) dist/test/bench/launch-bench.js
 
 bench:: bench-launch

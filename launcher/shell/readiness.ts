@@ -159,6 +159,8 @@ export function startNetworkProbe(
     /** Resolves with the session network's name once it exists; rejects if it could not be created. */
     network: Promise<string> | string;
     labels: Record<string, string>;
+    /** Trace hook (progress.debug). */
+    debug?: (text: string) => void;
   },
 ): NetworkProbe {
   const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
@@ -207,6 +209,7 @@ export function startNetworkProbe(
       return;
     }
     setId(id);
+    options.debug?.('probe container created');
     try {
       const streams = await runtime.attach(id, { stdin: true });
       let buffer = '';
@@ -231,6 +234,7 @@ export function startNetworkProbe(
         failAll(`the readiness probe (node in image ${options.image}) ended without a result${reason ? `: ${reason}` : ''}`);
       });
       await runtime.startContainer(id);
+      options.debug?.('probe container started');
       setStdin(streams.stdin);
     } catch (err) {
       setStdin(null);

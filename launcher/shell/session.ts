@@ -174,7 +174,10 @@ export async function applyPlan(
   const probeImage = process.env[PROBE_IMAGE_ENV] || plan.anvilImage;
   const targetCount = probeTargets(plan.tongs, new Map()).length;
   const tStart = now();
-  const networkCreated = runtime.createNetwork(network.name, network.labels).then(() => network.name);
+  const networkCreated = runtime.createNetwork(network.name, network.labels).then(() => {
+    progress.debug(`network ${network.name} created`);
+    return network.name;
+  });
   networkCreated.catch(() => {});
   const probe: NetworkProbe | null =
     targetCount > 0 && probeImage
@@ -182,6 +185,7 @@ export async function applyPlan(
           image: probeImage,
           network: networkCreated,
           labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
+          debug: (text) => progress.debug(text),
         })
       : null;
 
@@ -198,6 +202,7 @@ export async function applyPlan(
       ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, Array<{ tong: PlannedTong; info: ContainerInfo | null }>, string]>,
       signal,
     );
+    progress.debug('images checked');
     if (targetCount > 0 && !probeImageInfo) {
       throw new DockerError(
         probeImage
@@ -223,6 +228,7 @@ export async function applyPlan(
       const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
       if (token && !token.includes('${secret:')) tokens.set(t.name, token);
     }
+    progress.debug('secrets resolved');
     signal?.throwIfAborted();
 
     // Everything at once: session tongs, stale shared tongs recreated, reused shared tongs connected.
@@ -249,7 +255,9 @@ export async function applyPlan(
       }
       containers.set(tong.name, id);
       try {
+        progress.debug(`tong '${tong.name}' created`);
         await runtime.startContainer(id);
+        progress.debug(`tong '${tong.name}' started`);
         if (hasSecrets) {
           await deliverSecrets(
             async (cid, argv, stdin) => {
@@ -287,6 +295,7 @@ export async function applyPlan(
       containers,
       probe,
       ...(signal ? { signal } : {}),
+      onReady: (t) => progress.debug(`tong '${t.name}' ready`),
     });
     const readyMs = now() - tStart;
     return { containers, reused: [...reused.keys()], startedMs, readyMs };
@@ -352,6 +361,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       ...(options.liveness ? { liveness: options.liveness } : {}),
     }).then(
       (r) => {
+        progress.debug('sweep done');
         if (r.sessions.length > 0) {
           progress.line(`removed ${r.containers} container(s) and ${r.networks} network(s) of ${r.sessions.length} dead session(s)`);
         }
@@ -372,6 +382,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     progress.stop();
     await writePlanFiles(plan.files);
     controller.signal.throwIfAborted();
+    progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
     anvil = await startAnvil(plan, rt);
     // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
     const early: NodeJS.Signals | null = signalled;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
 import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/anvil.js';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
-import { createProgress, formatSeconds } from '../../launcher/shell/progress.js';
+import { createProgress, debugEnabled, formatSeconds } from '../../launcher/shell/progress.js';
 import { formatTimeout } from '../../launcher/shell/readiness.js';
 
 test('toCreateArgv: run → create, run-only options dropped, -i detected in clusters and long forms', () => {
@@ -91,6 +91,22 @@ test('progress: plain lines on a pipe, a spinner only on a TTY, nothing but warn
   quiet.warn('teardown was incomplete');
   quiet.stop();
   assert.deepEqual(q, ['tongs: teardown was incomplete\n']);
+});
+
+test('DEBUG=tongs traces phases with milliseconds, even when quiet; off otherwise', () => {
+  assert.equal(debugEnabled({ DEBUG: 'tongs' }), true);
+  assert.equal(debugEnabled({ DEBUG: 'express,tongs*' }), true);
+  assert.equal(debugEnabled({ DEBUG: 'tongs:session' }), true);
+  assert.equal(debugEnabled({ DEBUG: '*' }), true);
+  assert.equal(debugEnabled({ DEBUG: 'tongsx' }), false);
+  assert.equal(debugEnabled({}), false);
+  const lines: string[] = [];
+  const p = createProgress({ quiet: true, debug: true, stream: { write: (s: string) => lines.push(s), isTTY: false } });
+  p.debug('network created');
+  assert.match(lines.join(''), /^tongs: \[\s*\d+ ms\] network created\n$/);
+  const off = createProgress({ quiet: false, debug: false, stream: { write: (s: string) => lines.push(s), isTTY: false } });
+  off.debug('hidden');
+  assert.equal(lines.length, 1);
 });
 
 test('formatSeconds and formatTimeout read as people write them', () => {
