@@ -12,6 +12,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 stage="$root/.build/base-rootfs"
 
+# busybox (the shell and applets) and tini come from Debian's packages on the host.
+missing=()
+[ -x /bin/busybox ] || missing+=(busybox-static)
+[ -x /usr/bin/tini-static ] || missing+=(tini)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tongs: installing ${missing[*]} for the local base image" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "tongs: the local base image needs ${missing[*]} (Debian packages); install them, or set BASE_IMAGE to an image you have" >&2
+    exit 1
+  fi
+fi
+
 elves=(/usr/bin/node /usr/bin/git)
 while IFS= read -r f; do
   if file -b "$f" 2>/dev/null | grep -q ELF || head -c 4 "$f" | grep -q ELF; then elves+=("$f"); fi
