@@ -187,16 +187,18 @@ async function mintSessionId(): Promise<string> {
 }
 
 /**
- * Per-session bearer tokens for session-lifecycle mcp tongs (issue #5). A shared tong outlives the
- * session, so a per-session token could not match the one it was started with; it gets none.
+ * Bearer tokens of the mcp tongs (issue #6): a fresh one per session for session tongs; for a shared
+ * tong, which outlives the session, its stored per-tong token (launcher/shell/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
-  const { randomBytes } = await import('node:crypto');
+  const [{ randomBytes }, { sharedTongToken }] = await Promise.all([import('node:crypto'), import('./shell/shared-tokens.js')]);
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
-    if (t.definition.interface?.kind === 'mcp' && (t.definition.lifecycle ?? 'session') === 'session') {
-      tokens[t.name] = randomBytes(32).toString('base64url');
-    }
+    if (t.definition.interface?.kind !== 'mcp') continue;
+    tokens[t.name] =
+      (t.definition.lifecycle ?? 'session') === 'shared'
+        ? await sharedTongToken(path.join(tongsHome(), 'shared-tokens'), t.name)
+        : randomBytes(32).toString('base64url');
   }
   return tokens;
 }

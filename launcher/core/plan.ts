@@ -55,7 +55,10 @@ export interface PlanInput {
   launcherHost: string;
   /** Session start, ISO 8601. */
   startedAt: string;
-  /** Per-tong bearer tokens for mcp tongs (issue #5), keyed by tong name; null plans none. */
+  /**
+   * Bearer tokens for mcp tongs (issues #5, #6), keyed by tong name; null plans none. Session tongs
+   * get one per session; a shared tong keeps one per tong (launcher/shell/shared-tokens.ts).
+   */
   mcpTokens: Readonly<Record<string, string>> | null;
 }
 
@@ -197,7 +200,12 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     const url = iface.kind === 'mcp' ? `http://${alias}:${iface.port}${iface.path ?? DEFAULT_MCP_PATH}` : null;
     const lifecycle = def.lifecycle ?? 'session';
     const build = def.build ? path.resolve(path.dirname(tong.file), def.build) : null;
-    const hash = configHash({ name: tong.name, definition: def, build });
+    const token = iface.kind === 'mcp' ? input.mcpTokens?.[tong.name] : undefined;
+    // A shared tong outlives sessions, so its bearer is per tong, not per session (issue #6). The
+    // token's digest is part of its hash: a container started with another token is recreated, never
+    // reused with a bearer the emitted config does not carry.
+    const bearer = lifecycle === 'shared' && token ? configHash({ token }) : undefined;
+    const hash = configHash({ name: tong.name, definition: def, build, ...(bearer ? { bearer } : {}) });
     const env: Record<string, string> = {};
     const secretEnv: Record<string, string> = {};
     for (const [key, value] of Object.entries(def.env ?? {})) {
@@ -207,7 +215,6 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     }
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');
-    const token = iface.kind === 'mcp' ? input.mcpTokens?.[tong.name] : undefined;
     if (token) secretEnv.TONGS_MCP_TOKEN = token;
     return {
       name: tong.name,
