@@ -5,10 +5,11 @@
  * (`~/.docker/run/docker.sock` when present, else `/var/run/docker.sock`).
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { DockerError } from '../errors.js';
 import type {
   AttachedStreams,
@@ -23,6 +24,70 @@ import type {
   LabelFilter,
   NetworkSummary,
 } from './runtime.js';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Put a stand-in for the CommonJS module `request` (resolved from `fromFile`) into the require cache,
+ * so that whoever requires it next gets `standIn(load)` instead, where `load()` loads the real module
+ * (once) and makes it the cached one for every later `require`. A module already loaded is left as is.
+ */
+function deferModule(fromFile: string, request: string, standIn: (load: () => Record<string, unknown>) => unknown): void {
+  const path = createRequire(fromFile).resolve(request);
+  if (require.cache[path]) return;
+  let real: Record<string, unknown> | null = null;
+  const load = () => {
+    if (!real) {
+      if (require.cache[path] === placeholder) delete require.cache[path];
+      real = require(path) as Record<string, unknown>;
+    }
+    return real;
+  };
+  const placeholder = new Module(path);
+  placeholder.filename = path;
+  placeholder.paths = [];
+  placeholder.exports = standIn(load);
+  placeholder.loaded = true;
+  require.cache[path] = placeholder;
+}
+
+/**
+ * Load dockerode without the two heavy dependencies it requires eagerly but tongs does not use on a
+ * launch: gRPC + proto-loader (only for BuildKit sessions, `buildImage({version: '2'})`, which tongs
+ * never asks for) and ssh2 (only for `ssh://` engines). Together they are ≈250–350 ms of CPU on every
+ * `tongs run`, against a launch-overhead budget of 0.6 s (issue #3 "Speed"). Both stay fully usable:
+ * the stand-ins load the real module on first use. Stand-in shapes follow dockerode 5's use:
+ * `lib/session.js` keeps the gRPC module objects and reads members only inside `withSession`;
+ * docker-modem's `lib/ssh.js` reads `require('ssh2').Client` at load and constructs it per ssh:// call.
+ */
+function loadDockerode(): typeof Docker {
+  const t0 = performance.now();
+  try {
+    const dockerodeMain = require.resolve('dockerode');
+    const modemMain = createRequire(dockerodeMain).resolve('docker-modem');
+    const namespace = (load: () => Record<string, unknown>) =>
+      new Proxy({}, { get: (_t, key) => load()[key as string], has: (_t, key) => key in load() });
+    deferModule(dockerodeMain, '@grpc/grpc-js', namespace);
+    deferModule(dockerodeMain, '@grpc/proto-loader', namespace);
+    if (!/^ssh:/i.test(process.env.DOCKER_HOST ?? '')) {
+      deferModule(modemMain, 'ssh2', (load) => ({
+        // `new Client()` returns the real client: a constructor returning an object yields that object.
+        Client: function Client(this: unknown, ...args: unknown[]) {
+          return Reflect.construct(load().Client as new (...a: unknown[]) => object, args);
+        },
+      }));
+    }
+  } catch {
+    // A different dependency layout: load dockerode as it is (slower, same behaviour).
+  }
+  const docker = require('dockerode') as typeof Docker;
+  dockerodeLoadMs = performance.now() - t0;
+  return docker;
+}
+
+/** Milliseconds it took to load dockerode in this process (for the DEBUG=tongs trace). */
+export let dockerodeLoadMs = 0;
+const DockerClass = loadDockerode();
 
 /** Errors that mean "nothing answered", as opposed to "the engine said no". */
 const UNREACHABLE_CODES = new Set([
@@ -63,7 +128,7 @@ function labelFilters(filter: LabelFilter): string {
 export function createDockerRuntime(): ContainerRuntime {
   let docker: Docker;
   try {
-    docker = new Docker();
+    docker = new DockerClass();
   } catch (err) {
     throw new DockerError(`cannot use DOCKER_HOST=${process.env.DOCKER_HOST ?? ''}: ${(err as Error).message}`, {
       cause: err,

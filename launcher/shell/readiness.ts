@@ -8,8 +8,9 @@
  *   has `node`; override with TONGS_PROBE_IMAGE), joins the session network and runs {@link PROBE_SCRIPT}
  *   with `node -e`. It reads its targets as JSON on stdin — the only channel that carries an MCP bearer
  *   token, which never appears in the probe's env, argv or labels — probes every target concurrently
- *   (tcp: connect to alias:port; mcp: POST a JSON-RPC `initialize` and require a valid result) and
- *   writes one JSON line per tong as soon as it is ready or has timed out. The session starts it as
+ *   (tcp: connect to alias:port every 20 ms; mcp: the same, then POST a JSON-RPC `initialize` and
+ *   require a valid result) and writes one JSON line per tong as soon as it is ready or has timed out.
+ *   The session starts it as
  *   soon as the network exists and sends the targets later, so its start-up overlaps image checks,
  *   secret resolution and the tongs' own start.
  * - `healthcheck` execs the definition's command inside the tong (exit 0 = ready), or, when the command is
@@ -44,9 +45,23 @@ const why = (e) => {
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
   return code || (e && e.message) || String(e);
 };
-function tcpOnce(t, ms) {
+const dns = require('node:dns');
+// Alias → address, looked up once per tong (a container keeps its address on the session network),
+// so polling does not send hundreds of queries a second to the engine's embedded DNS.
+const addresses = new Map();
+function address(t) {
+  const known = addresses.get(t.host);
+  if (known) return Promise.resolve(known);
+  return new Promise((resolve, reject) => dns.lookup(t.host, (e, a) => {
+    if (e) return reject(e);
+    addresses.set(t.host, a);
+    resolve(a);
+  }));
+}
+async function tcpOnce(t, ms) {
+  const host = await address(t);
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: t.host, port: t.port });
+    const s = net.connect({ host, port: t.port });
     const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })); }, ms);
     s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve(); });
     s.once('error', (e) => { clearTimeout(timer); s.destroy(); reject(e); });
@@ -86,19 +101,25 @@ async function probe(t) {
   const deadline = started + t.timeoutMs;
   const what = t.mode === 'mcp' ? 'mcp http://' + t.host + ':' + t.port + t.path : 'tcp ' + t.host + ':' + t.port;
   let last = 'not tried';
-  let pause = 25;
+  // The port is polled every 20 ms (a refused connect costs next to nothing), so a tong is seen ready
+  // within ~20 ms of its listen(). mcp: HTTP is tried only once the port accepts, backing off to 200 ms.
+  let httpPause = 20;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) return { tong: t.tong, ready: false, detail: what + ' ' + last };
+    let open = false;
     try {
-      await (t.mode === 'mcp' ? mcpOnce(t, Math.min(left, 2000)) : tcpOnce(t, Math.min(left, 1000)));
+      await tcpOnce(t, Math.min(left, 1000));
+      open = true;
+      if (t.mode === 'mcp') await mcpOnce(t, Math.min(Math.max(1, deadline - Date.now()), 2000));
       return { tong: t.tong, ready: true, ms: Date.now() - started };
     } catch (e) {
       last = why(e);
       if (e && e.fatal) return { tong: t.tong, ready: false, detail: what + ' ' + last };
+      if (!open && last !== 'refused') addresses.delete(t.host); // refused: right address, not listening yet
     }
-    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
-    pause = Math.min(pause * 2, 100);
+    await sleep(Math.min(open ? httpPause : 20, Math.max(0, deadline - Date.now())));
+    if (open) httpPause = Math.min(httpPause * 2, 200);
   }
 }
 let input = '';

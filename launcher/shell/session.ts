@@ -15,7 +15,7 @@ import { DockerError, InterruptedError, TongsError } from '../errors.js';
 import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../core/labels.js';
 import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
-import { createDockerRuntime } from './docker-runtime.js';
+import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
@@ -351,6 +351,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
 
   let status = 0;
   let failure: unknown = null;
+  // performance.now() counts from process start: this shows what Node and the CLI cost before the session.
+  progress.debug(
+    `session starts ${performance.now().toFixed(0)} ms after the launcher process started` +
+      (options.runtime ? '' : ` (loading dockerode took ${dockerodeLoadMs.toFixed(0)} ms of it)`),
+  );
   try {
     runtime = options.runtime ?? createDockerRuntime();
     const rt = runtime;

@@ -13,9 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, makeEnv } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tongs-bench-'));
@@ -26,10 +25,8 @@ writeFileSync(
   'image: tongs-test-mcp:local\ninterface:\n  kind: mcp\n  port: 8080\n  name: benchtong\nreadiness:\n  mode: mcp\n',
 );
 
-const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-delete env.MAKEFLAGS;
-delete env.MAKELEVEL;
-const makeBase = ['-s', '--no-print-directory', '-C', ROOT];
+const env = makeEnv({ ...process.env, HOME: home });
+const makeBase = ['-s', '--no-print-directory', '-C', REPO_ROOT];
 const layers = (user: string) => [`PROJECT_DIR=${project}`, `USER_TONGS=${user}`, `REPO_TONGS=${empty}`, `WORKSPACE_TONGS=${empty}`];
 
 function timed(cmd: string, args: string[]): number {
@@ -87,7 +84,7 @@ try {
   const script = { name: 'no-change `make/anvil-image.sh` alone', samples: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
     image.samples.push(timed('make', [...makeBase, 'anvil-image']));
-    script.samples.push(timed('bash', [path.join(ROOT, 'make/anvil-image.sh')]));
+    script.samples.push(timed('bash', [path.join(REPO_ROOT, 'make/anvil-image.sh')]));
   }
 
   const base = median(rows[0]!.samples);

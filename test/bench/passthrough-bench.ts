@@ -13,10 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'launcher', 'cli.js');
 const RUNS = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 30);
 const COMMAND = ['true'];
 

@@ -10,66 +10,59 @@
  *
  * Usage: node dist/test/bench/secret-delivery-bench.js [ROUNDS]   (exit 1 when over budget)
  */
-import Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
 import { SECRET_TMPFS, deliverSecrets, wrapCommand } from '../../launcher/shell/secret-delivery.js';
+import { BASE_IMAGE, TEST_LABEL } from '../support/docker.js';
 
-const IMAGE = 'tongs-base:local';
 const BUDGET_MS = 150;
 const ROUNDS = Number(process.argv[2] ?? 9);
-const LABEL = { 'dev.tongs.test': `secret-bench-${process.pid}` };
+const LABELS = { [TEST_LABEL]: `secret-bench-${process.pid}` };
 const MAIN = ['/bin/sh', '-c', 'echo started; exec sleep 600'];
 const SECRETS = { GITHUB_TOKEN: 'ghp_bench_token_value', TONGS_MCP_TOKEN: 'a'.repeat(64) };
 
-const docker = new Docker();
 const runtime = createDockerRuntime();
 
 /** Milliseconds from before `start` to the main process's first output, and from `start` returning to it. */
 async function timeStart(wrapped: boolean): Promise<{ total: number; afterStart: number }> {
   const argv = wrapped ? wrapCommand(MAIN) : { entrypoint: MAIN, command: [] as string[] };
-  const container = await docker.createContainer({
-    Image: IMAGE,
-    Entrypoint: argv.entrypoint,
-    Cmd: argv.command,
-    Labels: LABEL,
-    HostConfig: wrapped
-      ? {
-          Mounts: [
-            {
-              Type: 'tmpfs',
-              Source: '',
-              Target: SECRET_TMPFS.target,
-              TmpfsOptions: { SizeBytes: SECRET_TMPFS.sizeBytes, Mode: SECRET_TMPFS.mode },
-            } as Docker.MountSettings,
-          ],
-        }
-      : {},
+  const id = await runtime.createContainer({
+    name: null,
+    image: BASE_IMAGE,
+    entrypoint: argv.entrypoint,
+    command: argv.command,
+    env: {},
+    labels: LABELS,
+    mounts: wrapped ? [SECRET_TMPFS] : [],
+    memoryBytes: null,
+    network: null,
   });
   try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const out = new PassThrough();
-    docker.modem.demuxStream(stream, out, out);
-    const firstLine = new Promise<void>((resolve) => out.once('data', () => resolve()));
+    const out = await runtime.attach(id, { stdin: false });
+    const firstLine = new Promise<void>((resolve) => {
+      out.stdout.once('data', () => resolve());
+      out.stderr.once('data', () => resolve());
+    });
     const t0 = performance.now();
-    await container.start();
+    await runtime.startContainer(id);
     const t1 = performance.now();
     if (wrapped) {
       await deliverSecrets(
-        async (id, cmd, stdin) => {
-          const r = await runtime.exec(id, cmd, { stdin, timeoutMs: 10_000 });
+        async (cid, cmd, stdin) => {
+          const r = await runtime.exec(cid, cmd, { stdin, timeoutMs: 10_000 });
           return { exitCode: r.exitCode, output: r.stdout + r.stderr };
         },
-        container.id,
+        id,
         SECRETS,
       );
     }
     await firstLine;
     const t2 = performance.now();
-    (stream as unknown as { destroy(): void }).destroy();
+    // Keep reading so the attach stream never holds the container back; it ends when it is removed.
+    out.stdout.resume();
+    out.stderr.resume();
     return { total: t2 - t0, afterStart: Math.max(0, t2 - t1) };
   } finally {
-    await container.remove({ force: true });
+    await runtime.removeContainer(id);
   }
 }
 

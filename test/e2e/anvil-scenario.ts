@@ -5,26 +5,17 @@
  * model API may answer from the same process).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
 
-export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /**
  * The workspace owner: the anvil runs the harness as this uid. As root the tests hand the project to
  * uid 1000, so the anvil really drops to another user; otherwise it is the test's own uid.
  */
 export const OWNER = process.getuid?.() === 0 ? 1000 : (process.getuid?.() ?? 1000);
-
-/** True when a Docker engine answers; throws when CI requires one (TONGS_REQUIRE_DOCKER=1). */
-export function dockerAvailable(): boolean {
-  const ok = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
-  if (!ok && process.env.TONGS_REQUIRE_DOCKER === '1') throw new Error('TONGS_REQUIRE_DOCKER=1 but no Docker engine answers');
-  return ok;
-}
 
 export interface Scenario {
   dir: string;
@@ -36,9 +27,8 @@ export interface Scenario {
   makeVars: string[];
 }
 
-export function scenario(t: { after: (fn: () => void) => void }, prefix: string): Scenario {
-  const dir = mkdtempSync(path.join(tmpdir(), `tongs-e2e-${prefix}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+export function scenario(t: AfterHook, prefix: string): Scenario {
+  const dir = tempDirSync(t, `tongs-e2e-${prefix}-`);
   const mark = `mark-${randomBytes(4).toString('hex')}`;
   const [user, repo, home, project] = ['user', 'repo', 'home', `proj-${mark}`].map((d) => path.join(dir, d)) as [string, string, string, string];
   for (const d of [user, repo, home, project]) mkdirSync(d, { recursive: true });
@@ -60,26 +50,11 @@ readiness:
   return { dir, project, home, mark, makeVars: [`PROJECT_DIR=${project}`, `USER_TONGS=${user}`, `REPO_TONGS=${repo}`] };
 }
 
-export interface MakeResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type MakeResult = ProcessResult;
 
-/** `make -s --no-print-directory -C ROOT ARGS…`, stdin closed. */
+/** `make -s --no-print-directory -C REPO_ROOT ARGS…`, stdin closed (async: a fake model API may answer from this process). */
 export function make(args: string[], env: NodeJS.ProcessEnv): Promise<MakeResult> {
-  const cleanEnv = { ...env };
-  delete cleanEnv.MAKEFLAGS;
-  delete cleanEnv.MAKELEVEL;
-  return new Promise((resolve, reject) => {
-    const child = spawn('make', ['-s', '--no-print-directory', '-C', ROOT, ...args], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runMake(args, { env });
 }
 
 /** The session cleaned up after itself: no container named after this project remains. */

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
-import { OWNER, assertNoSessionLeft, dockerAvailable, make, scenario } from './anvil-scenario.js';
+import { requireDocker } from '../support/docker.js';
+import { OWNER, assertNoSessionLeft, make, scenario } from './anvil-scenario.js';
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -19,7 +20,7 @@ function events(stdout: string): Record<string, unknown>[] {
 }
 
 test('make run_claude: the first event lists the tong server connected and its tools as mcp__tongtest__*', { timeout: 900_000 }, async (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
+  if (!(await requireDocker(t))) return;
   const s = scenario(t, 'claude');
   const api = await startFakeAnthropicApi({ toolName: 'none', toolInput: {} });
   t.after(() => api.close());
@@ -41,7 +42,7 @@ test('make run_claude: the first event lists the tong server connected and its t
 });
 
 test('make run_claude: a full agent turn calls the tong tool, which runs in the tong, and prints its result', { timeout: 900_000 }, async (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
+  if (!(await requireDocker(t))) return;
   const s = scenario(t, 'claude');
   // Claude Code defers MCP tools behind ToolSearch by default; the scripted model calls the tool
   // directly, so that is turned off for this run.

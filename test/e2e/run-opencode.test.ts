@@ -8,13 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chownSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { OWNER, assertNoSessionLeft, dockerAvailable, make, scenario } from './anvil-scenario.js';
+import { requireDocker } from '../support/docker.js';
+import { OWNER, assertNoSessionLeft, make, scenario } from './anvil-scenario.js';
 
 // eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 test('make run_opencode: `opencode mcp list` reports the tong server connected', { timeout: 900_000 }, async (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
+  if (!(await requireDocker(t))) return;
   const s = scenario(t, 'opencode');
   const r = await make(['run_opencode', ...s.makeVars, 'OPENCODE_ARGS=mcp list'], { ...process.env, HOME: s.home });
   assert.equal(r.status, 0, r.stderr);
@@ -29,7 +30,7 @@ test('make run_opencode: `opencode mcp list` reports the tong server connected',
 });
 
 test("make run_opencode: the tong's remote entry replaces the project's same-named local server whole", { timeout: 900_000 }, async (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
+  if (!(await requireDocker(t))) return;
   const s = scenario(t, 'opencode');
   const projectConfig = path.join(s.project, 'opencode.json');
   writeFileSync(

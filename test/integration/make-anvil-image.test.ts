@@ -7,28 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { requireDocker } from '../support/docker.js';
+import { REPO_ROOT, runMake, tempDirSync } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const IMAGE = 'tongs-anvil:local';
-
-function dockerAvailable(): boolean {
-  const ok = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
-  if (!ok && process.env.TONGS_REQUIRE_DOCKER === '1') throw new Error('TONGS_REQUIRE_DOCKER=1 but no Docker engine answers');
-  return ok;
-}
 
 /** Handing a workspace to another uid needs root (CI runs as root). */
 const ROOT_USER = process.getuid?.() === 0;
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tongs-anvil-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** `docker run --rm [opts] IMAGE args…`, stdin closed. */
 function anvil(opts: string[], args: string[]) {
@@ -36,15 +23,12 @@ function anvil(opts: string[], args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('make anvil-image: built once, then a no-change rebuild only says it is up to date and which base', { timeout: 900_000 }, (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
-  const env = { ...process.env };
-  delete env.MAKEFLAGS;
-  delete env.MAKELEVEL;
-  const first = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, 'anvil-image'], { env, encoding: 'utf8' });
+test('make anvil-image: built once, then a no-change rebuild only says it is up to date and which base', { timeout: 900_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const first = await runMake(['anvil-image']);
   assert.equal(first.status, 0, first.stderr);
   const idBefore = spawnSync('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGE], { encoding: 'utf8' }).stdout.trim();
-  const again = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, 'anvil-image'], { env, encoding: 'utf8' });
+  const again = await runMake(['anvil-image']);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /tongs: anvil image tongs-anvil:local is up to date \(base \S+: [^)]+\)/);
   assert.doesNotMatch(again.stderr, /building/);
@@ -52,16 +36,16 @@ test('make anvil-image: built once, then a no-change rebuild only says it is up 
   // Both pinned harnesses, git and a CA bundle are inside.
   const r = anvil(['--entrypoint', '/bin/sh'], ['-c', 'claude --version && opencode --version && git --version && test -s /etc/ssl/certs/ca-certificates.crt && echo ok']);
   assert.equal(r.status, 0, r.stderr);
-  const lock = JSON.parse(spawnSync('cat', [path.join(ROOT, 'anvil/package-lock.json')], { encoding: 'utf8' }).stdout);
+  const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'anvil/package-lock.json'), 'utf8'));
   assert.match(r.stdout, new RegExp(`^${lock.packages['node_modules/@anthropic-ai/claude-code'].version} \\(Claude Code\\)`, 'm'));
   assert.match(r.stdout, new RegExp(`^${lock.packages['node_modules/opencode-ai'].version.replace(/\./g, '\\.')}$`, 'm'));
   assert.match(r.stdout, /^git version /m);
   assert.match(r.stdout, /^ok$/m);
 });
 
-test('entrypoint: the harness runs as the workspace owner and what it writes is theirs', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
-  const ws = tempDir(t);
+test('entrypoint: the harness runs as the workspace owner and what it writes is theirs', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const ws = tempDirSync(t, 'tongs-anvil-');
   chownSync(ws, 1234, 2345);
   const r = anvil(['-v', `${ws}:/workspace`], ['sh', '-c', 'id -u; id -g; echo "$HOME"; touch /workspace/written-by-agent; mkdir -p "$HOME/x"']);
   assert.equal(r.status, 0, r.stderr);
@@ -71,9 +55,9 @@ test('entrypoint: the harness runs as the workspace owner and what it writes is 
   assert.equal(st.gid, 2345);
 });
 
-test('entrypoint: the argv reaches the harness unchanged, options and all; without --init tini is PID 1', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
-  const ws = tempDir(t);
+test('entrypoint: the argv reaches the harness unchanged, options and all; without --init tini is PID 1', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const ws = tempDirSync(t, 'tongs-anvil-');
   chownSync(ws, 1000, 1000);
   const args = ['--version', 'two words', '', '$HOME', '-p', '--', "it's"];
   const r = anvil(['-v', `${ws}:/workspace`], ['sh', '-c', 'printf "[%s]" "$0" "$@"; echo; cat /proc/1/cmdline | tr "\\0" " "', ...args]);
@@ -83,9 +67,9 @@ test('entrypoint: the argv reaches the harness unchanged, options and all; witho
   assert.match(pid1!, /tini/);
 });
 
-test('entrypoint: OpenCode config = defaults < user config < project < tong fragment (whole-entry)', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
-  const dir = tempDir(t);
+test('entrypoint: OpenCode config = defaults < user config < project < tong fragment (whole-entry)', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const dir = tempDirSync(t, 'tongs-anvil-');
   const ws = path.join(dir, 'ws');
   const userConfig = path.join(dir, 'user-opencode');
   mkdirSync(ws);
@@ -118,9 +102,9 @@ test('entrypoint: OpenCode config = defaults < user config < project < tong frag
 
 });
 
-test('entrypoint: a broken config layer stops the container, naming the file; the harness never starts', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, (t) => {
-  if (!dockerAvailable()) return t.skip('no Docker engine');
-  const ws = tempDir(t);
+test('entrypoint: a broken config layer stops the container, naming the file; the harness never starts', { skip: ROOT_USER ? false : 'needs root to hand the workspace to another uid' }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const ws = tempDirSync(t, 'tongs-anvil-');
   writeFileSync(path.join(ws, 'opencode.json'), '{ "mcp": { "x": ');
   chownSync(ws, 1000, 1000);
   const r = anvil(['-v', `${ws}:/workspace`], ['opencode', 'debug', 'config']);

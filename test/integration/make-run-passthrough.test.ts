@@ -9,18 +9,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-
-function dockerAvailable(): boolean {
-  const ok = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
-  if (!ok && process.env.TONGS_REQUIRE_DOCKER === '1') throw new Error('TONGS_REQUIRE_DOCKER=1 but no Docker engine answers');
-  return ok;
-}
+import { requireDocker } from '../support/docker.js';
+import { REPO_ROOT, makeEnv, runMake, tempDirSync, type AfterHook } from '../support/process.js';
 
 const realDocker = spawnSync('bash', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
 
@@ -32,9 +24,8 @@ interface Setup {
   logDir: string;
 }
 
-function setUp(t: { after: (fn: () => void) => void }): Setup {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tongs-passthrough-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+function setUp(t: AfterHook): Setup {
+  const dir = tempDirSync(t, 'tongs-passthrough-');
   const bin = path.join(dir, 'bin');
   const logDir = path.join(dir, 'docker-calls');
   const home = path.join(dir, 'home');
@@ -55,15 +46,13 @@ exec ${realDocker} "$@"
 `,
   );
   chmodSync(path.join(bin, 'docker'), 0o755);
-  const env: NodeJS.ProcessEnv = {
+  const env = makeEnv({
     ...process.env,
     PATH: `${bin}:${process.env.PATH}`,
     HOME: home,
     ANTHROPIC_API_KEY: 'sk-secret-value-never-in-argv',
     ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/never-in-argv',
-  };
-  delete env.MAKEFLAGS;
-  delete env.MAKELEVEL;
+  });
   const makeVars = [
     `PROJECT_DIR=${project}`,
     `USER_TONGS=${path.join(dir, 'empty-user')}`,
@@ -80,22 +69,18 @@ function runCalls(logDir: string): Buffer[] {
 }
 
 for (const harness of ['claude', 'opencode'] as const) {
-  test(`make run_${harness} with no tongs hands docker the direct argv byte for byte`, { timeout: 600_000 }, (t) => {
-    if (!dockerAvailable()) return t.skip('no Docker engine');
+  test(`make run_${harness} with no tongs hands docker the direct argv byte for byte`, { timeout: 600_000 }, async (t) => {
+    if (!(await requireDocker(t))) return;
     const s = setUp(t);
     const argsVar = harness === 'claude' ? 'CLAUDE_ARGS' : 'OPENCODE_ARGS';
     const harnessArgs = `-p "hello world" --flag='$HOME' '' what?`;
 
     // The project's .tongs/env is workspace content: the launcher asks before passing it (answer: y).
-    const run = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, `run_${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
-      env: s.env,
-      encoding: 'utf8',
-      input: 'y\n',
-    });
+    const run = await runMake([`run_${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], { env: s.env, input: 'y\n' });
     // The anvil's exit status (42 from the recording docker) comes back through tongs and make.
     assert.match(run.stderr, /run_\w+\] Error 42/, run.stderr);
 
-    const printed = spawnSync('make', ['-s', '--no-print-directory', '-C', ROOT, 'anvil-argv', `HARNESS=${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
+    const printed = spawnSync('make', ['-s', '--no-print-directory', '-C', REPO_ROOT, 'anvil-argv', `HARNESS=${harness}`, ...s.makeVars, `${argsVar}=${harnessArgs}`], {
       env: s.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

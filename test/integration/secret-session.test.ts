@@ -8,11 +8,10 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile as execFileCb, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import {
@@ -20,6 +19,7 @@ import {
   TEST_LABEL,
   buildTestImages,
   cleanupByLabel,
+  dockerCli,
   leftovers,
   requireDocker,
   sessionOfLauncher,
@@ -29,7 +29,6 @@ import {
   type CliProcess,
 } from '../support/docker.js';
 
-const execFile = promisify(execFileCb);
 const RUN_ID = randomBytes(4).toString('hex');
 /** Every secret contains MARK, so one search finds any leak. */
 const MARK = `tongs-secret-${randomBytes(12).toString('hex')}`;
@@ -106,9 +105,11 @@ function launch(t: TestContext, runtime: ContainerRuntime, args: string[], env: 
   return p;
 }
 
+/** `docker ARGS…`, which must succeed: its stdout and stderr. */
 async function docker(args: string[]): Promise<string> {
-  const { stdout, stderr } = await execFile('docker', args, { maxBuffer: 64 * 1024 * 1024 });
-  return stdout + stderr;
+  const r = await dockerCli(args);
+  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout + r.stderr;
 }
 
 test('a secret reaches only the tong: not inspect, argv, the anvil, the MCP config or the launcher output', async (t) => {
@@ -192,11 +193,7 @@ readiness:
   assert.ok(!anvilEnv.includes(MARK), 'the anvil environment holds no secret');
   // Needles come on stdin, so this exec's own argv does not hold them. A control string written to
   // a file first proves the scan finds what is there (busybox grep has no --exclude-dir).
-  const scanned = spawnSync('docker', ['exec', '-i', anvilName, '/bin/sh', '-c', SCAN], {
-    input: `${MARK}\ncontrol-${RUN_ID}\n`,
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const scanned = await dockerCli(['exec', '-i', anvilName, '/bin/sh', '-c', SCAN], `${MARK}\ncontrol-${RUN_ID}\n`);
   assert.match(scanned.stdout, /^control: \/tmp\/scan-control $/m, `the scan works: ${scanned.stdout}${scanned.stderr}`);
   assert.match(scanned.stdout, /^needle-rc=1$/m, `no file in the anvil holds a secret: ${scanned.stdout}`);
 

@@ -7,24 +7,26 @@
  *   an extra `--label`), so `cleanupByLabel` removes exactly what this test file made.
  * - `buildTestImages()`: the test tong images (test/fixtures/tongs/build-images.sh; a no-op when up to date).
  * - `runTongs()`: the built CLI as a black box.
+ * - `dockerCli()`: the docker CLI, for what a user sees (`docker inspect`, `docker logs`);
+ *   `engineGet()` for the few engine records no CLI command shows (exec records).
+ * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import { LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
+import { CLI, REPO_ROOT, runProcess, tempDir, type ProcessResult } from './process.js';
+
+export { CLI, REPO_ROOT, tempDir };
 
 const run = promisify(execFile);
-
-/** The repository root (this file compiles to dist/test/support/docker.js). */
-export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The built CLI. */
-export const CLI = join(REPO_ROOT, 'dist', 'launcher', 'cli.js');
 /** Label every test resource carries, value = the test run id. */
 export const TEST_LABEL = 'dev.tongs.test';
 
@@ -63,6 +65,20 @@ export async function requireDocker(t: TestContext): Promise<ContainerRuntime | 
   return null;
 }
 
+let baseImageBuilt: Promise<void> | null = null;
+
+/**
+ * Build {@link BASE_IMAGE} with make/base-image.sh if its inputs changed (a no-op otherwise), once per
+ * test process. Rejects with the script's stderr when the build fails.
+ */
+export function buildBaseImage(): Promise<void> {
+  baseImageBuilt ??= run('bash', [join(REPO_ROOT, 'make/base-image.sh'), BASE_IMAGE], {
+    cwd: REPO_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(() => undefined);
+  return baseImageBuilt;
+}
+
 /** Build the test tong images if their inputs changed (fast no-op otherwise). */
 export async function buildTestImages(...images: string[]): Promise<void> {
   await run('bash', [join(REPO_ROOT, 'test/fixtures/tongs/build-images.sh'), ...images], {
@@ -97,11 +113,44 @@ export async function managedLeftovers(runtime: ContainerRuntime): Promise<strin
   return leftovers(runtime, LABEL_MANAGED, 'true');
 }
 
-/** A temp directory removed in t.after. */
-export async function tempDir(t: TestContext, prefix = 'tongs-test-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+/**
+ * Run the docker CLI, `docker ARGS…`, to completion; `input` is written to its stdin. Resolves whatever
+ * the exit status (callers assert on it).
+ */
+export function dockerCli(args: string[], input?: string | Buffer): Promise<ProcessResult> {
+  return runProcess('docker', args, { input });
+}
+
+/** Where the engine listens, as dockerode resolves it: DOCKER_HOST, else the user's or the system socket. */
+function engineAddress(): { socketPath: string } | { host: string; port: number } {
+  const host = process.env.DOCKER_HOST;
+  if (!host) {
+    const user = join(homedir(), '.docker', 'run', 'docker.sock');
+    return { socketPath: existsSync(user) ? user : '/var/run/docker.sock' };
+  }
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const tcp = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
+  if (tcp && process.env.DOCKER_TLS_VERIFY !== '1') return { host: tcp[1]!, port: Number(tcp[2]) };
+  throw new Error(`engineGet supports a unix:// or plain tcp:// DOCKER_HOST, not ${host}`);
+}
+
+/**
+ * GET an Engine API path (e.g. `/exec/<id>/json`) and parse the JSON answer. Only for records that
+ * neither the runtime interface nor the docker CLI shows. Rejects on a non-2xx status, with its body.
+ */
+export function engineGet(apiPath: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...engineAddress(), path: apiPath, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        if ((res.statusCode ?? 500) >= 300) reject(new Error(`GET ${apiPath}: ${res.statusCode} ${body.trim()}`));
+        else resolve(JSON.parse(body));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Write tong definition files (name → YAML text) into a fresh layer directory. */
@@ -112,12 +161,8 @@ export async function tongLayer(t: TestContext, definitions: Record<string, stri
   return dir;
 }
 
-export interface CliResult {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+/** How a CLI run ended and what it printed. */
+export type CliResult = ProcessResult;
 
 /** A running CLI process with its collected output. */
 export interface CliProcess {

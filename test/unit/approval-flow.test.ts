@@ -4,8 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { RefusalError } from '../../launcher/errors.js';
@@ -17,6 +16,7 @@ import {
   type ApprovalTong,
   type WorkspaceApprovalOptions,
 } from '../../launcher/shell/approval.js';
+import { tempDir, type AfterHook } from '../support/process.js';
 
 const WORKSPACE = '/home/dev/project';
 
@@ -48,9 +48,8 @@ class Capture {
   }
 }
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tongs-approval-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+async function setup(t: AfterHook) {
+  const dir = await tempDir(t, 'tongs-approval-');
   return { dir, storePath: path.join(dir, 'home', 'approvals.json') };
 }
 

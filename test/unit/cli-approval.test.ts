@@ -7,37 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCli, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'launcher', 'cli.js');
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-async function workspace(t: { after: (fn: () => Promise<void>) => void }) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tongs-approval-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+async function workspace(t: AfterHook) {
+  const dir = await tempDir(t, 'tongs-approval-');
   const ws = path.join(dir, 'project');
   await mkdir(path.join(ws, '.tongs'), { recursive: true });
   const envFile = path.join(ws, '.tongs', 'env');
@@ -46,7 +21,7 @@ async function workspace(t: { after: (fn: () => Promise<void>) => void }) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TONGS_HOME: path.join(dir, 'home'),
-    DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`,
+    DOCKER_HOST: unreachableDockerHost(dir),
   };
   // A stand-in anvil command that names the env file the way the Make recipe does.
   const argv = (...rest: string[]) => [
@@ -58,7 +33,7 @@ async function workspace(t: { after: (fn: () => Promise<void>) => void }) {
 
 test('a workspace .tongs/env file is refused on EOF, before the anvil runs', async (t) => {
   const w = await workspace(t);
-  const r = await runCli(w.argv(), w.env, '');
+  const r = await runCli(w.argv(), { env: w.env, input: '' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /\.tongs\/env/);
   assert.match(r.stderr, /\[y\/N\]/);
@@ -67,7 +42,7 @@ test('a workspace .tongs/env file is refused on EOF, before the anvil runs', asy
 
 test('--no-prompt prints the summary and refuses', async (t) => {
   const w = await workspace(t);
-  const r = await runCli(w.argv('--no-prompt'), w.env, 'y\n');
+  const r = await runCli(w.argv('--no-prompt'), { env: w.env, input: 'y\n' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /FOO/);
   assert.doesNotMatch(r.stdout, /anvil ran/);
@@ -75,19 +50,19 @@ test('--no-prompt prints the summary and refuses', async (t) => {
 
 test('an approved env file runs the anvil and is remembered until it changes', async (t) => {
   const w = await workspace(t);
-  const first = await runCli(w.argv(), w.env, 'y\n');
+  const first = await runCli(w.argv(), { env: w.env, input: 'y\n' });
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /anvil ran/);
   const store = JSON.parse(await readFile(w.approvals, 'utf8'));
   assert.equal(store.envFiles.length, 1);
 
-  const again = await runCli(w.argv('--no-prompt'), w.env, '');
+  const again = await runCli(w.argv('--no-prompt'), { env: w.env, input: '' });
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /anvil ran/);
   assert.doesNotMatch(again.stderr, /\[y\/N\]/);
 
   await writeFile(w.envFile, 'FOO=changed\n');
-  const changed = await runCli(w.argv('--no-prompt'), w.env, '');
+  const changed = await runCli(w.argv('--no-prompt'), { env: w.env, input: '' });
   assert.equal(changed.status, 1, changed.stderr);
   assert.doesNotMatch(changed.stdout, /anvil ran/);
 });
@@ -102,8 +77,7 @@ test('a workspace tong is refused without approval, before any Docker work', asy
   );
   const r = await runCli(
     ['run', '--workspace', w.ws, '--approvals', w.approvals, '--no-prompt', '--', 'docker', 'run', '--rm', 'anvil:local'],
-    w.env,
-    '',
+    { env: w.env, input: '' },
   );
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /helper/);

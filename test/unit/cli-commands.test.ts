@@ -6,50 +6,36 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  REPO_ROOT,
+  runCli,
+  tempDir,
+  unreachableDockerHost,
+  type AfterHook,
+  type ProcessResult,
+} from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'launcher', 'cli.js');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 
 interface Scratch {
   dir: string;
   home: string;
   tmp: string;
-  run: (args: string[], extraEnv?: NodeJS.ProcessEnv) => Promise<Result>;
+  run: (args: string[], extraEnv?: NodeJS.ProcessEnv) => Promise<ProcessResult>;
 }
 
-async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<Scratch> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tongs-cli-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+async function scratch(t: AfterHook): Promise<Scratch> {
+  const dir = await tempDir(t, 'tongs-cli-');
   const home = path.join(dir, 'home');
   const tmp = path.join(dir, 'tmp');
   await mkdir(tmp);
-  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TONGS_HOME: home, TMPDIR: tmp, DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    runCli(args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TONGS_HOME: home, TMPDIR: tmp, DOCKER_HOST: unreachableDockerHost(dir), ...extraEnv },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    return new Promise<Result>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (status) => resolve({ status, stdout, stderr }));
-    });
-  };
   return { dir, home, tmp, run };
 }
 

@@ -6,52 +6,35 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  CLI,
+  REPO_ROOT,
+  collect,
+  runCli,
+  runProcess,
+  tempDir,
+  unreachableDockerHost,
+  type AfterHook,
+  type ProcessResult,
+} from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'launcher', 'cli.js');
-const RECORDER = path.join(ROOT, 'test', 'fixtures', 'core-passthrough', 'record-argv.mjs');
-
-interface Result {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function collect(child: ChildProcess, input?: string): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  if (input !== undefined) child.stdin?.end(input);
-  else child.stdin?.end();
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-}
+const RECORDER = path.join(REPO_ROOT, 'test', 'fixtures', 'core-passthrough', 'record-argv.mjs');
 
 /** A scratch dir per test: an empty TONGS_HOME (no user layer) and a record file. */
-async function scratch(t: { after: (fn: () => Promise<void>) => void }) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tongs-pt-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+async function scratch(t: AfterHook) {
+  const dir = await tempDir(t, 'tongs-pt-');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TONGS_HOME: path.join(dir, 'home'),
     RECORD_FILE: path.join(dir, 'record.json'),
     // No engine exists here: a passthrough must not care.
-    DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`,
+    DOCKER_HOST: unreachableDockerHost(dir),
   };
   return { dir, env, record: () => readFile(path.join(dir, 'record.json'), 'utf8') };
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
-  return collect(spawn(process.execPath, [CLI, ...args], { env, stdio: 'pipe' }), input);
 }
 
 const AWKWARD_ARGS = [
@@ -75,11 +58,11 @@ const AWKWARD_ARGS = [
 
 test('run: argv reaches the command byte for byte, the same as running it directly', async (t) => {
   const s = await scratch(t);
-  const direct = await collect(spawn(RECORDER, AWKWARD_ARGS, { env: s.env }));
+  const direct = await runProcess(RECORDER, AWKWARD_ARGS, { env: s.env });
   assert.equal(direct.status, 0);
   const directRecord = await s.record();
   await rm(path.join(s.dir, 'record.json'));
-  const viaTongs = await runCli(['run', '--', RECORDER, ...AWKWARD_ARGS], s.env);
+  const viaTongs = await runCli(['run', '--', RECORDER, ...AWKWARD_ARGS], { env: s.env });
   assert.equal(viaTongs.status, 0, viaTongs.stderr);
   assert.equal(viaTongs.stderr, '', 'a passthrough prints nothing of its own');
   const record = await s.record();
@@ -89,7 +72,7 @@ test('run: argv reaches the command byte for byte, the same as running it direct
 
 test('run: everything after the first `--` is the command, a second `--` included', async (t) => {
   const s = await scratch(t);
-  const result = await runCli(['run', '--', RECORDER, 'a', '--', '--quiet', 'run', '--'], s.env);
+  const result = await runCli(['run', '--', RECORDER, 'a', '--', '--quiet', 'run', '--'], { env: s.env });
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(await s.record()), ['a', '--', '--quiet', 'run', '--']);
 });
@@ -97,10 +80,10 @@ test('run: everything after the first `--` is the command, a second `--` include
 test('run: a `docker run` argv reaches a recording docker on PATH unchanged, with no engine reachable', async (t) => {
   const s = await scratch(t);
   const bin = path.join(s.dir, 'bin');
-  await import('node:fs/promises').then((fs) => fs.mkdir(bin));
+  await mkdir(bin);
   await symlink(RECORDER, path.join(bin, 'docker'));
   const argv = ['run', '--rm', '-it', '--name', 'anvil', '-v', `${s.dir}:/workspace`, 'tongs-anvil:local', '-p', 'fix the bug in "main.ts"', '--', 'x'];
-  const result = await runCli(['run', '--harness', 'claude', '--', 'docker', ...argv], { ...s.env, PATH: `${bin}:${process.env.PATH}` });
+  const result = await runCli(['run', '--harness', 'claude', '--', 'docker', ...argv], { env: { ...s.env, PATH: `${bin}:${process.env.PATH}` } });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, '');
   assert.deepEqual(JSON.parse(await s.record()), argv);
@@ -109,7 +92,7 @@ test('run: a `docker run` argv reaches a recording docker on PATH unchanged, wit
 test('run: the exit status passes through', async (t) => {
   const s = await scratch(t);
   for (const code of [0, 1, 3, 42, 255]) {
-    const result = await runCli(['run', '--', RECORDER, 'x'], { ...s.env, EXIT_CODE: String(code) });
+    const result = await runCli(['run', '--', RECORDER, 'x'], { env: { ...s.env, EXIT_CODE: String(code) } });
     assert.equal(result.status, code);
   }
 });
@@ -117,23 +100,23 @@ test('run: the exit status passes through', async (t) => {
 test('run: stdin and stdout are inherited', async (t) => {
   const s = await scratch(t);
   const input = 'some input\nwith two lines, ünïcödé\n';
-  const result = await runCli(['run', '--', 'cat'], s.env, input);
+  const result = await runCli(['run', '--', 'cat'], { env: s.env, input });
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout, input);
-  const err = await runCli(['run', '--', 'sh', '-c', 'echo to-stderr >&2; echo to-stdout'], s.env);
+  const err = await runCli(['run', '--', 'sh', '-c', 'echo to-stderr >&2; echo to-stdout'], { env: s.env });
   assert.equal(err.stdout, 'to-stdout\n');
   assert.equal(err.stderr, 'to-stderr\n');
 });
 
 test('run: 127 when the command does not exist or cannot be executed', async (t) => {
   const s = await scratch(t);
-  const missing = await runCli(['run', '--', 'tongs-no-such-command-xyz', 'a'], s.env);
+  const missing = await runCli(['run', '--', 'tongs-no-such-command-xyz', 'a'], { env: s.env });
   assert.equal(missing.status, 127);
   assert.match(missing.stderr, /^tongs: cannot execute "tongs-no-such-command-xyz": command not found\n/);
   const notExecutable = path.join(s.dir, 'not-executable');
   await writeFile(notExecutable, '#!/bin/sh\necho hi\n');
   await chmod(notExecutable, 0o644);
-  const denied = await runCli(['run', '--', notExecutable], s.env);
+  const denied = await runCli(['run', '--', notExecutable], { env: s.env });
   assert.equal(denied.status, 127);
   assert.match(denied.stderr, /^tongs: cannot execute .*not-executable": permission denied\n/);
 });
@@ -150,7 +133,7 @@ test('run: usage errors exit 2 with a tongs: message', async (t) => {
     [[], /no command given/],
   ];
   for (const [args, pattern] of cases) {
-    const result = await runCli(args, s.env);
+    const result = await runCli(args, { env: s.env });
     assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, pattern);
     for (const line of result.stderr.trimEnd().split('\n')) assert.match(line, /^tongs: /);
@@ -159,7 +142,7 @@ test('run: usage errors exit 2 with a tongs: message', async (t) => {
 });
 
 /** Start `tongs run -- sh -c <script>`, wait for the child's "ready" line, send `signal` to tongs. */
-async function signalled(env: NodeJS.ProcessEnv, script: string, signal: NodeJS.Signals): Promise<Result> {
+async function signalled(env: NodeJS.ProcessEnv, script: string, signal: NodeJS.Signals): Promise<ProcessResult> {
   const child = spawn(process.execPath, [CLI, 'run', '--', 'sh', '-c', script], { env, stdio: 'pipe' });
   const done = collect(child);
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RefusalError } from '../../launcher/errors.js';
 import { canonicalJson, configHash } from '../../launcher/core/config-hash.js';
 import { parseDockerRunArgv } from '../../launcher/core/docker-argv.js';
@@ -15,9 +14,9 @@ import { mergeLayers, type MergedTong } from '../../launcher/core/layers.js';
 import { planLaunch, type PlanInput } from '../../launcher/core/plan.js';
 import type { LayerName } from '../../launcher/core/plan-types.js';
 import { validateDefinition } from '../../launcher/core/validate.js';
+import { REPO_ROOT } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const GOLDEN = path.join(ROOT, 'test', 'golden');
+const GOLDEN = path.join(REPO_ROOT, 'test', 'golden');
 
 /** Compare `actual` with a golden file; `UPDATE_GOLDEN=1` rewrites the file instead. */
 async function assertGolden(name: string, actual: string): Promise<void> {

@@ -6,15 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { tongDefinitionJsonSchema } from '../../launcher/core/definition-schema.js';
+import { REPO_ROOT, runCli } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const SCHEMA_FILE = path.join(ROOT, 'schema', 'tong-definition.schema.json');
+const SCHEMA_FILE = path.join(REPO_ROOT, 'schema', 'tong-definition.schema.json');
 const REGENERATE = 'regenerate with: node dist/launcher/cli.js schema > schema/tong-definition.schema.json';
 
 test('the committed JSON Schema equals the one generated from zod', async () => {
@@ -23,7 +20,8 @@ test('the committed JSON Schema equals the one generated from zod', async () => 
 });
 
 test('`tongs schema` prints exactly the committed file on stdout', async () => {
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'dist', 'launcher', 'cli.js'), 'schema'], { maxBuffer: 4 << 20 });
+  const { status, stdout, stderr } = await runCli(['schema']);
+  assert.equal(status, 0, stderr);
   assert.equal(stderr, '');
   assert.equal(stdout, await readFile(SCHEMA_FILE, 'utf8'), REGENERATE);
 });

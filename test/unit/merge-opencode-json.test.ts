@@ -1,24 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { mergeOpencodeConfig, parseConfigLayer, ConfigLayerError } from '../../anvil/src/opencode-config.js';
+import { REPO_ROOT, tempDirSync } from '../support/process.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const BIN = path.join(ROOT, 'dist/anvil/src/merge-opencode-json.js');
+const BIN = path.join(REPO_ROOT, 'dist/anvil/src/merge-opencode-json.js');
 
 function runBin(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tongs-merge-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 // A project's local server and a tong's remote server under one name (issue #4 item 3).
@@ -108,7 +100,7 @@ test('a top level that is not an object is refused', () => {
 });
 
 test('bin: merges SRC into DST in place with --replace-mcp-entries', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDirSync(t, 'tongs-merge-');
   const dst = path.join(dir, 'opencode.json');
   const src = path.join(dir, 'mcp.json');
   writeFileSync(dst, `// project config\n${JSON.stringify(PROJECT_LOCAL)}`);
@@ -123,7 +115,7 @@ test('bin: merges SRC into DST in place with --replace-mcp-entries', (t) => {
 });
 
 test('bin: a missing DST becomes SRC', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDirSync(t, 'tongs-merge-');
   const dst = path.join(dir, 'new.json');
   const src = path.join(dir, 'src.jsonc');
   writeFileSync(src, '{ /* c */ "mcp": {"a": {"type": "remote", "url": "http://a:1/mcp"}}, }');
@@ -134,7 +126,7 @@ test('bin: a missing DST becomes SRC', (t) => {
 });
 
 test('bin: invalid JSON in SRC or DST exits 1 naming the file, DST byte-for-byte untouched', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDirSync(t, 'tongs-merge-');
   const dst = path.join(dir, 'opencode.json');
   const bad = path.join(dir, 'bad.json');
   const good = path.join(dir, 'good.json');
@@ -157,7 +149,7 @@ test('bin: invalid JSON in SRC or DST exits 1 naming the file, DST byte-for-byte
 });
 
 test('bin: a missing SRC exits 1 naming it', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDirSync(t, 'tongs-merge-');
   const r = runBin(path.join(dir, 'dst.json'), path.join(dir, 'nope.json'));
   assert.equal(r.status, 1);
   assert.match(r.stderr, /nope\.json: no such file/);
@@ -165,7 +157,7 @@ test('bin: a missing SRC exits 1 naming it', (t) => {
 });
 
 test('bin: the write is atomic: DST is replaced by rename (new inode), its mode kept, no temp file left', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDirSync(t, 'tongs-merge-');
   const dst = path.join(dir, 'opencode.json');
   const src = path.join(dir, 'src.json');
   writeFileSync(dst, '{"a": 1}');

@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SecretError } from '../../launcher/errors.js';
 import {
@@ -23,6 +22,7 @@ import {
   wrapperScript,
   type ExecWithStdin,
 } from '../../launcher/shell/secret-delivery.js';
+import { startProcess, tempDir, type StartedProcess } from '../support/process.js';
 
 /** Values that break naive quoting. */
 const NASTY: Record<string, string> = {
@@ -46,40 +46,15 @@ const PRINT_ENV = `process.stdout.write(JSON.stringify(Object.fromEntries(proces
 const shells: Array<{ name: string; argv: string[] }> = [{ name: '/bin/sh', argv: ['/bin/sh'] }];
 if (spawnSync('busybox', ['true']).status === 0) shells.push({ name: 'busybox sh', argv: ['busybox', 'sh'] });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(argv: string[], stdin?: Buffer, env: NodeJS.ProcessEnv = process.env): { child: ReturnType<typeof spawn>; done: Promise<Run> } {
+/** Start `argv` with `stdin` written to it (then closed), collecting its output. */
+function run(argv: string[], stdin?: Buffer, env: NodeJS.ProcessEnv = process.env): StartedProcess {
   const [cmd, ...args] = argv as [string, ...string[]];
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (c: Buffer) => out.push(c));
-  child.stderr!.on('data', (c: Buffer) => err.push(c));
-  child.stdin!.on('error', () => undefined); // a refusal may exit before reading; its status says so
-  if (stdin) child.stdin!.end(stdin);
-  else child.stdin!.end();
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
-  });
-  return { child, done };
-}
-
-async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tongs-secret-delivery-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
+  return startProcess(cmd, args, { env, input: stdin });
 }
 
 for (const shell of shells) {
   test(`${shell.name}: the wrapped process receives every value byte-exact and the payload file is gone`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     const wrapped = wrapCommand([process.execPath, '-e', PRINT_ENV, ...Object.keys(NASTY), 'PLAIN']);
     // Replace /bin/sh by the shell under test and the tmpfs path by the temp dir.
     const argv = [...shell.argv, '-c', wrapperScript(dir), ...wrapped.entrypoint.slice(3), ...wrapped.command];
@@ -89,21 +64,21 @@ for (const shell of shells) {
     assert.equal(main.child.exitCode, null, 'the wrapper waits for delivery');
 
     const delivery = await run([...shell.argv, '-c', deliveryScript(dir)], encodePayload(NASTY)).done;
-    assert.equal(delivery.code, 0, delivery.stderr);
+    assert.equal(delivery.status, 0, delivery.stderr);
     assert.equal(delivery.stdout + delivery.stderr, '', 'delivery prints nothing');
 
     const result = await main.done;
-    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { ...NASTY, PLAIN: 'plain stays' });
     assert.deepEqual(await readdir(dir), ['ready'], 'the payload file was removed');
   });
 
   test(`${shell.name}: a payload cut short is refused by the delivery script and creates no marker`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     const full = encodePayload({ TOKEN: 'abc\ndef' });
     const cut = full.subarray(0, full.length - 'ok=1\n'.length);
     const delivery = await run([...shell.argv, '-c', deliveryScript(dir)], cut).done;
-    assert.equal(delivery.code, 5);
+    assert.equal(delivery.status, 5);
     assert.match(delivery.stderr, /cut short/);
     assert.doesNotMatch(delivery.stderr, /abc|def/);
     assert.deepEqual(await readdir(dir), ['payload']);
@@ -111,7 +86,7 @@ for (const shell of shells) {
   });
 
   test(`${shell.name}: delivery completes at the completion line even when stdin is never closed`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     const [cmd, ...args] = [...shell.argv, '-c', deliveryScript(dir)];
     const child = spawn(cmd!, args, { stdio: ['pipe', 'inherit', 'inherit'] });
     t.after(() => { child.kill(); });
@@ -122,45 +97,45 @@ for (const shell of shells) {
   });
 
   test(`${shell.name}: a second delivery is refused, and the payload file is private`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     const first = await run([...shell.argv, '-c', deliveryScript(dir)], encodePayload({ A: '1' })).done;
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.status, 0, first.stderr);
     assert.equal((await stat(path.join(dir, 'payload'))).mode & 0o777, 0o600);
     const second = await run([...shell.argv, '-c', deliveryScript(dir)], encodePayload({ A: '2' })).done;
-    assert.equal(second.code, 4);
+    assert.equal(second.status, 4);
     assert.match(second.stderr, /already delivered/);
   });
 
   test(`${shell.name}: the wrapper refuses a payload without the completion line`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     // Bypass the delivery script's own check to prove the wrapper checks too.
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path.join(dir, 'payload'), "export A='1'\n");
     await writeFile(path.join(dir, 'ready'), '');
     const result = await run([...shell.argv, '-c', wrapperScript(dir), WRAPPER_NAME, process.execPath, '-e', 'console.log("started")']).done;
-    assert.equal(result.code, 70);
+    assert.equal(result.status, 70);
     assert.match(result.stderr, /incomplete/);
     assert.doesNotMatch(result.stdout, /started/);
   });
 
   test(`${shell.name}: SIGTERM ends a wrapper still waiting for delivery`, async (t) => {
-    const dir = await tempDir(t);
+    const dir = await tempDir(t, 'tongs-secret-delivery-');
     const main = run([...shell.argv, '-c', wrapperScript(dir), WRAPPER_NAME, 'true']);
     await new Promise((r) => setTimeout(r, 100));
     main.child.kill('SIGTERM');
     const result = await main.done;
-    assert.ok(result.code === 143 || main.child.signalCode === 'SIGTERM', `exit ${result.code}`);
+    assert.ok(result.status === 143 || main.child.signalCode === 'SIGTERM', `exit ${result.status}`);
   });
 }
 
 test('the scripts need no program but the shell: they run with an empty PATH', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'tongs-secret-delivery-');
   const env = { PATH: '/nonexistent' };
   const main = run(['/bin/sh', '-c', wrapperScript(dir), WRAPPER_NAME, process.execPath, '-e', PRINT_ENV, 'TOKEN'], undefined, env);
   const delivery = await run(['/bin/sh', '-c', deliveryScript(dir)], encodePayload({ TOKEN: "t'o$k\nen" }), env).done;
-  assert.equal(delivery.code, 0, delivery.stderr);
+  assert.equal(delivery.status, 0, delivery.stderr);
   const result = await main.done;
-  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), { TOKEN: "t'o$k\nen" });
 });
 

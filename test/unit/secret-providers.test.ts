@@ -1,11 +1,8 @@
 /** Secret providers: the providers file, the `env` provider, command providers and their errors (issue #6 "Providers"). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SecretError } from '../../launcher/errors.js';
 import type { PlannedTong } from '../../launcher/core/plan-types.js';
 import {
@@ -16,14 +13,9 @@ import {
   parseProvidersFile,
   type ProviderCommandResult,
 } from '../../launcher/shell/secret-providers.js';
+import { REPO_ROOT, runProcess, tempDir, type AfterHook } from '../support/process.js';
 
 const SECRET = 'v@lue-that-must-never-be-printed';
-
-async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tongs-secret-providers-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A planned tong with just what resolution reads. */
 function tong(name: string, secretEnv: Record<string, string>): PlannedTong {
@@ -79,7 +71,7 @@ test('providers file: every problem is reported with file:line and field path', 
 });
 
 test('loadProviders: a missing default file means none; a missing --providers file is an error', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'tongs-secret-providers-');
   assert.equal((await loadProviders(path.join(dir, 'absent.yaml'), false)).size, 0);
   await assert.rejects(loadProviders(path.join(dir, 'absent.yaml'), true), (e: Error) => e instanceof SecretError && /absent\.yaml/.test(e.message));
   const file = path.join(dir, 'secret-providers.yaml');
@@ -136,9 +128,9 @@ test('command providers: {ref} substituted in any element, exactly one trailing 
   assert.equal(calls.length, 3);
 });
 
-test('each reference is resolved once per launch, across variables and tongs', async () => {
+test('each reference is resolved once per launch, across variables and tongs', async (t) => {
   const { calls, run } = fakeRun({ 'op read op://x': ok('tok\n'), 'op read op://y': ok('other\n') });
-  const resolve = createResolveSecrets({ env: {}, run, providersPath: await providersFile('providers:\n  op: [op, read, "{ref}"]\n') });
+  const resolve = createResolveSecrets({ env: {}, run, providersPath: await providersFile(t, 'providers:\n  op: [op, read, "{ref}"]\n') });
   const out = await resolve([
     tong('a', { T: '${secret:op:op://x}', U: '${secret:op:op://x}-${secret:op:op://x}' }),
     tong('b', { T: '${secret:op:op://x}', V: '${secret:op:op://y}' }),
@@ -147,16 +139,12 @@ test('each reference is resolved once per launch, across variables and tongs', a
   assert.deepEqual(calls, [['op', 'read', 'op://x'], ['op', 'read', 'op://y']]);
 });
 
-let providersDir: string | undefined;
-async function providersFile(text: string): Promise<string> {
-  providersDir ??= await mkdtemp(path.join(os.tmpdir(), 'tongs-providers-'));
-  const file = path.join(providersDir, `p-${Math.random().toString(36).slice(2)}.yaml`);
+/** A providers file holding `text`, in a temp dir removed after the test. */
+async function providersFile(t: AfterHook, text: string): Promise<string> {
+  const file = path.join(await tempDir(t, 'tongs-secret-providers-'), 'secret-providers.yaml');
   await writeFile(file, text);
   return file;
 }
-test.after(async () => {
-  if (providersDir) await rm(providersDir, { recursive: true, force: true });
-});
 
 test('errors name provider and reference, never the value', async () => {
   const { run } = fakeRun({
@@ -189,9 +177,9 @@ test('errors name provider and reference, never the value', async () => {
   }
 });
 
-test('an unknown provider anywhere stops the launch before any command runs', async () => {
+test('an unknown provider anywhere stops the launch before any command runs', async (t) => {
   const { calls, run } = fakeRun({ 'op read op://x': ok('tok') });
-  const resolve = createResolveSecrets({ env: {}, run, providersPath: await providersFile('providers:\n  op: [op, read, "{ref}"]\n') });
+  const resolve = createResolveSecrets({ env: {}, run, providersPath: await providersFile(t, 'providers:\n  op: [op, read, "{ref}"]\n') });
   await assert.rejects(
     resolve([tong('first', { T: '${secret:op:op://x}' }), tong('second', { U: '${secret:gpg:k}' })]),
     (e: Error) => e instanceof SecretError && /tong 'second': unknown secret provider 'gpg'/.test(e.message),
@@ -200,7 +188,7 @@ test('an unknown provider anywhere stops the launch before any command runs', as
 });
 
 test('the providers file is read only when a command provider is needed', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'tongs-secret-providers-');
   const broken = path.join(dir, 'broken.yaml');
   await writeFile(broken, 'providers: [\n');
   const resolve = createResolveSecrets({ env: { T: 'x' }, providersPath: broken });
@@ -209,32 +197,21 @@ test('the providers file is read only when a command provider is needed', async 
   await assert.rejects(resolve2([tong('a', { T: '${secret:op:x}' })]), (e: Error) => e instanceof SecretError && /broken\.yaml:2/.test(e.message));
 });
 
-test('a real command provider gets the terminal stdin and stderr; only its stdout is the value', async () => {
+test('a real command provider gets the terminal stdin and stderr; only its stdout is the value', async (t) => {
   // Run the resolver in a child whose stdin/stderr stand in for the user's terminal.
-  const root = fileURLToPath(new URL('../../..', import.meta.url));
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tongs-providers-real-'));
-  try {
-    const file = path.join(dir, 'secret-providers.yaml');
-    await writeFile(
-      file,
-      'providers:\n  ask: [/bin/sh, -c, \'echo "unlock {ref}:" >&2; IFS= read -r pin; printf "%s-%s\\n\\n" "$pin" "$1"\', sh, "{ref}"]\n',
-    );
-    const script = `
-      import { createResolveSecrets } from ${JSON.stringify(path.join(root, 'dist/launcher/shell/secret-providers.js'))};
-      const out = await createResolveSecrets({ env: { TONGS_HOME: ${JSON.stringify(dir)} } })([{ name: 'x', env: {}, secretEnv: { T: '<\${secret:ask:vault/item}>' } }]);
-      process.stdout.write(JSON.stringify(out.get('x')));
-    `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.stdin.end('1234\n');
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    assert.equal(code, 0, stderr);
-    assert.deepEqual(JSON.parse(stdout), { T: '<1234-vault/item\n>' });
-    assert.equal(stderr, 'unlock vault/item:\n', 'the prompt went to the terminal, not into the value');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'tongs-secret-providers-');
+  const file = path.join(dir, 'secret-providers.yaml');
+  await writeFile(
+    file,
+    'providers:\n  ask: [/bin/sh, -c, \'echo "unlock {ref}:" >&2; IFS= read -r pin; printf "%s-%s\\n\\n" "$pin" "$1"\', sh, "{ref}"]\n',
+  );
+  const script = `
+    import { createResolveSecrets } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/launcher/shell/secret-providers.js'))};
+    const out = await createResolveSecrets({ env: { TONGS_HOME: ${JSON.stringify(dir)} } })([{ name: 'x', env: {}, secretEnv: { T: '<\${secret:ask:vault/item}>' } }]);
+    process.stdout.write(JSON.stringify(out.get('x')));
+  `;
+  const { status, stdout, stderr } = await runProcess(process.execPath, ['--input-type=module', '-e', script], { input: '1234\n' });
+  assert.equal(status, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), { T: '<1234-vault/item\n>' });
+  assert.equal(stderr, 'unlock vault/item:\n', 'the prompt went to the terminal, not into the value');
 });
