@@ -11,7 +11,7 @@
  *   `engineGet()` for the few engine records no CLI command shows (exec records).
  * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -22,7 +22,7 @@ import type { TestContext } from 'node:test';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import { LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
-import { CLI, REPO_ROOT, runProcess, tempDir, type ProcessResult } from './process.js';
+import { CLI, REPO_ROOT, runProcess, tempDir, watch, type ProcessResult, type WatchedProcess } from './process.js';
 
 export { CLI, REPO_ROOT, tempDir };
 
@@ -165,61 +165,16 @@ export async function tongLayer(t: TestContext, definitions: Record<string, stri
 export type CliResult = ProcessResult;
 
 /** A running CLI process with its collected output. */
-export interface CliProcess {
-  child: ChildProcess;
-  /** Resolves when the process exits. */
-  done: Promise<CliResult>;
-  /** Resolves when stdout+stderr so far match `pattern`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  output(): { stdout: string; stderr: string };
-}
+export type CliProcess = WatchedProcess;
 
-/** Start `node dist/launcher/cli.js ARGS` (stdin closed unless `stdin: 'pipe'`). */
+/** Start `node dist/launcher/cli.js ARGS` in the repository root, stdin from /dev/null, env added to ours. */
 export function startTongs(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  const watchers: Array<() => void> = [];
-  child.stdout!.on('data', (c: Buffer) => {
-    stdout += c.toString('utf8');
-    watchers.forEach((w) => w());
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-    watchers.forEach((w) => w());
-  });
-  const done = new Promise<CliResult>((resolve) => {
-    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
-  return {
-    child,
-    done,
-    output: () => ({ stdout, stderr }),
-    waitFor(pattern, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(stdout + stderr)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(
-          () => reject(new Error(`timed out waiting for ${pattern}; stdout=${stdout} stderr=${stderr}`)),
-          timeoutMs,
-        );
-        watchers.push(check);
-        void done.then(() => {
-          check();
-          setTimeout(() => reject(new Error(`exited before ${pattern}; stdout=${stdout} stderr=${stderr}`)), 0);
-        });
-        check();
-      });
-    },
-  };
+  return watch(child);
 }
 
 /** Run the CLI to completion. */

@@ -6,16 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import {
   CLI,
   REPO_ROOT,
-  collect,
   runCli,
   runProcess,
+  startProcess,
   tempDir,
   unreachableDockerHost,
   type AfterHook,
@@ -143,18 +142,10 @@ test('run: usage errors exit 2 with a tongs: message', async (t) => {
 
 /** Start `tongs run -- sh -c <script>`, wait for the child's "ready" line, send `signal` to tongs. */
 async function signalled(env: NodeJS.ProcessEnv, script: string, signal: NodeJS.Signals): Promise<ProcessResult> {
-  const child = spawn(process.execPath, [CLI, 'run', '--', 'sh', '-c', script], { env, stdio: 'pipe' });
-  const done = collect(child);
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes('ready')) resolve();
-    });
-    child.once('close', () => reject(new Error('the child ended before it was ready')));
-  });
-  child.kill(signal);
-  return done;
+  const p = startProcess(process.execPath, [CLI, 'run', '--', 'sh', '-c', script], { env });
+  await p.waitFor(/ready/);
+  p.child.kill(signal);
+  return p.done;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
