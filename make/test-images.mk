@@ -4,7 +4,7 @@
 
 # var TEST_TONG_IMAGES  test tong images to build (default: tongs-test-mcp/port/health:local)
 TEST_TONG_IMAGES ?= tongs-test-mcp:local tongs-test-port:local tongs-test-health:local
-# var LAUNCH_BENCH_RUNS  runs per scenario of bench-launch (default 5: each run starts 11 tongs and 11 compose services)
+# var LAUNCH_BENCH_RUNS  runs per scenario of bench-launch (default 5: each run starts 11 tongs, 11 bare tong containers and 11 compose services)
 LAUNCH_BENCH_RUNS ?= 5
 
 .PHONY: test-images bench-launch

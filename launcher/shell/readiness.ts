@@ -10,9 +10,8 @@
  *   token, which never appears in the probe's env, argv or labels — probes every target concurrently
  *   (tcp: connect to alias:port every 20 ms; mcp: the same, then POST a JSON-RPC `initialize` and
  *   require a valid result) and writes one JSON line per tong as soon as it is ready or has timed out.
- *   The session starts it as
- *   soon as the network exists and sends the targets later, so its start-up overlaps image checks,
- *   secret resolution and the tongs' own start.
+ *   The session starts it as soon as the network exists and sends the targets later, so its start-up
+ *   overlaps image checks, secret resolution and the tongs' own start.
  * - `healthcheck` execs the definition's command inside the tong (exit 0 = ready), or, when the command is
  *   null, waits for the image's HEALTHCHECK to report `healthy`. Only the engine API is used.
  * - `none` is ready once started.
@@ -58,13 +57,18 @@ function address(t) {
     resolve(a);
   }));
 }
-async function tcpOnce(t, ms) {
-  const host = await address(t);
+function tcpOnce(t, ms) {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port: t.port });
-    const timer = setTimeout(() => { s.destroy(); reject(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })); }, ms);
-    s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve(); });
-    s.once('error', (e) => { clearTimeout(timer); s.destroy(); reject(e); });
+    let s = null;
+    let done = false;
+    const finish = (e) => { if (done) return; done = true; clearTimeout(timer); if (s) s.destroy(); e ? reject(e) : resolve(); };
+    const timer = setTimeout(() => finish(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })), ms);
+    address(t).then((host) => {
+      if (done) return;
+      s = net.connect({ host, port: t.port });
+      s.once('connect', () => finish());
+      s.once('error', finish);
+    }, finish);
   });
 }
 async function mcpOnce(t, ms) {
@@ -108,13 +112,19 @@ async function probe(t) {
     const left = deadline - Date.now();
     if (left <= 0) return { tong: t.tong, ready: false, detail: what + ' ' + last };
     let open = false;
+    let cut = false; // the attempt's time limit was shortened by the deadline
     try {
+      cut = left < 1000;
       await tcpOnce(t, Math.min(left, 1000));
       open = true;
-      if (t.mode === 'mcp') await mcpOnce(t, Math.min(Math.max(1, deadline - Date.now()), 2000));
+      const rest = Math.max(1, deadline - Date.now());
+      cut = rest < 2000;
+      if (t.mode === 'mcp') await mcpOnce(t, Math.min(rest, 2000));
       return { tong: t.tong, ready: true, ms: Date.now() - started };
     } catch (e) {
-      last = why(e);
+      // A last attempt cut short by the deadline says less than the failure before it: keep that one.
+      const timedOut = why(e) === 'no answer';
+      if (!(cut && timedOut && last !== 'not tried')) last = why(e);
       if (e && e.fatal) return { tong: t.tong, ready: false, detail: what + ' ' + last };
       if (!open && last !== 'refused') addresses.delete(t.host); // refused: right address, not listening yet
     }
