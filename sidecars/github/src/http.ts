@@ -35,6 +35,8 @@ export interface TongHttpServer {
   shutdown(graceMs?: number): Promise<void>;
   /** Requests being handled right now. */
   inFlight(): number;
+  /** Requests received since the server was created (any path or method). */
+  received(): number;
 }
 
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
@@ -110,6 +112,7 @@ export function createHttpServer(options: HttpOptions): TongHttpServer {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const log = options.log ?? (() => {});
   let inFlight = 0;
+  let received = 0;
   let closing = false;
   let drained: (() => void) | undefined;
 
@@ -149,6 +152,7 @@ export function createHttpServer(options: HttpOptions): TongHttpServer {
 
   const server = http.createServer((req, res) => {
     inFlight++;
+    received++;
     if (closing) res.setHeader('connection', 'close');
     res.on('close', () => {
       inFlight--;
@@ -168,6 +172,7 @@ export function createHttpServer(options: HttpOptions): TongHttpServer {
   return {
     server,
     inFlight: () => inFlight,
+    received: () => received,
     shutdown(graceMs = 8000) {
       closing = true;
       return new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  */
 import { readConfig } from './config.js';
 import { createHttpServer } from './http.js';
+import { startIdleCollector } from './idle-gc.js';
 import { createLogger } from './log.js';
 import { createOctokitProvider } from './provider.js';
 import { createServer, type ServerDeps } from './server.js';
@@ -25,6 +26,10 @@ const front = createHttpServer({
   mcpToken: config.mcpToken,
   log,
 });
+
+// Present when node runs with --expose-gc, as the image does: give memory back after a burst.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc) startIdleCollector({ activity: front.received, collect: gc });
 
 front.server.on('error', (err) => {
   log(`cannot serve: ${err.message}`);
