@@ -19,12 +19,13 @@ import {
   TEST_LABEL,
   buildTestImages,
   cleanupByLabel,
+  launchTongs,
   leftovers,
+  nodeAnvil,
   requireDocker,
   runTongs,
   sessionLeftovers,
   sessionOfLauncher,
-  startTongs,
   tempDir,
   tongLayer,
   type CliProcess,
@@ -34,23 +35,12 @@ const RUN_ID = randomBytes(4).toString('hex');
 const launcherPids = new Set<number>();
 let anvilScript = '';
 
-/** `docker run --rm` of a tongs-base anvil running `node -e SCRIPT --` (the harness args land after `--`). */
-function anvil(script: string, options: { env?: Record<string, string>; docker?: string[] } = {}): string[] {
-  const env = Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  return ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, ...(options.docker ?? []), ...env, BASE_IMAGE, 'node', '-e', script, '--'];
-}
+const anvil = (script: string, options: { env?: Record<string, string>; docker?: string[] } = {}) => nodeAnvil(RUN_ID, script, options);
 
-/** Start `tongs run` with one layer and remember its pid for clean-up. */
+/** Start `tongs run` with one layer; its pid is remembered for the suite-end leftover check. */
 function launch(t: TestContext, runtime: ContainerRuntime, layer: string, harness: string | null, argv: string[], env?: NodeJS.ProcessEnv): CliProcess {
   const args = ['run', '--repo-tongs', layer, ...(harness ? ['--harness', harness] : []), '--', ...argv];
-  const p = startTongs(args, env ? { env } : {});
-  const pid = p.child.pid!;
-  launcherPids.add(pid);
-  t.after(async () => {
-    p.child.kill('SIGKILL');
-    await cleanupByLabel(runtime, LABEL_LAUNCHER_PID, String(pid));
-  });
-  return p;
+  return launchTongs(t, runtime, args, env ? { env, pids: launcherPids } : { pids: launcherPids });
 }
 
 const mcpTong = (mark: string, extra = '') => `image: tongs-test-mcp:local

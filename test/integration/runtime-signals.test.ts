@@ -15,12 +15,13 @@ import {
   TEST_LABEL,
   buildTestImages,
   cleanupByLabel,
+  launchTongs,
   leftovers,
+  nodeAnvil,
   requireDocker,
   runTongs,
   sessionLeftovers,
   sessionOfLauncher,
-  startTongs,
   tongLayer,
   type CliProcess,
 } from '../support/docker.js';
@@ -29,19 +30,10 @@ const RUN_ID = randomBytes(4).toString('hex');
 const launcherPids = new Set<number>();
 let runtime: ContainerRuntime | null = null;
 
-function anvil(script: string): string[] {
-  return ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', script, '--'];
-}
+const anvil = (script: string) => nodeAnvil(RUN_ID, script);
 
 function launch(t: TestContext, rt: ContainerRuntime, layer: string, argv: string[]): CliProcess {
-  const p = startTongs(['run', '--repo-tongs', layer, '--', ...argv]);
-  const pid = p.child.pid!;
-  launcherPids.add(pid);
-  t.after(async () => {
-    p.child.kill('SIGKILL');
-    await cleanupByLabel(rt, LABEL_LAUNCHER_PID, String(pid));
-  });
-  return p;
+  return launchTongs(t, rt, ['run', '--repo-tongs', layer, '--', ...argv], { pids: launcherPids });
 }
 
 const portTong = (delayMs: number, timeout = '30s') => `image: tongs-test-port:local

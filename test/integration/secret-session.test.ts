@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
+import { LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import {
   BASE_IMAGE,
@@ -20,10 +20,10 @@ import {
   buildTestImages,
   cleanupByLabel,
   dockerCli,
+  launchTongs,
   leftovers,
   requireDocker,
   sessionOfLauncher,
-  startTongs,
   tempDir,
   tongLayer,
   type CliProcess,
@@ -95,13 +95,8 @@ grep -rlF -e "$needle" "$@" 2>/dev/null; echo "needle-rc=$?"
 `;
 
 function launch(t: TestContext, runtime: ContainerRuntime, args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const p = startTongs(args, { env });
-  const pid = String(p.child.pid);
-  t.after(async () => {
-    p.child.kill('SIGKILL');
-    await cleanupByLabel(runtime, LABEL_LAUNCHER_PID, pid);
-    await cleanupByLabel(runtime, TEST_LABEL, RUN_ID);
-  });
+  const p = launchTongs(t, runtime, args, { env });
+  t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
   return p;
 }
 

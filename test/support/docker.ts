@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
-import { LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
+import { LABEL_LAUNCHER_PID, LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
 import { CLI, REPO_ROOT, runProcess, tempDir, watch, type ProcessResult, type WatchedProcess } from './process.js';
 
 export { CLI, REPO_ROOT, tempDir };
@@ -192,4 +192,33 @@ export async function sessionOfLauncher(runtime: ContainerRuntime, pid: number, 
     if (Date.now() > deadline) throw new Error(`no session network for launcher pid ${pid}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A test anvil: `docker run --rm` of tongs-base running `node -e SCRIPT --` (the harness arguments the
+ * launcher appends land after `--`), labelled `dev.tongs.test=<runId>` for clean-up.
+ */
+export function nodeAnvil(runId: string, script: string, options: { env?: Record<string, string>; docker?: string[] } = {}): string[] {
+  const env = Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  return ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${runId}`, ...(options.docker ?? []), ...env, BASE_IMAGE, 'node', '-e', script, '--'];
+}
+
+/**
+ * Start `tongs ARGS`; after the test, SIGKILL it and remove what its session left, by launcher pid.
+ * `pids`, when given, collects the launcher's pid for a suite-end leftover check.
+ */
+export function launchTongs(
+  t: TestContext,
+  runtime: ContainerRuntime,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; pids?: Set<number> } = {},
+): CliProcess {
+  const p = startTongs(args, options.env ? { env: options.env } : {});
+  const pid = p.child.pid!;
+  options.pids?.add(pid);
+  t.after(async () => {
+    p.child.kill('SIGKILL');
+    await cleanupByLabel(runtime, LABEL_LAUNCHER_PID, String(pid));
+  });
+  return p;
 }
