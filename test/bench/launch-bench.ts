@@ -32,6 +32,14 @@ const ANVIL = ['docker', 'run', '--rm', '--label', `${BENCH_LABEL}=1`, BASE_IMAG
 
 /** Milliseconds from spawning `argv` until its stdout shows MARK; waits for the exit too. */
 function timeToFirstOutput(argv: string[]): Promise<number> {
+  return timeOutputAndExit(argv).then((t) => t.output);
+}
+
+/**
+ * Milliseconds from spawning `argv` until its stdout shows MARK (`output`), and from then until the
+ * process exits (`exit`: for tongs, the anvil's exit plus the session's teardown).
+ */
+function timeOutputAndExit(argv: string[]): Promise<{ output: number; exit: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
@@ -46,7 +54,7 @@ function timeToFirstOutput(argv: string[]): Promise<number> {
     child.once('error', reject);
     child.once('close', (code) => {
       if (seen === null || code !== 0) reject(new Error(`${argv.slice(0, 3).join(' ')} … exited ${code} without output:\n${err}`));
-      else resolve(seen);
+      else resolve({ output: seen, exit: performance.now() - t0 - seen });
     });
   });
 }
@@ -164,18 +172,22 @@ async function main(): Promise<void> {
 
   const runtime = createDockerRuntime();
   const bootNetwork = `tongsbench${runId}boot`;
-  const samples: Record<string, number[]> = { direct: [], boot1: [], boot10: [], tongs1: [], tongs10: [], compose1: [], compose10: [] };
+  const samples: Record<string, number[]> = { direct: [], directExit: [], boot1: [], boot10: [], tongs1: [], tongs10: [], tongs10Exit: [], compose1: [], compose10: [] };
   try {
     await runtime.createNetwork(bootNetwork, { [BENCH_LABEL]: '1' });
     await timeToFirstOutput(ANVIL); // warm-up
     await timeToFirstOutput(tongs(one));
     await tongBootOnce(runtime, bootNetwork, 1);
     for (let i = 0; i < RUNS; i++) {
-      samples.direct!.push(await timeToFirstOutput(ANVIL));
+      const direct = await timeOutputAndExit(ANVIL);
+      samples.direct!.push(direct.output);
+      samples.directExit!.push(direct.exit);
       samples.boot1!.push(await tongBootOnce(runtime, bootNetwork, 1));
       samples.tongs1!.push(await timeToFirstOutput(tongs(one)));
       samples.boot10!.push(await tongBootOnce(runtime, bootNetwork, 10));
-      samples.tongs10!.push(await timeToFirstOutput(tongs(ten)));
+      const ten10 = await timeOutputAndExit(tongs(ten));
+      samples.tongs10!.push(ten10.output);
+      samples.tongs10Exit!.push(ten10.exit);
       samples.compose1!.push(await composeOnce(dir, `tongsbench${runId}x1x${i}`, 1));
       samples.compose10!.push(await composeOnce(dir, `tongsbench${runId}x10x${i}`, 10));
       process.stderr.write(`tongs: bench run ${i + 1}/${RUNS} done\n`);
@@ -206,6 +218,14 @@ async function main(): Promise<void> {
       s(o10 - b10),
       `<= ${s(1.5 * o1)} (1.5x) ${o10 <= 1.5 * o1 ? 'ok' : 'MISSED'}`,
       (o10 / c10).toFixed(2),
+    ],
+    [
+      'teardown, 10 tongs (anvil output → exit)',
+      s(m('tongs10Exit')),
+      s(m('tongs10Exit') - m('directExit')),
+      '-',
+      `<= 2.00 s ${m('tongs10Exit') - m('directExit') <= 2000 ? 'ok' : 'MISSED'}`,
+      '-',
     ],
     ['docker-compose up -d + healthy, 1', s(m('compose1')), s(c1), s(c1 - b1), '-', '-'],
     ['docker-compose up -d + healthy, 10', s(m('compose10')), s(c10), s(c10 - b10), '-', '-'],

@@ -187,18 +187,20 @@ interface: { kind: port, port: 8080 }
     assert.equal((await rt.listContainers({ [LABEL_TONG]: name })).length, 1);
   });
 
-  test('teardown of 10 tongs takes at most 2 s', async (t) => {
+  // How long this takes is measured by `make bench-launch` (issue #3: within 2 s for 10 tongs), not here.
+  test('teardown of 10 tongs removes every one of them and the session network', async (t) => {
     runtime = await requireDocker(t);
     if (!runtime) return;
     await buildTestImages('tongs-test-port:local');
     const defs: Record<string, string> = {};
     for (let i = 0; i < 10; i++) defs[`t${i}`] = portTong(0);
     const layer = await tongLayer(t, defs);
-    const r = await launch(t, runtime, layer, anvil(`console.log('ANVIL UP')`)).done;
+    const p = launch(t, runtime, layer, anvil(`console.log('ANVIL UP')`));
+    const r = await p.done;
     assert.equal(r.status, 0, r.stderr);
-    const m = /removed 1\d containers and the session network in (\d+\.\d\d) s/.exec(r.stderr);
-    assert.ok(m, r.stderr);
-    assert.ok(Number(m[1]) <= 2, `teardown took ${m[1]} s`);
+    assert.match(r.stderr, /removed 1\d containers and the session network in \d+\.\d\d s/);
+    const pid = String(p.child.pid);
+    assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, pid), []);
   });
 });
 
