@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { LABEL_LAUNCHER_PID, LABEL_TONG } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import {
-  BASE_IMAGE,
   TEST_LABEL,
   buildTestImages,
   cleanupByLabel,
@@ -99,7 +98,7 @@ describe('teardown on every path', { concurrency: 3 }, () => {
     if (!runtime) return;
     await buildTestImages('tongs-test-port:local');
     const layer = await tongLayer(t, { a: portTong(0) });
-    const argv = ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-e', 'IGNORE=1', BASE_IMAGE, 'node', '-e', WAITING_ANVIL, '--'];
+    const argv = nodeAnvil(RUN_ID, WAITING_ANVIL, { env: { IGNORE: '1' } });
     const p = launch(t, runtime, layer, argv);
     await p.waitFor(/ANVIL UP/);
     const session = await sessionOfLauncher(runtime, p.child.pid!);
