@@ -156,7 +156,7 @@ describe('teardown on every path', { concurrency: 3 }, () => {
     });
     const def = (mark: string) => `lifecycle: shared
 image: tongs-test-port:local
-env: { TONG_MARK: ${mark} }
+env: { TONG_MARK: "${mark}" }
 interface: { kind: port, port: 8080 }
 `;
     const script = `const n = Object.keys(process.env).find((k) => k.endsWith('_HOST') && k.startsWith('TONGS_'));

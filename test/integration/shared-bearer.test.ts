@@ -35,7 +35,7 @@ test('a shared mcp tong is reused with its stored bearer, and recreated when the
   const layer = await tongLayer(t, {
     [name]: `lifecycle: shared
 image: tongs-test-mcp:local
-env: { TONG_MARK: ${RUN_ID} }
+env: { TONG_MARK: "${RUN_ID}" }
 interface: { kind: mcp, name: ${name}, port: 8080 }
 readiness: { mode: mcp, timeout: 20s }
 `,
