@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CommandNotFoundError, DefinitionError, TongsError, UsageError } from './errors.js';
-import type { MergedTong } from './core/layers.js';
+import type { MergeResult, MergedTong } from './core/layers.js';
 import type { LaunchPlan } from './core/plan-types.js';
 import type { DefinitionSource } from './core/validate.js';
 import { discoverDefinitions, type LayerDirs } from './shell/discover.js';
@@ -172,10 +172,31 @@ function warn(line: string): void {
 
 /** Validate and merge discovered definitions; warnings go to stderr, problems throw DefinitionError. */
 async function loadTongs(sources: DefinitionSource[]): Promise<MergedTong[]> {
+  const merged = await validateAndMerge(sources);
+  for (const line of merged.warnings) warn(line);
+  return merged.tongs;
+}
+
+async function validateAndMerge(sources: DefinitionSource[]): Promise<MergeResult> {
   const [{ validateDefinitions }, { mergeLayers }] = await Promise.all([import('./core/validate.js'), import('./core/layers.js')]);
   const { tongs, problems } = validateDefinitions(sources);
   if (problems.length > 0) throw new DefinitionError(problems);
-  const merged = mergeLayers(tongs);
+  return mergeLayers(tongs);
+}
+
+/**
+ * `loadTongs` through the definition cache (launcher/shell/definition-cache.ts): unchanged files and
+ * code skip yaml and zod entirely. Only `run` uses it; `plan` and `validate` write nothing.
+ */
+async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[]> {
+  const cache = await import('./shell/definition-cache.js');
+  const file = cache.definitionCachePath(tongsHome());
+  const key = await cache.definitionCacheKey(sources);
+  let merged = await cache.readDefinitionCache(file, key);
+  if (merged === null) {
+    merged = await validateAndMerge(sources);
+    await cache.writeDefinitionCache(file, key, merged);
+  }
   for (const line of merged.warnings) warn(line);
   return merged.tongs;
 }
@@ -232,7 +253,7 @@ async function runCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
-  const tongs = await loadTongs(ctx.sources);
+  const tongs = await loadTongsCached(ctx.sources);
   if (tongs.length === 0) return passthrough(ctx, cli);
   const { refuseLaunch, planLaunch } = await import('./core/plan.js');
   refuseLaunch({ tongs, harness: ctx.harness, anvilArgv: ctx.anvilArgv, workspace: ctx.workspace });

@@ -4,7 +4,8 @@
  *
  * - `env` is built in: it reads the launcher's own environment. A missing variable is a SecretError
  *   unless the reference is written `${secret:env:NAME?}`, which yields `''`.
- * - Command providers come from `$TONGS_HOME/secret-providers.yaml` (or `--providers PATH`):
+ * - Command providers come from `$TONGS_HOME/secret-providers.yaml` (or `--providers PATH`, parsed by
+ *   secret-providers-file.ts):
  *   `providers: { NAME: [argv…] }`, `{ref}` in any element replaced by the reference. The command runs
  *   with stdin and stderr on the user's terminal (unlock and biometric prompts work); its stdout is
  *   captured and exactly one trailing `\n` is stripped.
@@ -13,15 +14,11 @@
  *   so two providers never prompt on the terminal at once.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
 import { SecretError } from '../errors.js';
 import type { PlannedTong } from '../core/plan-types.js';
 import {
-  PROVIDER_NAME_PATTERN,
   hasSecretRef,
   listSecretRefs,
   parseSecretTemplate,
@@ -36,84 +33,12 @@ export const ENV_PROVIDER = 'env';
 /** The placeholder replaced by the reference in a command provider's argv. */
 export const REF_PLACEHOLDER = '{ref}';
 
-/** Schema of `secret-providers.yaml` (issue #6): `providers: { NAME: [argv…] }`. */
-export const SecretProvidersFileSchema = z.strictObject({
-  providers: z
-    .record(
-      z
-        .string()
-        .regex(PROVIDER_NAME_PATTERN, 'provider names start with a letter, then letters, digits, _, - or .')
-        .refine((name) => name !== ENV_PROVIDER, `'${ENV_PROVIDER}' is the built-in provider and cannot be redefined`),
-      z
-        .array(z.string().describe('an argv element; {ref} is replaced by the reference'))
-        .min(1, 'expected a non-empty argv list, e.g. [op, read, "{ref}"]')
-        .refine((argv) => argv[0] !== '', 'the command (first element) must not be empty')
-        .describe('the command run to resolve a reference; its stdout is the value'),
-    )
-    .describe('command providers by name'),
-});
-export type SecretProvidersFile = z.infer<typeof SecretProvidersFileSchema>;
-
 /** Command providers by name: argv templates (the `env` provider is built in and never listed). */
 export type ProviderTable = ReadonlyMap<string, readonly string[]>;
 
 /** `$TONGS_HOME/secret-providers.yaml`, `TONGS_HOME` defaulting to `~/.tongs` (DESIGN.md "Tong definitions"). */
 export function defaultProvidersPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.TONGS_HOME || path.join(os.homedir(), '.tongs'), 'secret-providers.yaml');
-}
-
-/**
- * Parse and validate the text of a providers file. Every problem is reported at once, one per line,
- * as `<file>:<line>: <field path>: <message>`.
- * @throws SecretError listing the problems (YAML syntax errors or schema violations).
- */
-export function parseProvidersFile(text: string, file: string): ProviderTable {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
-  const problems = doc.errors.map(
-    (e) => `${file}:${e.linePos?.[0].line ?? lineOf(e.pos[0])}: ${e.message.split('\n')[0]}`,
-  );
-  if (problems.length === 0) {
-    const result = SecretProvidersFileSchema.safeParse(doc.toJS() ?? {});
-    if (result.success) return new Map(Object.entries(result.data.providers));
-    for (const issue of result.error.issues) {
-      const keys = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
-      // An unknown key is located at the key itself, not at its parent.
-      if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) keys.push(issue.keys[0]);
-      // The closest node that exists in the document gives the line (a missing key: its parent).
-      let line = 1;
-      for (let n = keys.length; n >= 0; n--) {
-        const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        if (node?.range) {
-          line = lineOf(node.range[0]);
-          break;
-        }
-      }
-      const where = keys.length ? keys.join('.') : '(top level)';
-      // zod reports a bad record key as "Invalid key in record" with the real reasons nested.
-      const nested = issue.code === 'invalid_key' ? issue.issues.map((i) => i.message).join('; ') : '';
-      problems.push(`${file}:${line}: ${where}: ${nested || issue.message}`);
-    }
-  }
-  throw new SecretError(`invalid secret providers file:\n${problems.join('\n')}`);
-}
-
-/**
- * Load the command providers. With `explicit` false (the default path), a missing file means no
- * command providers; with `explicit` true (`--providers PATH`) a missing file is an error.
- * @throws SecretError on an unreadable or invalid file.
- */
-export async function loadProviders(file: string, explicit: boolean): Promise<ProviderTable> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !explicit) return new Map();
-    throw new SecretError(`cannot read secret providers file ${file}: ${(error as Error).message}`, { cause: error });
-  }
-  return parseProvidersFile(text, file);
 }
 
 /** What running a provider command produced. */
@@ -140,7 +65,7 @@ export function runProviderCommand(argv: readonly string[]): Promise<ProviderCom
 }
 
 export interface SecretResolverOptions {
-  /** Command providers (from {@link loadProviders}). */
+  /** Command providers (from `loadProviders` in secret-providers-file.ts). */
   providers: ProviderTable;
   /** The environment the `env` provider reads; default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -285,8 +210,9 @@ export function createResolveSecrets(
     // Read the providers file only when a command provider is needed, so a broken file cannot
     // block a launch that uses only `env` references.
     if (!resolver || (needsCommands && !providersLoaded)) {
+      // The file's parser (yaml, zod) is loaded only now: most launches use only `env` references.
       const providers = needsCommands
-        ? await loadProviders(options.providersPath ?? defaultProvidersPath(env), options.providersPath !== undefined)
+        ? await (await import('./secret-providers-file.js')).loadProviders(options.providersPath ?? defaultProvidersPath(env), options.providersPath !== undefined)
         : new Map<string, string[]>();
       providersLoaded = needsCommands;
       resolver = createSecretResolver({ providers, env, ...(options.run ? { run: options.run } : {}) });

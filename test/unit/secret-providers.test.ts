@@ -9,10 +9,9 @@ import {
   createResolveSecrets,
   createSecretResolver,
   defaultProvidersPath,
-  loadProviders,
-  parseProvidersFile,
   type ProviderCommandResult,
 } from '../../launcher/shell/secret-providers.js';
+import { loadProviders, parseProvidersFile } from '../../launcher/shell/secret-providers-file.js';
 import { REPO_ROOT, runProcess, tempDir, type AfterHook } from '../support/process.js';
 
 const SECRET = 'v@lue-that-must-never-be-printed';
