@@ -267,7 +267,7 @@ readiness: { timeout: 20s }
 interface: { kind: port, port: 8080, aliases: [listing-${RUN_ID}] }
 `,
     });
-    const p = launch(t, runtime, layer, null, anvil(`console.log('ANVIL UP'); setTimeout(() => {}, 60000); process.on('SIGTERM', () => process.exit(0))`));
+    const p = launch(t, runtime, layer, null, anvil(`process.on('SIGTERM', () => process.exit(0)); console.log('ANVIL UP'); setTimeout(() => {}, 60000)`));
     await p.waitFor(/ANVIL UP/);
     const session = await sessionOfLauncher(runtime, p.child.pid!);
     const json = await runTongs(['ps', '--json']);

@@ -8,6 +8,7 @@
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { LABEL_LAUNCHER_PID, LABEL_TONG } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import {
@@ -41,10 +42,14 @@ interface: { kind: port, port: 8080 }
 readiness: { timeout: ${timeout} }
 `;
 
-/** An anvil that says it is up, then waits; it exits 0 on SIGINT/SIGTERM unless told to ignore them. */
-const WAITING_ANVIL = `console.log('ANVIL UP');
-const ignore = process.env.IGNORE === '1';
+/**
+ * An anvil that says it is up once its handlers are in place (a signal that came earlier would hit a
+ * PID 1 without a handler, which ignores it), then waits; it exits 0 on SIGINT/SIGTERM/SIGHUP unless
+ * told to ignore them.
+ */
+const WAITING_ANVIL = `const ignore = process.env.IGNORE === '1';
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { console.log('ANVIL GOT ' + s); if (!ignore) process.exit(0); });
+console.log('ANVIL UP');
 setInterval(() => {}, 1000);`;
 
 describe('teardown on every path', { concurrency: 3 }, () => {
@@ -127,23 +132,6 @@ describe('teardown on every path', { concurrency: 3 }, () => {
     assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, String(p.child.pid)), []);
   });
 
-  test('SIGKILL of the launcher, then `tongs gc`, leaves nothing behind', async (t) => {
-    runtime = await requireDocker(t);
-    if (!runtime) return;
-    await buildTestImages('tongs-test-port:local');
-    const layer = await tongLayer(t, { a: portTong(0), b: portTong(0) });
-    const p = launch(t, runtime, layer, anvil(WAITING_ANVIL));
-    await p.waitFor(/ANVIL UP/);
-    const session = await sessionOfLauncher(runtime, p.child.pid!);
-    p.child.kill('SIGKILL');
-    await p.done;
-    assert.notDeepEqual(await sessionLeftovers(runtime, session), [], 'a killed launcher cannot clean up');
-    const gc = await runTongs(['gc']);
-    assert.equal(gc.status, 0, gc.stderr);
-    assert.match(gc.stderr, /tongs: removed \d+ dead sessions? \(\d+ containers?, \d+ networks?\)/);
-    assert.deepEqual(await sessionLeftovers(runtime, session), []);
-  });
-
   test('a shared tong is reused while its definition matches, recreated when it changes, and outlives sessions', async (t) => {
     runtime = await requireDocker(t);
     if (!runtime) return;
@@ -201,6 +189,26 @@ interface: { kind: port, port: 8080 }
     const pid = String(p.child.pid);
     assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, pid), []);
   });
+});
+
+// Not in the concurrent suite above: every `tongs run` there sweeps dead sessions on start-up, and
+// would remove this killed launcher's session before the test sees what it left.
+test('SIGKILL of the launcher, then `tongs gc`, leaves nothing behind', async (t) => {
+  runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildTestImages('tongs-test-port:local');
+  const layer = await tongLayer(t, { a: portTong(0), b: portTong(0) });
+  const p = launch(t, runtime, layer, anvil(WAITING_ANVIL));
+  await p.waitFor(/ANVIL UP/);
+  const session = await sessionOfLauncher(runtime, p.child.pid!);
+  p.child.kill('SIGKILL');
+  // Not p.done: the orphaned docker CLI of the anvil holds the launcher's stdout open until gc.
+  if (p.child.exitCode === null && p.child.signalCode === null) await once(p.child, 'exit');
+  assert.notDeepEqual(await sessionLeftovers(runtime, session), [], 'a killed launcher cannot clean up');
+  const gc = await runTongs(['gc']);
+  assert.equal(gc.status, 0, gc.stderr);
+  assert.match(gc.stderr, /tongs: removed \d+ dead sessions? \(\d+ containers?, \d+ networks?\)/);
+  assert.deepEqual(await sessionLeftovers(runtime, session), []);
 });
 
 test('the signal suite leaves no container or network behind', async (t) => {
