@@ -79,6 +79,26 @@ describe('Streamable HTTP', () => {
     assert.equal((await post(url.replace('/mcp', '/other'))).status, 404);
   });
 
+  test('answers are whole JSON bodies with their length; a notification alone is 202 with no body', async () => {
+    const { url } = await serve();
+    const res = await post(url);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    const text = await res.text();
+    assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text));
+    assert.equal((JSON.parse(text) as { result: { serverInfo: { name: string } } }).result.serverInfo.name, 'tongs-github');
+
+    const note = await post(url, { 'mcp-protocol-version': '2025-06-18' }, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    assert.equal(note.status, 202);
+    assert.equal(await note.text(), '');
+  });
+
+  test('the SDK still judges Accept and Content-Type (406, 415)', async () => {
+    const { url } = await serve();
+    assert.equal((await post(url, { accept: 'application/json' })).status, 406);
+    assert.equal((await post(url, { 'content-type': 'text/plain' })).status, 415);
+  });
+
   test('a body that is not JSON is a 400 parse error', async () => {
     const { url } = await serve();
     const res = await post(url, {}, '{not json');

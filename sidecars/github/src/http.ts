@@ -1,13 +1,15 @@
 /**
  * Streamable HTTP front of the GitHub tong (issue #5 "Transport security"; DESIGN.md "The GitHub
  * tong"). Stateless: each POST to the MCP path gets a fresh `McpServer` and transport, answered as
- * plain JSON. Before the SDK sees a request: the Origin rule (403), the bearer rule (401) and the
+ * plain JSON (the SDK's documented stateless pattern: a stateless transport refuses a second request). Before the SDK sees a request: the Origin rule (403), the bearer rule (401) and the
  * body limit (413).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+// The web-standard transport, not the node one: that one adapts node's request and response through
+// @hono/node-server, whose import alone (node:http2 and its own modules) costs ~5 MB of resident memory.
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 
 /** Default bound on a request body: 4 MiB (create_pr carries whole files). */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -106,6 +108,33 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/**
+ * The web `Request` the transport reads: method, URL and headers. The body was already read (within
+ * the limit) and parsed; it reaches the transport as `parsedBody`, so the Request carries none.
+ */
+function webRequest(req: http.IncomingMessage, url: URL): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  return new Request(url, { method: req.method ?? 'POST', headers });
+}
+
+/**
+ * Writes the transport's answer. With `enableJsonResponse` every answer to a POST is a complete JSON
+ * body (or an empty 202), so it is read whole and sent with its length in one write.
+ */
+async function sendWebResponse(res: http.ServerResponse, answer: Response): Promise<void> {
+  const body = answer.body ? Buffer.from(await answer.arrayBuffer()) : undefined;
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = {};
+  answer.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  if (body) headers['content-length'] = String(body.length);
+  res.writeHead(answer.status, headers);
+  res.end(body);
+}
+
 /** Creates (does not start) the HTTP server; call `server.listen(port, host)`. */
 export function createHttpServer(options: HttpOptions): TongHttpServer {
   const mcpPath = options.path ?? '/mcp';
@@ -141,13 +170,14 @@ export function createHttpServer(options: HttpOptions): TongHttpServer {
       return sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
     }
     const mcp = options.createMcpServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       void transport.close();
       void mcp.close();
     });
     await mcp.connect(transport);
-    await transport.handleRequest(req, res, parsed);
+    const answer = await transport.handleRequest(webRequest(req, url), { parsedBody: parsed });
+    await sendWebResponse(res, answer);
   };
 
   const server = http.createServer((req, res) => {
