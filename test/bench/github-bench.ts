@@ -5,11 +5,15 @@
 //  3. resident memory of the idle server; target ≤ 80 MB.
 // The server runs as the image runs it: the node flags of the Dockerfile's ENTRYPOINT and its
 // `ENV MALLOC_*` lines (BENCH_NODE_FLAGS="..." and BENCH_MALLOC_ARENA_MAX=... override them for A/B runs).
-// Two extra measurements locate the time in the same run: the same three GitHub requests made with
-// bare fetch (what octokit and its retry and throttling plugins cost), and a call the tong refuses
-// before any GitHub request (what MCP over HTTP and the server cost alone).
+// Extra measurements locate the time in the same run: the same three GitHub requests made with bare
+// fetch (what octokit and its retry and throttling plugins cost); the direct octokit call made from a
+// separate process, as the tong is one (what the process boundary costs: every GitHub request and every
+// 1 ms timer of the plugins' limiters then wakes a process that was asleep); a call the tong refuses
+// before any GitHub request (what MCP over HTTP and the server cost alone); and the direct octokit
+// client's own sustained rate with the same number of concurrent callers (the ceiling for the tong's
+// calls/s: plugin-throttling admits one request per limiter per event-loop turn).
 // Prints a table of medians and ratios. Measures only; asserts nothing.
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +71,19 @@ const cpuMs = (pid: number) => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 
+/**
+ * `--direct-child <apiUrl> <token>`: the direct octokit call again, from a process of its own. Each
+ * IPC message runs one timed `list_prs`-equivalent call and answers its duration in ms.
+ */
+function directChild(apiUrl: string, token: string): void {
+  const provider = createOctokitProvider({ apiUrl, token });
+  process.on('message', () => {
+    const t = performance.now();
+    void provider.listPullRequests({ owner: 'acme', name: 'ops' }, 'tongs').then(() => process.send!(performance.now() - t));
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
 async function main(): Promise<void> {
   const fake = new FakeGitHub();
   await fake.start();
@@ -96,6 +113,11 @@ async function main(): Promise<void> {
   await client.connect(new StreamableHTTPClientTransport(url));
   const provider = createOctokitProvider({ apiUrl: fake.url, token: fake.token });
   const repo = { owner: 'acme', name: 'ops' };
+  const other: ChildProcess = fork(fileURLToPath(import.meta.url), ['--direct-child', fake.url, fake.token], { execArgv: [], stdio: 'inherit' });
+  const directElsewhere = () => new Promise<number>((resolve) => {
+    other.once('message', (ms) => resolve(ms as number));
+    other.send('call');
+  });
   const viaMcp = async () => {
     const r = await client.callTool({ name: 'list_prs', arguments: { repo_owner: 'acme', repo_name: 'ops' } });
     if (r.isError) throw new Error(JSON.stringify(r.content));
@@ -127,11 +149,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < 50; i++) {
     await viaMcp();
     await direct();
+    await directElsewhere();
     await bare();
     await viaMcpNoGitHub();
   }
   const mcpMs: number[] = [];
   const directMs: number[] = [];
+  const elsewhereMs: number[] = [];
   const bareMs: number[] = [];
   const noGitHubMs: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
@@ -141,6 +165,7 @@ async function main(): Promise<void> {
     t = performance.now();
     await direct();
     directMs.push(performance.now() - t);
+    elsewhereMs.push(await directElsewhere());
     t = performance.now();
     await viaMcp();
     mcpMs.push(performance.now() - t);
@@ -176,6 +201,20 @@ async function main(): Promise<void> {
     await Promise.all(clients.map((c) => c.close()));
     return { rate, cpuPerCall };
   };
+  other.disconnect();
+  // The tong's own GitHub client alone, as many concurrent callers, same repository.
+  let directCalls = 0;
+  const directStart = performance.now();
+  const directEnd = directStart + LOAD_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < directEnd) {
+        await provider.listPullRequests({ owner: 'acme', name: 'empty' }, 'tongs');
+        directCalls++;
+      }
+    }),
+  );
+  const directRate = directCalls / ((performance.now() - directStart) / 1000);
   const rateEmpty = await throughput({ repo_owner: 'acme', repo_name: 'empty' });
   const rateOps = await throughput({ repo_owner: 'acme', repo_name: 'ops' });
   const rateNoGitHub = await throughput(foreign, true);
@@ -205,10 +244,12 @@ async function main(): Promise<void> {
   console.log(`|${'-'.repeat(46)}|${'-'.repeat(18)}|${'-'.repeat(12)}|--------|`);
   row('bare fetch, same 3 requests, median (p90)', `${median(bareMs).toFixed(2)} (${pct(bareMs, 0.9).toFixed(1)}) ms`, '', true);
   row('direct octokit median (p90)', `${directMed.toFixed(2)} (${pct(directMs, 0.9).toFixed(1)}) ms`, '', true);
+  row('  the same from a separate process', `${median(elsewhereMs).toFixed(2)} (${pct(elsewhereMs, 0.9).toFixed(1)}) ms`, '', true);
   row('MCP over HTTP median (p90)', `${mcpMed.toFixed(2)} (${pct(mcpMs, 0.9).toFixed(1)}) ms`, '', true);
   row('added latency (median MCP − median direct)', `${added.toFixed(2)} ms`, '≤ 5 ms', added <= 5);
   row('ratio MCP / direct (medians)', `${(mcpMed / directMed).toFixed(2)}×`, '', true);
   row('MCP call refused before GitHub, median (p90)', `${median(noGitHubMs).toFixed(2)} (${pct(noGitHubMs, 0.9).toFixed(1)}) ms`, '', true);
+  row(`direct octokit calls/s, empty (${CONCURRENCY} callers)`, directRate.toFixed(0), '', true);
   row(`sustained calls/s, empty repo (${CONCURRENCY} clients)`, rateEmpty.rate.toFixed(0), '≥ 500', rateEmpty.rate >= 500);
   row('  tong CPU per call, empty repo', `${rateEmpty.cpuPerCall.toFixed(2)} ms`, '', true);
   // One node process runs its JavaScript on one thread, so one core bounds it however many the machine has.
@@ -223,7 +264,11 @@ async function main(): Promise<void> {
   row(`RSS idle, ${SETTLE_SECONDS} s after the load`, `${rssSettled.toFixed(1)} MB`, '≤ 80 MB', rssSettled <= 80);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`tongs: github bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+if (process.argv[2] === '--direct-child') {
+  directChild(process.argv[3]!, process.argv[4]!);
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(`tongs: github bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
