@@ -52,6 +52,15 @@ for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => { console.l
 console.log('ANVIL UP');
 setInterval(() => {}, 1000);`;
 
+/** A session of two port tongs whose anvil runs {@link WAITING_ANVIL}, once the anvil is up. */
+async function waitingSession(t: TestContext, rt: ContainerRuntime): Promise<{ p: CliProcess; session: string }> {
+  await buildTestImages('tongs-test-port:local');
+  const layer = await tongLayer(t, { a: portTong(0), b: portTong(0) });
+  const p = launch(t, rt, layer, anvil(WAITING_ANVIL));
+  await p.waitFor(/ANVIL UP/);
+  return { p, session: await sessionOfLauncher(rt, p.child.pid!) };
+}
+
 describe('teardown on every path', { concurrency: 3 }, () => {
   for (const [signal, code] of [
     ['SIGINT', 130],
@@ -61,11 +70,7 @@ describe('teardown on every path', { concurrency: 3 }, () => {
     test(`${signal} while the anvil runs: the anvil hears it first, exit ${code}, nothing left`, async (t) => {
       runtime = await requireDocker(t);
       if (!runtime) return;
-      await buildTestImages('tongs-test-port:local');
-      const layer = await tongLayer(t, { a: portTong(0), b: portTong(0) });
-      const p = launch(t, runtime, layer, anvil(WAITING_ANVIL));
-      await p.waitFor(/ANVIL UP/);
-      const session = await sessionOfLauncher(runtime, p.child.pid!);
+      const { p, session } = await waitingSession(t, runtime);
       p.child.kill(signal);
       const r = await p.done;
       assert.equal(r.status, code, r.stderr);
@@ -196,11 +201,7 @@ interface: { kind: port, port: 8080 }
 test('SIGKILL of the launcher, then `tongs gc`, leaves nothing behind', async (t) => {
   runtime = await requireDocker(t);
   if (!runtime) return;
-  await buildTestImages('tongs-test-port:local');
-  const layer = await tongLayer(t, { a: portTong(0), b: portTong(0) });
-  const p = launch(t, runtime, layer, anvil(WAITING_ANVIL));
-  await p.waitFor(/ANVIL UP/);
-  const session = await sessionOfLauncher(runtime, p.child.pid!);
+  const { p, session } = await waitingSession(t, runtime);
   p.child.kill('SIGKILL');
   // Not p.done: the orphaned docker CLI of the anvil holds the launcher's stdout open until gc.
   if (p.child.exitCode === null && p.child.signalCode === null) await once(p.child, 'exit');
