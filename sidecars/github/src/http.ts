@@ -1,8 +1,9 @@
 /**
  * Streamable HTTP front of the GitHub tong (issue #5 "Transport security"; DESIGN.md "The GitHub
  * tong"). Stateless: each POST to the MCP path gets a fresh `McpServer` and transport, answered as
- * plain JSON (the SDK's documented stateless pattern: a stateless transport refuses a second request). Before the SDK sees a request: the Origin rule (403), the bearer rule (401) and the
- * body limit (413).
+ * plain JSON (the SDK's documented stateless pattern: a stateless transport refuses a second
+ * request). Before the SDK sees a request: the Origin rule (403), the bearer rule (401) and the body
+ * limit (413).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
