@@ -1,9 +1,10 @@
 /**
  * Runs a LaunchPlan on a real container engine (issue #3; DESIGN.md "Wiring a session" steps 2–7):
- * sweep dead sessions, make sure images exist (build from `build:` when absent, never pull), resolve
- * secrets for the tongs about to be created, create the session network, start every tong in parallel
- * under its aliases (reusing a matching shared tong), probe readiness from inside the network, write
- * the MCP config, run the anvil in the foreground, and tear everything down on every exit path.
+ * sweep dead sessions, resolve secrets for the tongs about to be created (before any network or
+ * container exists), create the session network, make sure images exist (build from `build:` when
+ * absent, never pull), start every tong in parallel under its aliases (reusing a matching shared
+ * tong), probe readiness from inside the network, write the MCP config, run the anvil in the
+ * foreground, and tear everything down on every exit path.
  *
  * Signals (SIGINT, SIGTERM, SIGHUP): while tongs start, a signal aborts the start-up; while the anvil
  * runs it is passed to the anvil first (the docker CLI proxies it), and an anvil still running 10 s
@@ -19,7 +20,7 @@ import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
-import type { ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
 import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
 
 export interface RunSessionOptions {
@@ -150,9 +151,10 @@ export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, h
 }
 
 /**
- * Apply the plan's containers: images, shared-tong reuse, secrets, network, parallel start, in-network
- * probe, readiness. Resources are labelled, so on any failure the caller removes them by label; this
- * function waits for every operation it began before it throws (nothing is created after it returns).
+ * Apply the plan's containers: shared-tong reuse, secrets (before any network or container exists),
+ * then network, images, parallel start, in-network probe, readiness. Resources are labelled, so on any
+ * failure the caller removes them by label; this function waits for every operation it began before it
+ * throws (nothing is created after it returns).
  * @throws DockerError, SecretError, ReadinessError, or `signal.reason` when aborted.
  */
 export async function applyPlan(
@@ -169,11 +171,41 @@ export async function applyPlan(
   const now = options.now ?? Date.now;
   const network = plan.network;
   if (!network) throw new TongsError('the plan has no session network (a passthrough plan needs no session)');
-  // The network first, and at once the probe container on it (idle until it gets its targets), so
-  // their start-up overlaps the image checks, secret resolution and the tongs' own start.
+  const tStart = now();
+
+  // Secrets first (DESIGN.md "Wiring a session" step 2, issue #6): resolved on the host before any
+  // network or container exists, so a failed or declined provider leaves nothing to tear down. Only
+  // the shared tongs' state is read first, because a reused shared tong resolves nothing.
+  const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
+  const sharedState = await raceAbort(
+    Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
+    signal,
+  );
+  const reused = new Map<string, string>();
+  const stale: string[] = [];
+  for (const { tong, info } of sharedState) {
+    if (info && info.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) reused.set(tong.name, info.id);
+    else if (info) stale.push(info.id);
+  }
+  const toCreate = plan.tongs.filter((t) => !reused.has(t.name));
+  let resolved: Map<string, Record<string, string>> | null = null;
+  if (options.resolveSecrets) {
+    if (toCreate.some((t) => Object.keys(t.secretEnv).length > 0)) progress.phase('resolving secrets');
+    resolved = await raceAbort(options.resolveSecrets(toCreate), signal);
+    progress.debug('secrets resolved');
+  }
+  const secretsOf = (t: PlannedTong): Record<string, string> => resolved?.get(t.name) ?? t.secretEnv;
+  const tokens = new Map<string, string>();
+  for (const t of plan.tongs) {
+    const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
+    if (token && !token.includes('${secret:')) tokens.set(t.name, token);
+  }
+  signal?.throwIfAborted();
+
+  // Then the network, and at once the probe container on it (idle until it gets its targets), so
+  // their start-up overlaps the image checks and the tongs' own start.
   const probeImage = process.env[PROBE_IMAGE_ENV] || plan.anvilImage;
   const targetCount = probeTargets(plan.tongs, new Map()).length;
-  const tStart = now();
   const networkCreated = runtime.createNetwork(network.name, network.labels).then(() => {
     progress.debug(`network ${network.name} created`);
     return network.name;
@@ -190,16 +222,13 @@ export async function applyPlan(
       : null;
 
   try {
-    // Images and shared tongs, concurrently.
-    const shared = plan.tongs.filter((t) => t.lifecycle === 'shared');
     progress.phase('checking images');
-    const [images, probeImageInfo, sharedState] = await raceAbort(
+    const [images, probeImageInfo] = await raceAbort(
       allSettledOrThrow<unknown>([
         ensureImages(runtime, plan.tongs, progress, signal),
         probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
-        Promise.all(shared.map(async (t) => ({ tong: t, info: await runtime.inspectContainer(t.containerName) }))),
         networkCreated,
-      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, Array<{ tong: PlannedTong; info: ContainerInfo | null }>, string]>,
+      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, string]>,
       signal,
     );
     progress.debug('images checked');
@@ -211,25 +240,6 @@ export async function applyPlan(
           : `readiness probes need an image with node: the anvil argv names none; set ${PROBE_IMAGE_ENV}`,
       );
     }
-    const reused = new Map<string, string>();
-    const stale: string[] = [];
-    for (const { tong, info } of sharedState) {
-      if (info && info.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) reused.set(tong.name, info.id);
-      else if (info) stale.push(info.id);
-    }
-    const toCreate = plan.tongs.filter((t) => !reused.has(t.name));
-
-    // Secrets: resolved on the host before any container exists (issue #6), only for tongs we create.
-    progress.phase('resolving secrets');
-    const resolved = (await raceAbort(options.resolveSecrets?.(toCreate) ?? Promise.resolve(null), signal)) ?? null;
-    const secretsOf = (t: PlannedTong): Record<string, string> => resolved?.get(t.name) ?? t.secretEnv;
-    const tokens = new Map<string, string>();
-    for (const t of plan.tongs) {
-      const token = reused.has(t.name) ? t.secretEnv.TONGS_MCP_TOKEN : secretsOf(t).TONGS_MCP_TOKEN;
-      if (token && !token.includes('${secret:')) tokens.set(t.name, token);
-    }
-    progress.debug('secrets resolved');
-    signal?.throwIfAborted();
 
     // Everything at once: session tongs, stale shared tongs recreated, reused shared tongs connected.
     progress.phase(`starting ${plan.tongs.length} tong${plan.tongs.length === 1 ? '' : 's'}`);

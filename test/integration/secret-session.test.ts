@@ -4,7 +4,8 @@
  * searched for in `docker inspect` of every container, the host's `ps -eo args`, the anvil's
  * environment and file system, the emitted MCP config and the launcher's output. None may hold it,
  * yet the tong reports the right sha256 of each value. A second test proves that a container on the
- * session network without the per-session bearer is refused by the GitHub tong.
+ * session network without the per-session bearer is refused by the GitHub tong, and a third that a
+ * secret which cannot be resolved ends the launch with exit 1 before any network or container exists.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -235,4 +236,50 @@ readiness:
   const line = /^STATUS (.*)$/m.exec(r.stdout);
   assert.ok(line, r.stdout);
   assert.deepEqual(JSON.parse(line[1]!), { without: 401, wrong: 401, withToken: 200 });
+});
+
+test('an unresolvable secret exits 1 naming provider and reference, before any network or container exists', async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildTestImages('tongs-test-mcp:local');
+  const home = await tempDir(t, 'tongs-home-');
+  const providers = join(home, 'providers.yaml');
+  await writeFile(providers, 'providers:\n  failing: [/bin/sh, -c, "exit 7", sh, "{ref}"]\n');
+  // The anvil image under a tag of its own, so that a readiness probe container (which runs the anvil
+  // image, unnamed) would show in the engine's events too.
+  const anvilImage = `tongs-it-unresolved-${RUN_ID}:local`;
+  await docker(['tag', BASE_IMAGE, anvilImage]);
+  t.after(() => dockerCli(['rmi', anvilImage]));
+  const cases = [
+    { env: '${secret:env:TONGS_IT_UNSET_' + RUN_ID + '}', message: new RegExp(`provider 'env', reference 'TONGS_IT_UNSET_${RUN_ID}': environment variable .* is not set`) },
+    { env: '${secret:failing:op://vault/item:field}', message: /provider 'failing', reference 'op:\/\/vault\/item:field': command '\/bin\/sh' exited with status 7/ },
+    { env: '${secret:nosuch:ref}', message: /unknown secret provider 'nosuch' \(reference 'ref'\)/ },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const layer = await tongLayer(t, {
+      echo: `image: tongs-test-mcp:local
+env:
+  UPSTREAM: "${c.env}"
+interface: { kind: mcp, port: 8080, name: echo }
+`,
+    });
+    // Each launch names its anvil, which also names its session network (\`<anvil name>-tongs-<id>\`).
+    const anvilName = `tongs-it-unresolved-${RUN_ID}-${i}`;
+    const since = (Date.now() / 1000).toFixed(3);
+    const p = launch(
+      t,
+      runtime,
+      ['run', '--repo-tongs', layer, '--providers', providers, '--harness', 'claude', '--',
+        'docker', 'run', '--rm', '--name', anvilName, '--label', `${TEST_LABEL}=${RUN_ID}`, anvilImage, 'node', '-e', 'console.log("ANVIL RAN")'],
+      { TONGS_HOME: home },
+    );
+    const r = await p.done;
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, c.message);
+    assert.doesNotMatch(r.stdout, /ANVIL RAN/);
+    const until = (Date.now() / 1000 + 1).toFixed(3);
+    const events = await docker(['events', '--since', since, '--until', until, '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}']);
+    const ours = events.split('\n').filter((line) => / create /.test(line) && [anvilName, anvilImage, 'tongs-test-mcp:local'].some((x) => line.includes(x)));
+    assert.deepEqual(ours, [], `no network or container was created: ${ours.join('; ')}`);
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DockerError, ReadinessError } from '../../launcher/errors.js';
+import { DockerError, ReadinessError, SecretError } from '../../launcher/errors.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { PlannedTong } from '../../launcher/core/plan-types.js';
 import { applyPlan, tongSpec } from '../../launcher/shell/session.js';
@@ -126,6 +126,22 @@ test('secrets never become Env: the tong gets a tmpfs and the wrapper, and recei
   assert.equal(probedToken, 'bearer-123', 'the mcp probe sends the bearer (over stdin only)');
   const probe = [...rt.calls].find((x) => x.op === 'createContainer' && (x.args[0] as { image: string }).image === 'anvil:local')!;
   assert.doesNotMatch(JSON.stringify(probe.args), /bearer-123/);
+});
+
+test('a secret that cannot be resolved fails the launch before any network or container exists', async () => {
+  const rt = new FakeRuntime(['tongs-test-mcp:local', 'anvil:local']);
+  const plan = buildPlan({ github: mcp('github', { env: { T: '${secret:env:T}' }, readiness: { mode: 'mcp' } }) });
+  await assert.rejects(
+    applyPlan(plan, rt, {
+      progress: sink().progress,
+      resolveSecrets: async () => {
+        throw new SecretError("tong 'github': secret provider 'env', reference 'T': environment variable T is not set");
+      },
+    }),
+    (e: Error) => e instanceof SecretError && /reference 'T'/.test(e.message),
+  );
+  const created = rt.calls.filter((c) => c.op === 'createNetwork' || c.op === 'createContainer' || c.op === 'buildImage');
+  assert.deepEqual(created, [], 'nothing was created, so nothing is left for teardown');
 });
 
 test('failed secret delivery removes the container and fails the launch', async () => {
