@@ -204,7 +204,8 @@ export async function approveWorkspace(options: WorkspaceApprovalOptions): Promi
       printSummary(item);
       options.stderr.write(`tongs: ${item.question}`);
       const answer = await answers.next();
-      if (answer.done) options.stderr.write('\n');
+      // A terminal echoes the answer and its newline; piped input and EOF do not, so end the line here.
+      if (answer.done || !(options.input as { isTTY?: boolean }).isTTY) options.stderr.write('\n');
       const yes = !answer.done && /^(y|yes)$/i.test(answer.value.trim());
       if (!yes) {
         throw new RefusalError(

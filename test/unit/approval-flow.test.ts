@@ -80,7 +80,8 @@ test('y approves: summary then question on stderr, approval stored, next launch 
   assert.deepEqual(await run, { approvedNow: ['evil'], alreadyApproved: [] });
   assert.match(stderr.text, /^tongs: workspace tong 'evil' \(defined in \/home\/dev\/project\/\.tongs\/tongs\/evil\.yaml\) asks for:\n/);
   assert.match(stderr.text, /tongs: {3}secrets: {3}env:GITHUB_TOKEN\n/);
-  assert.ok(stderr.text.endsWith("tongs: Approve workspace tong 'evil'? [y/N] "));
+  // Piped input is not echoed, so the launcher ends the question's line itself.
+  assert.ok(stderr.text.endsWith("tongs: Approve workspace tong 'evil'? [y/N] \n"));
 
   const stored = JSON.parse(await readFile(storePath, 'utf8'));
   assert.deepEqual(stored, {
@@ -93,6 +94,14 @@ test('y approves: summary then question on stderr, approval stored, next launch 
   const again = await approve(storePath, [tong('evil')], '');
   assert.deepEqual(await again.run, { approvedNow: [], alreadyApproved: ['evil'] });
   assert.equal(again.stderr.text, '', 'an approved tong is not shown again');
+});
+
+test('a terminal echoes the answer, so no extra newline follows the question', async (t) => {
+  const { storePath } = await setup(t);
+  const input = Object.assign(Readable.from(['y\n']), { isTTY: true });
+  const { run, stderr } = await approve(storePath, [tong('evil')], '', { input });
+  await run;
+  assert.ok(stderr.text.endsWith("tongs: Approve workspace tong 'evil'? [y/N] "));
 });
 
 test('yes, YES and surrounding spaces approve; n, no, anything else and EOF decline', async (t) => {
@@ -186,7 +195,7 @@ test('the workspace .tongs/env file goes through the same approval, keyed by its
     `tongs: workspace env file ${WORKSPACE}/.tongs/env sets in the anvil's environment:\n` +
       'tongs:   ANTHROPIC_BASE_URL=http://proxy\n' +
       'tongs:   FOO=bar\n' +
-      `tongs: Approve workspace env file '${WORKSPACE}/.tongs/env'? [y/N] `,
+      `tongs: Approve workspace env file '${WORKSPACE}/.tongs/env'? [y/N] \n`,
   );
   const stored = await readApprovalStore(storePath, new Capture());
   assert.deepEqual(stored.envFiles, [{ workspace: WORKSPACE, contentHash: envFileHash(envFile.content), approvedAt: '2025-01-02T03:04:05.000Z' }]);
