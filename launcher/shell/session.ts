@@ -391,10 +391,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     await sweep;
     const n = plan.tongs.length;
     const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
+    // Stop the spinner first, so no frame is drawn again under the finished line.
+    progress.stop();
     progress.line(
       `started ${n} tong${n === 1 ? '' : 's'}${reused} in ${formatSeconds(applied.startedMs)}; ready in ${formatSeconds(applied.readyMs)}`,
     );
-    progress.stop();
     await writePlanFiles(plan.files);
     controller.signal.throwIfAborted();
     progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
