@@ -1,57 +1,124 @@
 /**
- * A scripted stand-in for the Anthropic Messages API (`POST /v1/messages`, streaming SSE or JSON),
- * run on the host for the anvil's full-turn e2e test (issue #4 "A full agent turn").
+ * A scripted stand-in for the Anthropic Messages API (`POST /v1/messages`, streaming SSE or JSON), run
+ * on the host so the real harnesses in the anvil go through whole agent turns (issue #4 "A full agent
+ * turn"). Claude Code talks to it through `ANTHROPIC_BASE_URL`; OpenCode through its `anthropic`
+ * provider's `baseURL` ({@link opencodeSetup}).
  *
- * Script, per request:
- *  - when the request offers the tool `toolName` and its last user message carries no `tool_result`,
- *    answer with one `tool_use` block calling `toolName` with `toolInput`;
- *  - when the last user message carries a `tool_result`, answer with text:
- *    `${finalTextPrefix}<the tool result's text>`;
- *  - anything else (title generation, quota probes, a turn without the tool) gets a short text answer.
- * Every request is recorded (`requests`), so a test can see what the harness sent back.
+ * The script is a list of tool calls, `steps`. The fake keeps no per-conversation state: every request
+ * carries the whole conversation, so it reads how far the script got from the `tool_use` blocks in the
+ * assistant messages (one scripted call each, `ToolSearch` calls aside) and answers the next step:
+ *  - the step's tool is in `tools`: one `tool_use` block calling it with the step's input
+ *    (`stop_reason: "tool_use"`);
+ *  - it is not (or only with `defer_loading: true`), but `ToolSearch` is and the tool is deferred (the
+ *    conversation names it on a line of its own, as Claude Code lists its deferred tools, e.g. its MCP
+ *    tools; or it is in `tools` with `defer_loading`): first a `ToolSearch` call for
+ *    `select:<name>`, its input built from ToolSearch's own `input_schema`, then the tool itself once
+ *    the harness offers it — as a real model does;
+ *  - every step answered: the final text, `${finalTextPrefix}` and the text of each step's
+ *    `tool_result`, joined by newlines (`stop_reason: "end_turn"`), so a test sees what each call returned;
+ *  - a request that cannot go on (no tools at all, as a title-generation request; or the step's tool
+ *    neither offered nor deferred) gets a short text, recorded as `filler`.
+ * `POST /v1/messages/count_tokens` answers a token count. Every request is recorded (`requests`).
+ *
+ * Streaming follows the documented event order: `message_start`, `ping`, per content block
+ * `content_block_start` / `content_block_delta` (`text_delta`, or `input_json_delta` in several
+ * `partial_json` pieces) / `content_block_stop`, then `message_delta` (the `stop_reason`, output usage)
+ * and `message_stop`. https://docs.anthropic.com/en/api/messages-streaming
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One scripted model action: call tool `name` with `input`. */
+export interface ScriptedToolCall {
+  /** As the harness names it in the request's `tools`: `Bash`, `mcp__github__create_pr`, OpenCode's `bash`. */
+  name: string;
+  input: Record<string, unknown>;
+}
+
 export interface FakeAnthropicOptions {
-  /** The tool the model "decides" to call, e.g. `mcp__tongtest__whoami`. */
-  toolName: string;
-  /** Its input. */
-  toolInput: Record<string, unknown>;
-  /** Prepended to the tool result in the final answer. */
+  /**
+   * The tool calls the model makes, in order, one per model request, each after the previous call's
+   * `tool_result` came back; then the final text.
+   */
+  steps?: ScriptedToolCall[];
+  /** A one-step script (`steps: [{ name: toolName, input: toolInput }]`); not together with `steps`. */
+  toolName?: string;
+  /** Input of `toolName` (default `{}`). */
+  toolInput?: Record<string, unknown>;
+  /** Starts the final text, before the tool results. */
   finalTextPrefix?: string;
   /** Interface to listen on (default 0.0.0.0, so containers reach it through the bridge gateway). */
   host?: string;
 }
 
+/** What the fake answered one request with. */
+export type Answer =
+  /** A scripted step's tool call. */
+  | 'tool_use'
+  /** A `ToolSearch` call that loads the next step's deferred tool. */
+  | 'tool_search'
+  /** The final text: every step answered. */
+  | 'final'
+  /** A short text: the request has no tools, or the next step's tool is neither offered nor deferred. */
+  | 'filler'
+  /** `/v1/messages/count_tokens`. */
+  | 'count_tokens';
+
 /** One request the fake received. */
 export interface RecordedRequest {
   path: string;
   body: MessagesRequest;
-  /** What the fake answered: 'tool_use', 'final' or 'filler'. */
-  answer: 'tool_use' | 'final' | 'filler';
+  answer: Answer;
+  /** The tool call answered (`tool_use`, `tool_search`). */
+  toolUse?: { id: string; name: string; input: Record<string, unknown> };
+  /** The text answered (`final`, `filler`). */
+  text?: string;
+  /** Index in `steps` of the step this request was at (all answers but `count_tokens`). */
+  step?: number;
 }
 
-interface ContentBlock {
+/** A content block of a request message (the fields the fake reads). */
+export interface ContentBlock {
   type: string;
   text?: string;
+  id?: string;
+  name?: string;
+  input?: Record<string, unknown>;
   content?: string | ContentBlock[];
   tool_use_id?: string;
+  is_error?: boolean;
 }
-interface MessagesRequest {
+
+/** A tool as the request's `tools` carries it. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  input_schema?: { properties?: Record<string, { type?: string; default?: unknown }>; required?: string[] };
+  defer_loading?: boolean;
+}
+
+/** The Messages API request body (the fields the fake reads; the rest is kept as sent). */
+export interface MessagesRequest {
   model?: string;
   stream?: boolean;
-  tools?: { name: string }[];
+  system?: string | ContentBlock[];
+  tools?: ToolDefinition[];
   messages?: { role: string; content: string | ContentBlock[] }[];
+  [key: string]: unknown;
 }
 
 export interface FakeAnthropicApi {
-  /** `http://<host>:<port>` as seen from the host; swap the host for one a container can reach. */
+  /** `http://127.0.0.1:<port>` as seen from the host; swap the host for one a container can reach. */
   url: string;
   port: number;
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
+
+/** The harness's tool that loads deferred tools (Claude Code). */
+export const TOOL_SEARCH = 'ToolSearch';
+
+type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
 function textOf(content: string | ContentBlock[] | undefined): string {
   if (content === undefined) return '';
@@ -59,90 +126,156 @@ function textOf(content: string | ContentBlock[] | undefined): string {
   return content.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('');
 }
 
-function lastToolResult(body: MessagesRequest): ContentBlock | undefined {
-  const last = body.messages?.at(-1);
-  if (!last || last.role !== 'user' || typeof last.content === 'string') return undefined;
-  return last.content.find((b) => b.type === 'tool_result');
+function blocks(content: string | ContentBlock[]): ContentBlock[] {
+  return typeof content === 'string' ? [{ type: 'text', text: content }] : content;
 }
 
-type Block = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+interface Progress {
+  /** Scripted (non-ToolSearch) calls already made: the index of the next step. */
+  done: number;
+  /** A ToolSearch call was made after the last scripted call. */
+  searched: boolean;
+  /** The tool_result text of each scripted call made, in order. */
+  results: string[];
+}
 
-function sse(res: http.ServerResponse, model: string, block: Block): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+function progress(body: MessagesRequest): Progress {
+  const calls: string[] = [];
+  const results = new Map<string, string>();
+  let searched = false;
+  for (const m of body.messages ?? []) {
+    for (const b of blocks(m.content)) {
+      if (m.role === 'assistant' && b.type === 'tool_use') {
+        if (b.name === TOOL_SEARCH) searched = true;
+        else {
+          calls.push(b.id ?? '');
+          searched = false;
+        }
+      } else if (m.role === 'user' && b.type === 'tool_result' && b.tool_use_id !== undefined) {
+        results.set(b.tool_use_id, textOf(b.content));
+      }
+    }
+  }
+  return { done: calls.length, searched, results: calls.map((id) => results.get(id) ?? '') };
+}
+
+/** The conversation names `name` on a line of its own, as Claude Code lists its deferred tools. */
+function listsDeferred(body: MessagesRequest, name: string): boolean {
+  const texts = [textOf(body.system), ...(body.messages ?? []).map((m) => textOf(m.content))];
+  return texts.some((t) => t.split('\n').some((line) => line.trim() === name));
+}
+
+/** ToolSearch's input for `select:<name>`, filling the other required fields from its schema. */
+function toolSearchInput(tool: ToolDefinition, name: string): Record<string, unknown> {
+  const props = tool.input_schema?.properties ?? {};
+  const queryKey = 'query' in props ? 'query' : (Object.keys(props).find((k) => props[k]?.type === 'string') ?? 'query');
+  const input: Record<string, unknown> = { [queryKey]: `select:${name}` };
+  for (const key of tool.input_schema?.required ?? []) {
+    if (key in input) continue;
+    const prop = props[key];
+    input[key] = prop?.default ?? (prop?.type === 'number' || prop?.type === 'integer' ? 5 : prop?.type === 'boolean' ? false : '');
+  }
+  return input;
+}
+
+/** Split `s` into a few pieces, as the API streams a tool's input JSON. */
+function pieces(s: string, size = 24): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < s.length; i += size) out.push(s.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+const USAGE = { input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 5 };
+
+function sse(res: http.ServerResponse, id: string, model: string, content: Block[], stopReason: string): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const usage = { input_tokens: 10, output_tokens: 5 };
   send('message_start', {
     type: 'message_start',
-    message: { id: `msg_${Date.now()}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage },
+    message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...USAGE, output_tokens: 1 } },
   });
-  if (block.type === 'text') {
-    send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-    send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: block.text } });
-  } else {
-    send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
-    send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
-  }
-  send('content_block_stop', { type: 'content_block_stop', index: 0 });
-  send('message_delta', { type: 'message_delta', delta: { stop_reason: block.type === 'text' ? 'end_turn' : 'tool_use', stop_sequence: null }, usage });
+  send('ping', { type: 'ping' });
+  content.forEach((block, index) => {
+    if (block.type === 'text') {
+      send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      for (const text of pieces(block.text, 40)) send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+    } else {
+      send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      for (const partial_json of ['', ...pieces(JSON.stringify(block.input))]) {
+        send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
+      }
+    }
+    send('content_block_stop', { type: 'content_block_stop', index });
+  });
+  send('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: USAGE.output_tokens } });
   send('message_stop', { type: 'message_stop' });
   res.end();
 }
 
 /** Start the fake on a free port. */
 export async function startFakeAnthropicApi(options: FakeAnthropicOptions): Promise<FakeAnthropicApi> {
+  if (options.steps && options.toolName !== undefined) throw new Error('startFakeAnthropicApi: give steps or toolName, not both');
+  const steps: ScriptedToolCall[] = options.steps ?? (options.toolName !== undefined ? [{ name: options.toolName, input: options.toolInput ?? {} }] : []);
   const requests: RecordedRequest[] = [];
-  let toolUses = 0;
+  let served = 0;
+
+  const decide = (body: MessagesRequest, toolId: string): Omit<RecordedRequest, 'path' | 'body'> => {
+    const p = progress(body);
+    const tools = body.tools ?? [];
+    const step = p.done;
+    if (step >= steps.length) {
+      return { answer: 'final', step, text: `${options.finalTextPrefix ?? ''}${p.results.join('\n')}` || 'done' };
+    }
+    if (tools.length === 0) return { answer: 'filler', step, text: 'ok' };
+    const next = steps[step]!;
+    if (tools.some((t) => t.name === next.name && !t.defer_loading)) {
+      return { answer: 'tool_use', step, toolUse: { id: toolId, name: next.name, input: next.input } };
+    }
+    const search = tools.find((t) => t.name === TOOL_SEARCH);
+    const deferred = tools.some((t) => t.name === next.name) || listsDeferred(body, next.name);
+    if (search && !p.searched && deferred) {
+      return { answer: 'tool_search', step, toolUse: { id: toolId, name: TOOL_SEARCH, input: toolSearchInput(search, next.name) } };
+    }
+    const why = p.searched ? 'even after ToolSearch' : 'and not deferred';
+    return { answer: 'filler', step, text: `ok (fake model: the scripted tool ${next.name} is not offered ${why})` };
+  };
+
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
+    const error = (status: number, type: string, message: string) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type, message } }));
     if (req.method !== 'POST' || !url.pathname.startsWith('/v1/messages')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"type":"error","error":{"type":"not_found_error","message":"not found"}}');
+      error(404, 'not_found_error', `${req.method} ${url.pathname}: not found`);
       return;
     }
     let body: MessagesRequest;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesRequest;
     } catch {
-      res.writeHead(400).end();
+      error(400, 'invalid_request_error', 'the body is not JSON');
       return;
     }
     if (url.pathname === '/v1/messages/count_tokens') {
+      requests.push({ path: url.pathname, body, answer: 'count_tokens' });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"input_tokens": 10}');
       return;
     }
+    served += 1;
+    const id = `msg_fake_${served}`;
+    const decision = decide(body, `toolu_fake_${served}`);
+    requests.push({ path: url.pathname, body, ...decision });
+    const content: Block[] = decision.toolUse ? [{ type: 'tool_use', ...decision.toolUse }] : [{ type: 'text', text: decision.text ?? '' }];
+    const stopReason = decision.toolUse ? 'tool_use' : 'end_turn';
     const model = body.model ?? 'claude-fake';
-    const result = lastToolResult(body);
-    let block: Block;
-    let answer: RecordedRequest['answer'];
-    if (result) {
-      answer = 'final';
-      block = { type: 'text', text: `${options.finalTextPrefix ?? ''}${textOf(result.content)}` };
-    } else if (body.tools?.some((t) => t.name === options.toolName)) {
-      answer = 'tool_use';
-      toolUses += 1;
-      block = { type: 'tool_use', id: `toolu_fake_${toolUses}`, name: options.toolName, input: options.toolInput };
-    } else {
-      answer = 'filler';
-      block = { type: 'text', text: 'ok' };
-    }
-    requests.push({ path: url.pathname, body, answer });
     if (body.stream) {
-      sse(res, model, block);
+      sse(res, id, model, content, stopReason);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: `msg_${Date.now()}`,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: [block],
-        stop_reason: block.type === 'text' ? 'end_turn' : 'tool_use',
-        stop_sequence: null,
-        usage: { input_tokens: 10, output_tokens: 5 },
-      }),
-    );
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: USAGE }));
   });
   const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
@@ -157,4 +290,48 @@ export async function startFakeAnthropicApi(options: FakeAnthropicOptions): Prom
         server.close(() => resolve());
       }),
   };
+}
+
+/** The model OpenCode is pointed at: a model of its `anthropic` provider that the config itself defines. */
+export const OPENCODE_FAKE_MODEL = 'anthropic/tongs-fake';
+
+/** What makes the real `opencode run "…"` talk to this fake, offline. */
+export interface OpencodeSetup {
+  /**
+   * OpenCode config (opencode.json): the `anthropic` provider's `baseURL` and a dummy `apiKey`, the model
+   * `tongs-fake` defined under it (so nothing depends on the models.dev catalogue), that model as both
+   * `model` and `small_model` (the title request goes to the fake too), and `permission.bash: "allow"`
+   * (nothing can answer a permission question in `opencode run`).
+   */
+  config: Record<string, unknown>;
+  /**
+   * Environment for the anvil: `OPENCODE_CONFIG_CONTENT` (the config above, which OpenCode merges over
+   * its other layers) and `OPENCODE_DISABLE_MODELS_FETCH=true` (no fetch of
+   * https://models.opencode.ai/api.json; offline it fails, or hangs where DNS does).
+   */
+  env: Record<string, string>;
+}
+
+/**
+ * The OpenCode set-up for a fake reachable from the anvil at `baseUrl` (`http://<host>:<port>`, no
+ * path; Claude Code's `ANTHROPIC_BASE_URL` takes the same). OpenCode's provider `baseURL` includes the
+ * API version, so `/v1` is appended. Pass `env` to `docker run` as `-e NAME=VALUE`, or write `config`
+ * as the project's opencode.json. OpenCode's shell tool is `bash`, input `{ command, timeout?, workdir?,
+ * description? }`; the final text goes to stdout, the tool transcript to stderr.
+ */
+export function opencodeSetup(baseUrl: string): OpencodeSetup {
+  const [provider, model] = OPENCODE_FAKE_MODEL.split('/') as [string, string];
+  const config = {
+    $schema: 'https://opencode.ai/config.json',
+    model: OPENCODE_FAKE_MODEL,
+    small_model: OPENCODE_FAKE_MODEL,
+    provider: {
+      [provider]: {
+        options: { baseURL: `${baseUrl.replace(/\/+$/, '')}/v1`, apiKey: 'sk-fake' },
+        models: { [model]: { name: 'tongs fake model', tool_call: true, limit: { context: 200_000, output: 8192 } } },
+      },
+    },
+    permission: { bash: 'allow' },
+  };
+  return { config, env: { OPENCODE_CONFIG_CONTENT: JSON.stringify(config), OPENCODE_DISABLE_MODELS_FETCH: 'true' } };
 }
