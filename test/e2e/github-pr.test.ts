@@ -67,7 +67,8 @@ test('make run_claude: the agent opens a pull request through the GitHub tong an
       `PROJECT_DIR=${project}`,
       `USER_TONGS=${user}`,
       'CLAUDE_ARGS=-p "open a PR that fixes the greeting" --output-format stream-json --verbose --allowedTools mcp__github__create_pr',
-      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e ENABLE_TOOL_SEARCH=false',
+      // Claude Code defers MCP tools behind ToolSearch; the scripted model loads create_pr with it first.
+      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway',
     ],
     {
       ...process.env,
@@ -91,7 +92,9 @@ test('make run_claude: the agent opens a pull request through the GitHub tong an
   assert.equal(github.history('acme', 'widgets', pr.head).length, 2, 'one commit on top of main');
   assert.ok(pr.labels.includes('tongs'));
 
-  // The harness got the tool's result back and printed the answer built from it.
+  // The model loaded the deferred tool with ToolSearch, then called it; the harness got the tool's
+  // result back and printed the answer built from it.
+  assert.ok(api.requests.some((q) => q.answer === 'tool_search'), `a ToolSearch call came first: ${api.requests.map((q) => q.answer).join(',')}`);
   const final = api.requests.find((q) => q.answer === 'final');
   assert.ok(final, `the harness sent a tool_result back: ${api.requests.map((q) => q.answer).join(',')}`);
   const result = r.stdout

@@ -44,8 +44,8 @@ test('make run_claude: the first event lists the tong server connected and its t
 test('make run_claude: a full agent turn calls the tong tool, which runs in the tong, and prints its result', { timeout: 900_000 }, async (t) => {
   if (!(await requireDocker(t))) return;
   const s = scenario(t, 'claude');
-  // Claude Code defers MCP tools behind ToolSearch by default; the scripted model calls the tool
-  // directly, so that is turned off for this run.
+  // Claude Code defers MCP tools behind ToolSearch (on by default): the scripted model loads the tool
+  // with a ToolSearch call first, as a real model does. ToolSearch needs no --allowedTools entry.
   const api = await startFakeAnthropicApi({ toolName: 'mcp__tongtest__whoami', toolInput: {}, finalTextPrefix: 'THE TONG SAID: ' });
   t.after(() => api.close());
   const r = await make(
@@ -53,14 +53,19 @@ test('make run_claude: a full agent turn calls the tong tool, which runs in the 
       'run_claude',
       ...s.makeVars,
       'CLAUDE_ARGS=-p "who answers the whoami tool?" --output-format stream-json --verbose --allowedTools mcp__tongtest__whoami',
-      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e ENABLE_TOOL_SEARCH=false',
+      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway',
     ],
     { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
   );
   assert.equal(r.status, 0, r.stderr);
 
-  // The model asked for the tool; the harness called it in the tong and sent its result back.
-  assert.ok(api.requests.some((q) => q.answer === 'tool_use'), 'the fake model was asked with the tong tool offered');
+  // The model loaded the deferred tool, asked for it; the harness called it in the tong and sent its
+  // result back.
+  assert.deepEqual(
+    api.requests.filter((q) => q.answer !== 'filler' && q.answer !== 'count_tokens').map((q) => q.answer),
+    ['tool_search', 'tool_use', 'final'],
+    'ToolSearch first, then the tong tool once Claude Code offers it',
+  );
   const final = api.requests.find((q) => q.answer === 'final');
   assert.ok(final, `the harness sent a tool_result back: ${api.requests.map((q) => q.answer).join(',')}`);
   const toolResult = JSON.stringify(final.body.messages?.at(-1));

@@ -7,23 +7,28 @@
  * The script is a list of tool calls, `steps`. The fake keeps no per-conversation state: every request
  * carries the whole conversation, so it reads how far the script got from the `tool_use` blocks in the
  * assistant messages (one scripted call each, `ToolSearch` calls aside) and answers the next step:
- *  - the step's tool is in `tools`: one `tool_use` block calling it with the step's input
- *    (`stop_reason: "tool_use"`);
- *  - it is not (or only with `defer_loading: true`), but `ToolSearch` is and the tool is deferred (the
- *    conversation names it on a line of its own, as Claude Code lists its deferred tools, e.g. its MCP
- *    tools; or it is in `tools` with `defer_loading`): first a `ToolSearch` call for
- *    `select:<name>`, its input built from ToolSearch's own `input_schema`, then the tool itself once
- *    the harness offers it — as a real model does;
+ *  - the step's tool is offered: one `tool_use` block calling it with the step's input
+ *    (`stop_reason: "tool_use"`). Offered means in `tools`, and, for a tool sent with
+ *    `defer_loading: true`, loaded by a `tool_reference` block in an earlier `tool_result` (the API's
+ *    tool search: https://platform.claude.com/docs/en/agents-and-tools/tool-use/tool-search-tool);
+ *  - it is not offered, but `ToolSearch` is and the tool is deferred (the conversation names it on a
+ *    line of its own, as Claude Code lists its deferred tools such as every MCP tool; or it is in
+ *    `tools` with `defer_loading`): first a `ToolSearch` call for `select:<name>`, its input built
+ *    from ToolSearch's own `input_schema`, then the tool once the harness has loaded it — as a real
+ *    model does. Claude Code answers with a `tool_reference` and sends the tool, `defer_loading`,
+ *    from then on;
  *  - every step answered: the final text, `${finalTextPrefix}` and the text of each step's
- *    `tool_result`, joined by newlines (`stop_reason: "end_turn"`), so a test sees what each call returned;
- *  - a request that cannot go on (no tools at all, as a title-generation request; or the step's tool
- *    neither offered nor deferred) gets a short text, recorded as `filler`.
+ *    `tool_result`, joined by newlines (`stop_reason: "end_turn"`), so a test sees what each call
+ *    returned;
+ *  - a request that cannot go on (no tools at all, as OpenCode's title request; or the step's tool
+ *    neither offered nor deferred, or still not offered after a ToolSearch) gets a short text,
+ *    recorded as `filler`.
  * `POST /v1/messages/count_tokens` answers a token count. Every request is recorded (`requests`).
  *
  * Streaming follows the documented event order: `message_start`, `ping`, per content block
  * `content_block_start` / `content_block_delta` (`text_delta`, or `input_json_delta` in several
  * `partial_json` pieces) / `content_block_stop`, then `message_delta` (the `stop_reason`, output usage)
- * and `message_stop`. https://docs.anthropic.com/en/api/messages-streaming
+ * and `message_stop`. https://platform.claude.com/docs/en/build-with-claude/streaming
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,6 +92,8 @@ export interface ContentBlock {
   content?: string | ContentBlock[];
   tool_use_id?: string;
   is_error?: boolean;
+  /** `tool_reference` blocks (in a ToolSearch `tool_result`): the tool this loads. */
+  tool_name?: string;
 }
 
 /** A tool as the request's `tools` carries it. */
@@ -137,11 +144,14 @@ interface Progress {
   searched: boolean;
   /** The tool_result text of each scripted call made, in order. */
   results: string[];
+  /** Tools named by a `tool_reference` block in a `tool_result`: loaded, though `defer_loading`. */
+  referenced: Set<string>;
 }
 
 function progress(body: MessagesRequest): Progress {
   const calls: string[] = [];
   const results = new Map<string, string>();
+  const referenced = new Set<string>();
   let searched = false;
   for (const m of body.messages ?? []) {
     for (const b of blocks(m.content)) {
@@ -153,10 +163,13 @@ function progress(body: MessagesRequest): Progress {
         }
       } else if (m.role === 'user' && b.type === 'tool_result' && b.tool_use_id !== undefined) {
         results.set(b.tool_use_id, textOf(b.content));
+        for (const r of typeof b.content === 'string' ? [] : (b.content ?? [])) {
+          if (r.type === 'tool_reference' && r.tool_name) referenced.add(r.tool_name);
+        }
       }
     }
   }
-  return { done: calls.length, searched, results: calls.map((id) => results.get(id) ?? '') };
+  return { done: calls.length, searched, results: calls.map((id) => results.get(id) ?? ''), referenced };
 }
 
 /** The conversation names `name` on a line of its own, as Claude Code lists its deferred tools. */
@@ -228,7 +241,8 @@ export async function startFakeAnthropicApi(options: FakeAnthropicOptions): Prom
     }
     if (tools.length === 0) return { answer: 'filler', step, text: 'ok' };
     const next = steps[step]!;
-    if (tools.some((t) => t.name === next.name && !t.defer_loading)) {
+    // A `defer_loading` tool reaches the model only once a tool_reference has loaded it (tool search).
+    if (tools.some((t) => t.name === next.name && (!t.defer_loading || p.referenced.has(next.name)))) {
       return { answer: 'tool_use', step, toolUse: { id: toolId, name: next.name, input: next.input } };
     }
     const search = tools.find((t) => t.name === TOOL_SEARCH);
