@@ -8,6 +8,7 @@
  *   tongs schema                            print the JSON Schema of a definition
  *   tongs ps [--json]                       sessions and tongs that still exist
  *   tongs gc [--shared]                     remove what dead sessions left behind
+ *   tongs state ls|rm PROJECT|init DIR      the projects' private harness state (issue #10)
  *
  * Start-up cost matters (issue #2 "Speed": ≤ 60 ms over the bare command), so only Node built-ins and
  * the small shell modules are imported statically; zod, yaml, the planner and dockerode are loaded
@@ -32,6 +33,10 @@ const HELP = `Usage:
   tongs schema                            print the JSON Schema of a tong definition
   tongs ps [--json]                       list the sessions and tongs that tongs started
   tongs gc [--shared]                     remove what sessions whose launcher is gone left behind
+  tongs state ls [--json]                 list the projects' private harness state
+  tongs state rm PROJECT                  remove a project's private state (a path or a key)
+  tongs state init --harness H --workspace P DIR
+                                          create and seed a private state dir (make does this)
 
 Everything after the first \`--\` is the anvil command, passed verbatim (normally \`docker run … IMAGE
 [harness args…]\`). With no tong defined in any layer, \`tongs run\` just runs it.
@@ -52,6 +57,8 @@ Options:
   -h, --help                 show this help
 
 Layers merge by tong name, lowest to highest: user, org, repo, workspace.
+With --workspace, run ends by listing the files the agent changed that git status does not show
+(under .git, and ignored files where host tools read code or settings: .claude/, .envrc, .vscode/, …).
 Exit status: 2 usage error, 1 refusal or launcher failure, 127 anvil command cannot be executed,
 130 interrupted, otherwise the anvil's own status. Set DEBUG=tongs* to see causes of failures.
 `;
@@ -73,7 +80,8 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc'] as const;
+const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc', 'state'] as const;
+const STATE_ACTIONS = ['ls', 'rm', 'init'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const LAYER_OPTIONS: OptionName[] = ['user-tongs', 'org-tongs', 'repo-tongs', 'workspace-tongs', 'workspace'];
@@ -85,6 +93,7 @@ const COMMAND_OPTIONS: Record<Command, ReadonlySet<OptionName>> = {
   schema: new Set(['help']),
   ps: new Set(['json', 'help']),
   gc: new Set(['shared', 'quiet', 'help']),
+  state: new Set(['json', 'harness', 'workspace', 'help']),
 };
 
 /** The parsed command line. */
@@ -93,6 +102,8 @@ interface CommandLine {
   values: { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
   /** Everything after the first `--`, verbatim; null when there was no `--`. */
   anvilArgv: string[] | null;
+  /** `state`: the action and its operands (`rm PROJECT`, `init DIR`). */
+  operands: string[];
 }
 
 /** Parse argv with node:util parseArgs; the first `--` ends the options (a second `--` is anvil argv). */
@@ -109,14 +120,15 @@ function parseCommandLine(args: string[]): CommandLine {
   const values = parsed.values as CommandLine['values'];
   const [first, ...extra] = before.map((t) => (t.kind === 'positional' ? t.value : ''));
   if (first === undefined) {
-    if (values.help) return { command: 'help', values, anvilArgv };
-    throw new UsageError('no command given; expected one of: run, plan, validate, schema, ps, gc (see tongs --help)');
+    if (values.help) return { command: 'help', values, anvilArgv, operands: [] };
+    throw new UsageError(`no command given; expected one of: ${COMMANDS.join(', ')} (see tongs --help)`);
   }
   if (!(COMMANDS as readonly string[]).includes(first)) {
-    throw new UsageError(`unknown command '${first}'; expected one of: run, plan, validate, schema, ps, gc`);
+    throw new UsageError(`unknown command '${first}'; expected one of: ${COMMANDS.join(', ')}`);
   }
   const command = first as Command;
-  if (values.help) return { command: 'help', values, anvilArgv };
+  if (values.help) return { command: 'help', values, anvilArgv, operands: [] };
+  if (command === 'state') return parseStateCommand(values, extra, anvilArgv);
   if (extra.length > 0) {
     throw new UsageError(
       command === 'run' || command === 'plan'
@@ -134,7 +146,30 @@ function parseCommandLine(args: string[]): CommandLine {
     throw new UsageError(`tongs ${command} takes no command after \`--\``);
   }
   if (values.harness === '') throw new UsageError('--harness needs a value, e.g. --harness claude');
-  return { command, values, anvilArgv };
+  return { command, values, anvilArgv, operands: [] };
+}
+
+/** `tongs state ls [--json]`, `tongs state rm PROJECT`, `tongs state init --harness H --workspace P DIR`. */
+function parseStateCommand(values: CommandLine['values'], operands: string[], anvilArgv: string[] | null): CommandLine {
+  if (anvilArgv !== null) throw new UsageError('tongs state takes no command after `--`');
+  const [action, ...rest] = operands;
+  if (action === undefined || !(STATE_ACTIONS as readonly string[]).includes(action)) {
+    throw new UsageError(
+      action === undefined ? `tongs state needs an action: ${STATE_ACTIONS.join(', ')}` : `unknown action 'state ${action}'; expected one of: ${STATE_ACTIONS.join(', ')}`,
+    );
+  }
+  const allowed: Record<string, { options: OptionName[]; operands: number; usage: string }> = {
+    ls: { options: ['json'], operands: 0, usage: 'tongs state ls [--json]' },
+    rm: { options: [], operands: 1, usage: 'tongs state rm PROJECT' },
+    init: { options: ['harness', 'workspace'], operands: 1, usage: 'tongs state init --harness H --workspace P DIR' },
+  };
+  const rule = allowed[action]!;
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (!rule.options.includes(name)) throw new UsageError(`tongs state ${action} does not take --${name}; usage: ${rule.usage}`);
+  }
+  if (rest.length !== rule.operands) throw new UsageError(`usage: ${rule.usage}`);
+  if (action === 'init' && (!values.harness || !values.workspace)) throw new UsageError(`usage: ${rule.usage}`);
+  return { command: 'state', values, anvilArgv: null, operands: [action, ...rest] };
 }
 
 /** `$TONGS_HOME`, default `~/.tongs` (DESIGN.md "Tong definitions"). */
@@ -248,9 +283,28 @@ async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promi
   return { path: made.path, cleanup: () => (cleaned ??= made.cleanup()) };
 }
 
-/** `tongs run`: discover → validate → merge → refuse → temp dir and ids → plan → runSession. */
+/**
+ * `tongs run`: discover → validate → merge → refuse → temp dir and ids → plan → runSession, then the
+ * out-of-sight report (DESIGN.md "The seal" rule 3) on every way out, Ctrl-C included.
+ */
 async function runCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
+  if (ctx.workspace === null) return launch(ctx, cli);
+  const workspace = ctx.workspace;
+  const { snapshotWorkspace, outOfSightReport } = await import('./shell/out-of-sight.js');
+  const before = await snapshotWorkspace(workspace);
+  try {
+    return await launch(ctx, cli);
+  } finally {
+    const lines = await outOfSightReport(workspace, before).catch((error: unknown) => [
+      `could not check for changes git does not show: ${(error as Error).message}`,
+    ]);
+    for (const line of lines) warn(line);
+  }
+}
+
+/** The launch itself: passthrough when nothing is defined, else a session. */
+async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
   const tongs = await loadTongsCached(ctx.sources);
@@ -409,7 +463,52 @@ async function main(args: string[]): Promise<number> {
       const { gcCommand } = await import('./shell/ps-gc.js');
       return gcCommand({ shared: cli.values.shared ?? false, quiet: cli.values.quiet ?? false });
     }
+    case 'state':
+      return stateCommand(cli);
   }
+}
+
+/** `tongs state ls|rm|init` (issue #10 item 1): the private harness state under `$TONGS_HOME/state`. */
+async function stateCommand(cli: CommandLine): Promise<number> {
+  const state = await import('./shell/harness-state.js');
+  const root = path.join(tongsHome(), 'state');
+  const [action, operand] = cli.operands;
+  if (action === 'init') {
+    const workspace = await resolveWorkspace(cli.values);
+    const created = await state.initHarnessState({
+      harness: cli.values.harness!,
+      workspace: workspace!,
+      dir: path.resolve(operand!),
+      user: state.userHarnessPaths(process.env, os.homedir()),
+      now: () => new Date(),
+    });
+    if (created) warn(`created the private ${cli.values.harness} state of ${workspace} in ${path.resolve(operand!)}`);
+    return 0;
+  }
+  if (action === 'rm') {
+    for (const removed of await state.removeHarnessState(root, operand!, process.cwd())) {
+      warn(`removed the private state of ${removed.project ?? removed.key} (${removed.harnesses.join(', ') || 'no harness'})`);
+    }
+    return 0;
+  }
+  const states = await state.listHarnessStates(root);
+  if (cli.values.json) {
+    await writeStdout(`${JSON.stringify(states.map((s) => ({ ...s, lastUsed: new Date(s.lastUsedMs).toISOString() })), null, 2)}\n`);
+    return 0;
+  }
+  if (states.length === 0) {
+    warn(`no private harness state yet (${root})`);
+    return 0;
+  }
+  const rows = [['KEY', 'HARNESSES', 'LAST USED', 'PROJECT'], ...states.map((s) => [
+    s.key,
+    s.harnesses.join(',') || '-',
+    s.lastUsedMs ? new Date(s.lastUsedMs).toISOString().slice(0, 16).replace('T', ' ') : '-',
+    s.project ?? '(unknown)',
+  ])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  await writeStdout(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+  return 0;
 }
 
 /** True when DEBUG names `tongs` (`DEBUG=tongs*`, `DEBUG=*`, comma/space-separated, `-x` excludes). */

@@ -8,9 +8,14 @@
 #   run-anvil.sh images HARNESS       build the missing images of the discovered tongs that a make target
 #                                     of this repository builds (TONG_IMAGE_TARGETS="IMAGE=TARGET …")
 #
-# <argv> is: docker run --rm [-it] --init --name HARNESS-PROJECT -v PROJECT:/workspace -w /workspace
-#   [-v ~/.gitconfig:…:ro] -e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL <the harness's own state mount(s)>
+# <argv> is: docker run --rm [-it] --init --name HARNESS-KEY-RANDOM --security-opt no-new-privileges
+#   -v PROJECT:/workspace -w /workspace <the git guard's mounts> [-v ~/.gitconfig:…:ro]
+#   -e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL <the harness's private state mount(s)>
 #   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS>
+# KEY is the project key (make/anvil-seal.sh): two projects that share a directory name, and two
+# sessions on one project, get different names. The private state and the git guard are the seal's
+# rules 1 and 2 (DESIGN.md "The seal", issue #10): the anvil gets no writable mount of the user's own
+# harness state, and the workspace's git config, hooks and info are read-only in it.
 # `-it` only when stdin is a terminal, so CI and pipes work. Variables pass by name only (`-e NAME`),
 # so their values never appear in any argv. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
 # command line (quotes and $VARS, no file-name globbing): CLAUDE_ARGS='-p "two words"' gives two arguments.
@@ -31,41 +36,32 @@ set -f # split like a shell command line, but never glob (make runs us in the to
 eval "harness_args=($harness_args_text)"
 set +f
 
-# Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*.
-name_part=$(basename "$project" | tr -c 'a-zA-Z0-9_.\n-' '-')
-[ -n "$name_part" ] && [ "$name_part" != / ] || name_part=root
+# shellcheck source=make/anvil-seal.sh
+. "$root/make/anvil-seal.sh"
 
-# mkdir_for_anvil DIR: create a harness state dir for the anvil's user, the project's owner (the
-# Docker engine would create a missing mount source as root). Existing dirs are left as they are.
-mkdir_for_anvil() {
-  local dir=$1 top=$1
-  [ -d "$dir" ] && return 0
-  while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
-  mkdir -p "$dir"
-  if [ "$(id -u)" = 0 ]; then chown -R "$(stat -c %u:%g "$project")" "$top"; fi
-}
+# Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; the project key is made of those. The random
+# part is the session's: a second session on the same project gets its own anvil. TONGS_ANVIL_SESSION
+# fixes it (tests compare two argvs byte for byte).
+session_part=${TONGS_ANVIL_SESSION:-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
 
 argv=(docker run --rm)
 if [ -t 0 ]; then argv+=(-it); fi
-argv+=(--init --name "$harness-$name_part" -v "$project:/workspace" -w /workspace)
+argv+=(--init --name "$harness-$(project_key "$project")-$session_part" --security-opt no-new-privileges)
+argv+=(-v "$project:/workspace" -w /workspace)
+seal_git_guard
+argv+=("${seal_opts[@]}")
+seal_opts=()
 gitconfig=${GITCONFIG_HOST:-$HOME/.gitconfig}
 if [ -f "$gitconfig" ]; then argv+=(-v "$gitconfig:$home_in_anvil/.gitconfig:ro"); fi
 argv+=(-e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL)
-case $harness in
-  claude)
-    state=${CLAUDE_CONFIG_HOST:-$HOME/.claude}
-    mkdir_for_anvil "$state"
-    argv+=(-v "$state:$home_in_anvil/.claude")
-    ;;
-  opencode)
-    state=${OPENCODE_DATA_HOST:-${XDG_DATA_HOME:-$HOME/.local/share}/opencode}
-    mkdir_for_anvil "$state"
-    argv+=(-v "$state:$home_in_anvil/.local/share/opencode")
-    config=${OPENCODE_CONFIG_HOST:-${XDG_CONFIG_HOME:-$HOME/.config}/opencode}
-    # The entrypoint merges it as a layer (anvil/entrypoint.sh TONGS_USER_OPENCODE_DIR).
-    if [ -d "$config" ]; then argv+=(-v "$config:/run/anvil/opencode-config:ro"); fi
-    ;;
-esac
+seal_state "$harness"
+argv+=("${seal_opts[@]}")
+if [ "$harness" = opencode ]; then
+  config=${OPENCODE_CONFIG_HOST:-${XDG_CONFIG_HOME:-$HOME/.config}/opencode}
+  # Read-only; the entrypoint merges it as a layer into a config of the anvil's own
+  # (anvil/entrypoint.sh TONGS_USER_OPENCODE_DIR).
+  if [ -d "$config" ]; then argv+=(-v "$config:/run/anvil/opencode-config:ro"); fi
+fi
 if [ -f "$project/.tongs/env" ]; then argv+=(--env-file "$project/.tongs/env"); fi
 set -f
 eval "extra_args=(${TONGS_ANVIL_DOCKER_ARGS-${ANVIL_DOCKER_ARGS:-}})"
