@@ -320,8 +320,9 @@ export interface OpencodeSetup {
   config: Record<string, unknown>;
   /**
    * Environment for the anvil: `OPENCODE_CONFIG_CONTENT` (the config above, which OpenCode merges over
-   * its other layers) and `OPENCODE_DISABLE_MODELS_FETCH=true` (no fetch of
-   * https://models.opencode.ai/api.json; offline it fails, or hangs where DNS does).
+   * its other layers) and `OPENCODE_DISABLE_MODELS_FETCH=true`: no fetch of the model catalogue
+   * (https://models.opencode.ai/api.json), which offline fails with an ERROR line in the log; the
+   * model is defined in the config, so the catalogue is not needed.
    */
   env: Record<string, string>;
 }
@@ -331,7 +332,9 @@ export interface OpencodeSetup {
  * path; Claude Code's `ANTHROPIC_BASE_URL` takes the same). OpenCode's provider `baseURL` includes the
  * API version, so `/v1` is appended. Pass `env` to `docker run` as `-e NAME=VALUE`, or write `config`
  * as the project's opencode.json. OpenCode's shell tool is `bash`, input `{ command, timeout?, workdir?,
- * description? }`; the final text goes to stdout, the tool transcript to stderr.
+ * description? }`; its MCP tools are `<server>_<tool>`, offered directly (no tool search). `opencode
+ * run` prints the final text on stdout and the tool transcript on stderr. Its first request is a
+ * title request without tools (answered `filler`), sent alongside the turn's first.
  */
 export function opencodeSetup(baseUrl: string): OpencodeSetup {
   const [provider, model] = OPENCODE_FAKE_MODEL.split('/') as [string, string];
