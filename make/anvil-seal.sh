@@ -78,7 +78,7 @@ guard_ro() { # guard_ro HOSTPATH: mount it read-only at its anvil path (when it 
 # becomes read-only: config, config.worktree, hooks/, info/, and each linked worktree's pointers.
 # Objects, refs, logs, the index and the rest stay writable, so commit, branch, rebase and stash work.
 guard_gitdir() {
-  local g=$1 config=${2:-$1/config} d w sub
+  local g=$1 config=${2:-$1/config} d w
   seal_opts+=(-v "$g:$(anvil_path "$g")")
   # With extensions.worktreeConfig, git reads config.worktree too: one the agent could create would be
   # read on the host. Make it (empty, as `git config --worktree` would) so that it can be guarded.
@@ -104,26 +104,27 @@ guard_gitdir() {
     [ -d "$w" ] || continue
     guard_gitdir "${w%/}" "$g/config"
   done
-  for sub in "$g"/modules/*/; do
+  guard_modules "$g/modules"
+}
+
+# guard_modules DIR: the submodule git dirs under DIR (.git/modules; a submodule named a/b lives in
+# modules/a/b, so a dir without HEAD is a level of such a name).
+guard_modules() {
+  local sub wt
+  for sub in "$1"/*/; do
     [ -d "$sub" ] || continue
     sub=${sub%/}
-    if [ -f "$sub/HEAD" ]; then
-      guard_gitdir "$sub"
-      # The submodule's working tree points back here with a `.git` file; rewritten, it could name a
-      # git dir the agent made. core.worktree says where that file is.
-      local wt
-      wt=$(git config -f "$sub/config" core.worktree 2>/dev/null || true)
-      if [ -n "$wt" ]; then
-        case $wt in /*) ;; *) wt=$sub/$wt ;; esac
-        wt=$(cd "$wt" 2>/dev/null && pwd -P) && [ -f "$wt/.git" ] && guard_ro "$wt/.git"
-      fi
-    else
-      # A nesting level of submodule names with slashes (modules/a/b): look one level deeper.
-      local inner
-      for inner in "$sub"/*/; do
-        [ -f "$inner/HEAD" ] && guard_gitdir "${inner%/}"
-      done
+    if [ ! -f "$sub/HEAD" ]; then
+      guard_modules "$sub"
+      continue
     fi
+    guard_gitdir "$sub"
+    # The submodule's working tree points back here with a `.git` file; rewritten, it could name a git
+    # dir the agent made. core.worktree says where that file is.
+    wt=$(git config -f "$sub/config" core.worktree 2>/dev/null || true)
+    [ -n "$wt" ] || continue
+    case $wt in /*) ;; *) wt=$sub/$wt ;; esac
+    if wt=$(cd "$wt" 2>/dev/null && pwd -P) && [ -f "$wt/.git" ]; then guard_ro "$wt/.git"; fi
   done
 }
 
@@ -138,14 +139,14 @@ seal_git_guard() {
     gitdir=$(sed -n 's/^gitdir: //p' "$dotgit" | head -n1)
     [ -n "$gitdir" ] || { echo "tongs: $dotgit is neither a git dir nor a 'gitdir:' file; refusing to guess what git would run" >&2; exit 1; }
     case $gitdir in /*) ;; *) gitdir=$project/$gitdir ;; esac
-    gitdir=$(cd "$gitdir" 2>/dev/null && pwd -P) ||
-      { echo "tongs: $dotgit names the git dir $gitdir, which does not exist" >&2; exit 1; }
+    [ -d "$gitdir" ] || { echo "tongs: $dotgit names the git dir $gitdir, which does not exist" >&2; exit 1; }
+    gitdir=$(cd "$gitdir" && pwd -P)
     common=$gitdir
     if [ -f "$gitdir/commondir" ]; then
       common=$(sed -n 1p "$gitdir/commondir")
       case $common in /*) ;; *) common=$gitdir/$common ;; esac
-      common=$(cd "$common" 2>/dev/null && pwd -P) ||
-        { echo "tongs: the git dir $gitdir names a common dir that does not exist" >&2; exit 1; }
+      [ -d "$common" ] || { echo "tongs: the git dir $gitdir names the common dir $common, which does not exist" >&2; exit 1; }
+      common=$(cd "$common" && pwd -P)
     fi
     case $common in
       / | /workspace | /workspace/* | "$home_in_anvil" | "$home_in_anvil"/* | /run/tongs | /run/tongs/* | /proc* | /sys* | /dev* | /etc* | /usr* | /bin* | /lib* | /sbin*)

@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireDocker } from '../support/docker.js';
@@ -52,6 +53,9 @@ exec ${realDocker} "$@"
     HOME: home,
     ANTHROPIC_API_KEY: 'sk-secret-value-never-in-argv',
     ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/never-in-argv',
+    // The anvil's name carries a random session part; fixed here so two argvs compare byte for byte.
+    TONGS_ANVIL_SESSION: 'abc123',
+    TONGS_HOME: path.join(dir, 'tongs-home'),
   });
   const makeVars = [
     `PROJECT_DIR=${project}`,
@@ -98,14 +102,20 @@ for (const harness of ['claude', 'opencode'] as const) {
     const pairs = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []));
     assert.deepEqual(argv.slice(0, 3), ['docker', 'run', '--rm']);
     assert.ok(!argv.includes('-it'), 'stdin is not a TTY, so no -it');
-    assert.deepEqual(pairs('--name'), [`${harness}-my-project-s`]);
+    const key = `my-project-s-${createHash('sha256').update(s.project).digest('hex').slice(0, 12)}`;
+    assert.deepEqual(pairs('--name'), [`${harness}-${key}-abc123`]);
+    assert.deepEqual(pairs('--security-opt'), ['no-new-privileges']);
     assert.ok(pairs('-v').includes(`${s.project}:/workspace`));
     assert.deepEqual(pairs('-w'), ['/workspace']);
     assert.ok(pairs('-v').includes(`${s.env.HOME}/.gitconfig:/home/anvil/.gitconfig:ro`));
-    assert.deepEqual(pairs('-e'), ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL']);
+    assert.deepEqual(pairs('-e').slice(0, 2), ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL']);
     assert.deepEqual(pairs('--env-file'), [`${s.project}/.tongs/env`]);
-    const state = harness === 'claude' ? `${s.env.HOME}/.claude:/home/anvil/.claude` : `${s.env.HOME}/.local/share/opencode:/home/anvil/.local/share/opencode`;
+    // The harness state is the project's private copy (the seal's rule 1), never the user's own.
+    const stateDir = `${s.env.TONGS_HOME}/state/${key}/${harness}`;
+    const state = harness === 'claude' ? `${stateDir}:/home/anvil/.claude` : `${stateDir}:/home/anvil/.local/share/opencode`;
     assert.ok(pairs('-v').includes(state), `state mount ${state}`);
+    assert.ok(!pairs('-v').some((v) => v!.startsWith(`${s.env.HOME}/.claude`) || v!.startsWith(`${s.env.HOME}/.local`)), pairs('-v').join(' '));
+    if (harness === 'claude') assert.deepEqual(pairs('-e').slice(2), ['CLAUDE_CONFIG_DIR=/home/anvil/.claude']);
     // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line; nothing quoted is expanded, nothing globbed.
     assert.deepEqual(argv.slice(-7), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '', 'what?']);
     for (const a of argv) assert.ok(!a.includes('never-in-argv'), `no credential value in argv: ${a}`);
