@@ -70,6 +70,8 @@ const BOOKKEEPING_FILES = new Set([
   'gc.pid',
   'locked',
   'fsmonitor--daemon.ipc',
+  // OpenCode caches its project id here on first use; nothing runs it.
+  'opencode',
 ]);
 const BOOKKEEPING_PATTERNS = [/^BISECT_/, /^NOTES_/, /\.lock$/, /^sharedindex\./, /^index\.stash\./];
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
@@ -55,6 +55,15 @@ export type MakeResult = ProcessResult;
 /** `make -s --no-print-directory -C REPO_ROOT ARGS…`, stdin closed (async: a fake model API may answer from this process). */
 export function make(args: string[], env: NodeJS.ProcessEnv): Promise<MakeResult> {
   return runMake(args, { env });
+}
+
+/**
+ * The project's private state dir for `harness` (DESIGN.md "The seal" rule 1): `$TONGS_HOME/state/<key>/<harness>`,
+ * with TONGS_HOME defaulting to `<home>/.tongs` and the key made by make/anvil-seal.sh.
+ */
+export function stateDir(home: string, project: string, harness: string): string {
+  const key = `${path.basename(project).replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 32)}-${createHash('sha256').update(project).digest('hex').slice(0, 12)}`;
+  return path.join(home, '.tongs', 'state', key, harness);
 }
 
 /** The session cleaned up after itself: no container named after this project remains. */

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { requireDocker } from '../support/docker.js';
-import { OWNER, assertNoSessionLeft, make, scenario } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, make, scenario, stateDir } from './anvil-scenario.js';
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -80,8 +80,10 @@ test('make run_claude: a full agent turn calls the tong tool, which runs in the 
   assert.ok(hostname && hostname !== 'anvil', `ran in the tong container: ${hostname}`);
 
   // Files the agent's session wrote in the user's state dir belong to the workspace owner.
-  const claudeDir = path.join(s.home, '.claude');
-  assert.ok(readdirSync(claudeDir).length > 0, 'claude kept its session state in the mounted ~/.claude');
+  // …in the project's private state (the seal's rule 1), never in the user's own ~/.claude.
+  const claudeDir = stateDir(s.home, s.project, 'claude');
+  assert.ok(readdirSync(claudeDir).includes('.claude.json'), 'claude kept its config and session state in the private state');
+  assert.ok(!existsSync(path.join(s.home, '.claude')), 'the user\'s own ~/.claude was not touched');
   for (const f of readdirSync(claudeDir)) assert.equal(statSync(path.join(claudeDir, f)).uid, OWNER, f);
   assertNoSessionLeft(s.project);
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chownSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireDocker } from '../support/docker.js';
-import { OWNER, assertNoSessionLeft, make, scenario } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, make, scenario, stateDir } from './anvil-scenario.js';
 
 // eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -22,8 +22,8 @@ test('make run_opencode: `opencode mcp list` reports the tong server connected',
   const out = plain(r.stdout + r.stderr);
   assert.match(out, /✓ tongtest\s+connected/, out);
   assert.match(out, /http:\/\/tongtest:8080\/mcp/);
-  // OpenCode kept its state in the mounted data dir, as the workspace owner.
-  const data = path.join(s.home, '.local/share/opencode');
+  // OpenCode kept its state in the project's private state (the seal's rule 1), as the workspace owner.
+  const data = stateDir(s.home, s.project, 'opencode');
   assert.ok(readdirSync(data).length > 0);
   for (const f of readdirSync(data)) assert.equal(statSync(path.join(data, f)).uid, OWNER, f);
   assertNoSessionLeft(s.project);
