@@ -10,6 +10,9 @@ CLAUDE_ARGS ?=
 OPENCODE_ARGS ?=
 # var ANVIL_DOCKER_ARGS  extra `docker run` options for the anvil, split like a shell command line
 ANVIL_DOCKER_ARGS ?=
+# var SHARE_LOGIN      1: mount your own Claude Code credentials / OpenCode auth.json read-only into the anvil (default: each project logs in on its own, kept in its private state)
+SHARE_LOGIN ?= $(TONGS_SHARE_LOGIN)
+TONGS_SHARE_LOGIN := $(SHARE_LOGIN)
 # var USER_TONGS       user layer of tong definitions (default $TONGS_HOME/tongs, TONGS_HOME default ~/.tongs)
 USER_TONGS ?= $(or $(TONGS_HOME),$(HOME)/.tongs)/tongs
 # var ORG_TONGS        org layer of tong definitions (default: none)
@@ -28,7 +31,7 @@ TONGS_CLAUDE_ARGS := $(value CLAUDE_ARGS)
 TONGS_OPENCODE_ARGS := $(value OPENCODE_ARGS)
 TONGS_ANVIL_DOCKER_ARGS := $(value ANVIL_DOCKER_ARGS)
 
-export TONGS_ROOT PROJECT_DIR TONGS_CLAUDE_ARGS TONGS_OPENCODE_ARGS TONGS_ANVIL_DOCKER_ARGS USER_TONGS ORG_TONGS REPO_TONGS WORKSPACE_TONGS \
+export TONGS_SHARE_LOGIN TONGS_ROOT PROJECT_DIR TONGS_CLAUDE_ARGS TONGS_OPENCODE_ARGS TONGS_ANVIL_DOCKER_ARGS USER_TONGS ORG_TONGS REPO_TONGS WORKSPACE_TONGS \
   ANVIL_IMAGE TONG_IMAGE_TARGETS NODE
 
 RUN_ANVIL := bash $(TONGS_ROOT)/make/run-anvil.sh

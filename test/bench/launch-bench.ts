@@ -10,6 +10,11 @@
  * listens (seen from inside the container, so no host routing is assumed). "net of tong boot" columns
  * subtract that figure; on a small machine, ten Node servers booting at once dominate the 10-tong case.
  *
+ * The seal's share (issue #10 "Speed": the git guard and the out-of-sight report add ≤ 50 ms): the
+ * 1-tong launch again with `--workspace` on this repository (the report's snapshots) and the anvil
+ * argv carrying the workspace mount and the guard's read-only mounts as make/anvil-seal.sh makes them,
+ * against the same launch without them; and the time make/anvil-seal.sh takes to make those options.
+ *
  * Run: `make bench-launch` (or `node dist/test/bench/launch-bench.js`). BENCH_RUNS (default 5) sets the
  * runs per scenario; scenarios are interleaved so machine load affects them alike. Medians throughout.
  */
@@ -169,10 +174,21 @@ async function main(): Promise<void> {
   await writeFile(join(dir, 'compose-1.yml'), composeFile(1));
   await writeFile(join(dir, 'compose-10.yml'), composeFile(10));
   const tongs = (l: string) => [process.execPath, CLI, 'run', '--quiet', '--repo-tongs', l, '--harness', 'claude', '--', ...ANVIL];
+  const guardOptions = async (): Promise<{ options: string[]; ms: number }> => {
+    const t0 = performance.now();
+    const { stdout } = await run('bash', ['-c', `set -eu; project=$1; home_in_anvil=/home/anvil; root=$2; . "$2/make/anvil-seal.sh"; seal_git_guard; printf '%s\\0' "\${seal_opts[@]}"`, 'guard', REPO_ROOT, REPO_ROOT]);
+    return { options: stdout.split('\0').slice(0, -1), ms: performance.now() - t0 };
+  };
+  const sealed = (l: string, guard: string[]) => [
+    process.execPath, CLI, 'run', '--quiet', '--repo-tongs', l, '--harness', 'claude', '--workspace', REPO_ROOT, '--',
+    ...ANVIL.slice(0, 2), '-v', `${REPO_ROOT}:/workspace`, ...guard, ...ANVIL.slice(2),
+  ];
 
   const runtime = createDockerRuntime();
   const bootNetwork = `tongsbench${runId}boot`;
-  const samples: Record<string, number[]> = { direct: [], directExit: [], boot1: [], boot10: [], tongs1: [], tongs10: [], tongs10Exit: [], compose1: [], compose10: [] };
+  const samples: Record<string, number[]> = {
+    direct: [], directExit: [], boot1: [], boot10: [], tongs1: [], tongs10: [], tongs10Exit: [], compose1: [], compose10: [], sealed1: [], guard: [],
+  };
   try {
     await runtime.createNetwork(bootNetwork, { [BENCH_LABEL]: '1' });
     await timeToFirstOutput(ANVIL); // warm-up
@@ -184,6 +200,9 @@ async function main(): Promise<void> {
       samples.directExit!.push(direct.exit);
       samples.boot1!.push(await tongBootOnce(runtime, bootNetwork, 1));
       samples.tongs1!.push(await timeToFirstOutput(tongs(one)));
+      const guard = await guardOptions();
+      samples.guard!.push(guard.ms);
+      samples.sealed1!.push(await timeToFirstOutput(sealed(one, guard.options)));
       samples.boot10!.push(await tongBootOnce(runtime, bootNetwork, 10));
       const ten10 = await timeOutputAndExit(tongs(ten));
       samples.tongs10!.push(ten10.output);
@@ -227,6 +246,15 @@ async function main(): Promise<void> {
       `<= 2.00 s ${m('tongs10Exit') - m('directExit') <= 2000 ? 'ok' : 'MISSED'}`,
       '-',
     ],
+    [
+      'tongs run, 1 mcp tong, sealed (guard + report on this repo)',
+      s(m('sealed1')),
+      `+${(m('sealed1') - m('tongs1')).toFixed(0)} ms over unsealed`,
+      '-',
+      `<= +50 ms ${m('sealed1') - m('tongs1') <= 50 ? 'ok' : 'MISSED'}`,
+      '-',
+    ],
+    ['  of which: the guard options (make/anvil-seal.sh)', `${m('guard').toFixed(1)} ms`, '-', '-', '-', '-'],
     ['docker-compose up -d + healthy, 1', s(m('compose1')), s(c1), s(c1 - b1), '-', '-'],
     ['docker-compose up -d + healthy, 10', s(m('compose10')), s(c10), s(c10 - b10), '-', '-'],
   ];
