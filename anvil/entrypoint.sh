@@ -52,6 +52,24 @@ if [ "$(id -u)" = 0 ] && [ "$run_uid" != 0 ]; then
   export USER="$run_user" LOGNAME="$run_user"
 fi
 
+# --- the tongs relay (the seal's rule 5) --------------------------------------------------------------
+# With TONGS_RELAY the anvil has no network interface: the relay listens where the tongs' aliases
+# resolve (127.0.0.x, from --add-host) and forwards through the session's socket volume. It runs as
+# this (root) user, so the harness user cannot stop or replace it; the harness waits until it listens.
+if [ -n "${TONGS_RELAY:-}" ]; then
+  relay_ready=${TMPDIR:-/tmp}/tongs-relay.ready
+  rm -f "$relay_ready"
+  TONGS_RELAY_READY=$relay_ready node /opt/tongs/merge/dist/anvil/src/relay.js anvil &
+  relay_pid=$!
+  n=0
+  while [ ! -e "$relay_ready" ]; do
+    kill -0 "$relay_pid" 2>/dev/null || die "the tongs relay did not start (see above)"
+    n=$((n + 1))
+    [ "$n" -lt 500 ] || die "the tongs relay did not listen within 5 s"
+    sleep 0.01
+  done
+fi
+
 # --- OpenCode config layers ----------------------------------------------------------------------
 merge() { # merge DST SRC [--replace-mcp-entries]; the tool names a broken file itself
   tongs-merge-opencode-json "$@" || die "cannot build OpenCode's config: layer $2 is broken (see above); stopping"

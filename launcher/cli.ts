@@ -51,6 +51,8 @@ Options:
   --approvals PATH           approvals store for workspace tongs (default: $TONGS_HOME/approvals.json)
   --providers PATH           secret providers file (default: $TONGS_HOME/secret-providers.yaml)
   --no-prompt                never ask; refuse what would need an approval
+  --anvil-relay              the anvil image runs the tongs relay (tongs-anvil:local does): the anvil
+                             gets no network interface and reaches only its tongs, through the relay
   --quiet                    no progress lines (run, validate, gc)
   --json                     ps: machine-readable output
   --shared                   gc: also remove shared tongs
@@ -73,6 +75,7 @@ const OPTIONS = {
   approvals: { type: 'string' },
   providers: { type: 'string' },
   'no-prompt': { type: 'boolean' },
+  'anvil-relay': { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   shared: { type: 'boolean' },
@@ -87,8 +90,8 @@ type Command = (typeof COMMANDS)[number];
 const LAYER_OPTIONS: OptionName[] = ['user-tongs', 'org-tongs', 'repo-tongs', 'workspace-tongs', 'workspace'];
 /** Which options each command accepts (anything else is a usage error, so typos do not pass silently). */
 const COMMAND_OPTIONS: Record<Command, ReadonlySet<OptionName>> = {
-  run: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'quiet', 'help']),
-  plan: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'quiet', 'help']),
+  run: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
+  plan: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
   validate: new Set([...LAYER_OPTIONS, 'quiet', 'help']),
   schema: new Set(['help']),
   ps: new Set(['json', 'help']),
@@ -324,6 +327,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
       launcherHost: os.hostname(),
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(tongs),
+      anvilRelay: cli.values['anvil-relay'] ?? false,
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
@@ -409,6 +413,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     launcherHost: os.hostname(),
     startedAt: new Date().toISOString(),
     mcpTokens: null,
+    anvilRelay: cli.values['anvil-relay'] ?? false,
   });
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
   return 0;

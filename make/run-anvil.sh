@@ -127,7 +127,12 @@ case $mode in
       TONGS_BASE_IMAGE=$(cat "$root/.build/anvil-base")
       export TONGS_BASE_IMAGE
     fi
-    exec ${NODE:-node} "$root/dist/launcher/cli.js" run --harness "$harness" "${layers[@]}" --workspace "$project" -- "${argv[@]}"
+    # --anvil-relay (TONGS_ANVIL_RELAY=1): the anvil gets no network and reaches only its tongs, through
+    # the relay tongs-anvil:local runs (the seal's rule 5). Opt-in until the model tong carries the
+    # harness's model traffic.
+    relay=()
+    if [ "${TONGS_ANVIL_RELAY:-}" = 1 ]; then relay=(--anvil-relay); fi
+    exec ${NODE:-node} "$root/dist/launcher/cli.js" run --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" -- "${argv[@]}"
     ;;
   *)
     echo "tongs: unknown mode '$mode'; expected run, direct, print-argv or images" >&2

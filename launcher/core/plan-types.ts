@@ -86,6 +86,36 @@ export interface PlannedFile {
   mode: number;
 }
 
+/**
+ * The tong side of the relay (DESIGN.md "The seal" rule 5): one container on the session network
+ * that serves a unix socket per tong in the session's socket volume, which the anvil (no network
+ * interface of its own) mounts too.
+ */
+export interface PlannedRelay {
+  containerName: string;
+  /** The anvil image: it carries the relay program and node. */
+  image: string;
+  /** The per-session volume holding the sockets. */
+  volume: string;
+  /** Where both sides mount the volume. */
+  socketDir: string;
+  /** `alias:port` per relayed tong, as the relay's TONGS_RELAY. */
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+/** How the anvil reaches its tongs, and nothing else (DESIGN.md "The seal" rule 5). */
+export interface PlannedAnvilNetwork {
+  /**
+   * `relay`: `--network none`; each tong's aliases resolve (`--add-host`) to a 127.0.0.0/8 address
+   * where the anvil's relay listens and forwards through the socket volume. `session`: the anvil joins
+   * the session network (an anvil image without the relay, or `--anvil-relay` not given): unsealed.
+   */
+  mode: 'relay' | 'session';
+  /** relay mode: tong name → the loopback address its aliases resolve to in the anvil. */
+  loopback: Record<string, string>;
+}
+
 export interface LaunchPlan {
   harness: string | null;
   sessionId: string;
@@ -108,4 +138,8 @@ export interface LaunchPlan {
   anvilNetworks: string[];
   /** The final argv to execute (docker options inserted right after `run`). */
   anvilArgv: string[];
+  /** How the anvil reaches its tongs; null for a passthrough plan. */
+  anvilNetwork: PlannedAnvilNetwork | null;
+  /** relay mode: the tong side of the relay; null otherwise. */
+  relay: PlannedRelay | null;
 }

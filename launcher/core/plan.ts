@@ -60,7 +60,16 @@ export interface PlanInput {
    * get one per session; a shared tong keeps one per tong (launcher/shell/shared-tokens.ts).
    */
   mcpTokens: Readonly<Record<string, string>> | null;
+  /**
+   * The anvil image runs the tongs relay (tongs-anvil:local does; `--anvil-relay`): the anvil gets no
+   * network interface and reaches its tongs through the relay (DESIGN.md "The seal" rule 5). False:
+   * it joins the session network, as an image without the relay must.
+   */
+  anvilRelay?: boolean;
 }
+
+/** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
+export const RELAY_SOCKET_DIR = '/run/tongs/sock';
 
 /** Docker network modes the anvil cannot share with a tong network. */
 const EXCLUSIVE_NETWORK_MODES = /^(host|none|container:.*)$/;
@@ -182,6 +191,8 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       files: [],
       ...anvil,
       anvilArgv: [...input.anvilArgv],
+      anvilNetwork: null,
+      relay: null,
     };
   }
   const { emitter } = checked;
@@ -253,7 +264,29 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   const files: LaunchPlan['files'] = [];
   const inserted: string[] = [];
   const appended: string[] = [];
-  if (docker && docker.networks.length === 0) inserted.push('--network', network.name);
+  // The anvil's network (the seal's rule 5): none at all with the relay, else the session network.
+  const relayed = tongs.filter((t) => t.port !== null);
+  const useRelay = input.anvilRelay === true && docker !== null && docker.networks.length === 0 && docker.image !== null;
+  const loopback: Record<string, string> = {};
+  let relay: LaunchPlan['relay'] = null;
+  if (useRelay) {
+    if (relayed.length > 250) throw new RefusalError(`the relay gives each tong a 127.0.0.x address: at most 250 tongs with a port, got ${relayed.length}`);
+    relayed.forEach((t, i) => (loopback[t.name] = `127.0.0.${i + 2}`));
+    const volume = `tongs-${short}-sock`;
+    relay = {
+      containerName: `tongs-${short}-relay`,
+      image: docker.image!,
+      volume,
+      socketDir: RELAY_SOCKET_DIR,
+      targets: relayed.map((t) => `${t.alias}:${t.port}`),
+      labels: { ...sessionLabels, [LABEL_ROLE]: 'relay' },
+    };
+    inserted.push('--network', 'none', '-v', `${volume}:${RELAY_SOCKET_DIR}`);
+    for (const t of relayed) for (const a of [t.alias, ...t.aliases]) inserted.push('--add-host', `${a}:${loopback[t.name]}`);
+    inserted.push('-e', `TONGS_RELAY=${relayed.map((t) => `${t.alias}@${loopback[t.name]}:${t.port}`).join(',')}`);
+  } else if (docker && docker.networks.length === 0) {
+    inserted.push('--network', network.name);
+  }
   inserted.push('--label', `${LABEL_SESSION}=${input.sessionId}`, '--label', `${LABEL_ROLE}=anvil`);
   if (mcpTongs.length > 0 && emitter) {
     mcpConfig = emitter.render(
@@ -281,5 +314,16 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     ...input.anvilArgv.slice(runIndex + 1),
     ...appended,
   ];
-  return { harness: input.harness, sessionId: input.sessionId, tongs, network, mcpConfig, files, ...anvil, anvilArgv };
+  return {
+    harness: input.harness,
+    sessionId: input.sessionId,
+    tongs,
+    network,
+    mcpConfig,
+    files,
+    ...anvil,
+    anvilArgv,
+    anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
+    relay,
+  };
 }

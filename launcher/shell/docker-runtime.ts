@@ -214,6 +214,19 @@ class DockerRuntime implements ContainerRuntime {
     return nets.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {}, created: n.Created }));
   }
 
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.call(`cannot create volume ${name}`, () => this.docker.createVolume({ Name: name, Driver: 'local', Labels: labels }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.call(`cannot remove volume ${name}`, () => this.docker.getVolume(name).remove({ force: true }), [404]);
+  }
+
+  async listVolumes(filter: LabelFilter): Promise<{ name: string; labels: Record<string, string> }[]> {
+    const out = (await this.call('cannot list volumes', () => this.docker.listVolumes({ filters: labelFilters(filter) })))!;
+    return (out.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
     const mounts: Docker.MountSettings[] = spec.mounts.map((m) =>
       m.type === 'tmpfs'

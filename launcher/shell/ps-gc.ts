@@ -91,6 +91,9 @@ export async function removeSessionResources(
     ...shared.flatMap((c) => c.networks.filter((n) => networks.has(n)).map((n) => runtime.disconnectNetwork(n, c.id))),
   ]);
   await Promise.all([...networks].map((n) => removeNetworkSettled(runtime, n)));
+  // The relay's socket volume (DESIGN.md "The seal" rule 5): its containers are gone now.
+  const volumes = await runtime.listVolumes({ [LABEL_SESSION]: sessionId });
+  await Promise.all(volumes.map((v) => runtime.removeVolume(v.name)));
   return { containers: doomed.length, networks: labelledNets.length };
 }
 

@@ -144,6 +144,13 @@ export interface ContainerRuntime {
   removeNetwork(network: string): Promise<void>;
   listNetworks(filter: LabelFilter): Promise<NetworkSummary[]>;
 
+  /** Creates a local volume (the relay's socket dir, DESIGN.md "The seal" rule 5). An existing one is success. */
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
+  /** Removes a volume. Already gone = success. */
+  removeVolume(name: string): Promise<void>;
+  /** Names of the volumes whose labels match. */
+  listVolumes(filter: LabelFilter): Promise<{ name: string; labels: Record<string, string> }[]>;
+
   /** Creates (does not start) a container; returns its id. */
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(id: string): Promise<void>;

@@ -20,6 +20,7 @@ import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
+import { startRelay } from './relay.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
 import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
 
@@ -211,6 +212,11 @@ export async function applyPlan(
     return network.name;
   });
   networkCreated.catch(() => {});
+  // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. It starts
+  // with the tongs; the launch waits for it with their readiness.
+  const relay = plan.relay;
+  const relayStarted = relay ? networkCreated.then((name) => startRelay(runtime, relay, name)) : Promise.resolve(null);
+  relayStarted.catch(() => {});
   const probe: NetworkProbe | null =
     targetCount > 0 && probeImage
       ? startNetworkProbe(runtime, {
@@ -300,19 +306,22 @@ export async function applyPlan(
     signal?.throwIfAborted();
 
     progress.phase(`waiting for ${plan.tongs.map((t) => t.name).join(', ')}`);
-    await waitForReadiness(plan.tongs, {
-      runtime,
-      containers,
-      probe,
-      ...(signal ? { signal } : {}),
-      onReady: (t) => progress.debug(`tong '${t.name}' ready`),
-    });
+    await allSettledOrThrow<unknown>([
+      waitForReadiness(plan.tongs, {
+        runtime,
+        containers,
+        probe,
+        ...(signal ? { signal } : {}),
+        onReady: (t) => progress.debug(`tong '${t.name}' ready`),
+      }),
+      relayStarted.then((id) => id && progress.debug('relay ready')),
+    ]);
     const readyMs = now() - tStart;
     return { containers, reused: [...reused.keys()], startedMs, readyMs };
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
-    await Promise.allSettled([networkCreated, probe?.containerId]);
+    await Promise.allSettled([networkCreated, probe?.containerId, relayStarted]);
     throw err;
   }
 }

@@ -53,6 +53,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly containers = new Map<string, FakeContainer>();
   readonly networks = new Map<string, FakeNetwork>();
   readonly images = new Map<string, ImageInfo>();
+  /** Volume name → labels. */
+  readonly volumes = new Map<string, Record<string, string>>();
   readonly calls: FakeCall[] = [];
   /** Milliseconds each create/start takes (to observe parallelism). */
   delayMs = 0;
@@ -165,6 +167,19 @@ export class FakeRuntime implements ContainerRuntime {
     return [...this.networks.values()]
       .filter((n) => matchesLabels(n.labels, filter))
       .map((n) => ({ id: n.id, name: n.name, labels: n.labels, created: new Date(0).toISOString() }));
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    this.record('createVolume', name, labels);
+    if (!this.volumes.has(name)) this.volumes.set(name, labels);
+  }
+  async removeVolume(name: string): Promise<void> {
+    this.record('removeVolume', name);
+    this.volumes.delete(name);
+  }
+  async listVolumes(filter: LabelFilter): Promise<{ name: string; labels: Record<string, string> }[]> {
+    this.record('listVolumes', filter);
+    return [...this.volumes].filter(([, labels]) => matchesLabels(labels, filter)).map(([name, labels]) => ({ name, labels }));
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
