@@ -38,6 +38,8 @@ test('make run_claude: the first event lists the tong server connected and its t
   const tools = first.tools as string[];
   assert.ok(tools.includes('mcp__tongtest__echo') && tools.includes('mcp__tongtest__whoami'), tools.join(' '));
   assert.equal(first.cwd, '/workspace');
+  // The private state holds Claude Code's .claude.json (CLAUDE_CONFIG_DIR), so it finds its config.
+  assert.ok(!/configuration file not found/i.test(r.stdout + r.stderr), r.stderr);
   assertNoSessionLeft(s.project);
 });
 
