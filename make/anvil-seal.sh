@@ -100,10 +100,9 @@ guard_gitdir() {
       guard_ro "$g/$d"
     done
   fi
-  for w in "$g"/worktrees/*/; do
-    [ -d "$w" ] || continue
-    guard_gitdir "${w%/}" "$g/config"
-  done
+  # Linked worktrees' admin dirs: their commondir and gitdir tell git on the host where to look, and
+  # nothing the anvil does needs to write them (only `git worktree add/prune`): one read-only mount.
+  guard_ro "$g/worktrees"
   guard_modules "$g/modules"
 }
 
@@ -155,9 +154,8 @@ seal_git_guard() {
         ;;
     esac
     guard_ro "$dotgit"
-    case $gitdir in
-      "$common"/*) guard_gitdir "$common" ;; # the worktree's own admin dir is guarded with the rest
-      *) guard_gitdir "$common"; guard_gitdir "$gitdir" "$common/config" ;;
-    esac
+    guard_gitdir "$common"
+    # This worktree's own admin dir (HEAD, index, logs) stays writable, its pointers read-only.
+    guard_gitdir "$gitdir" "$common/config"
   fi
 }

@@ -100,6 +100,21 @@ test('submodules: each git dir under .git/modules is guarded, and the submodule 
   }
 });
 
+test('other linked worktrees of the workspace repository: their admin dirs are one read-only mount', (t) => {
+  const { dir, home } = setUp(t);
+  const p = path.join(dir, 'main');
+  mkdirSync(p);
+  git(p, 'init', '-q');
+  git(p, 'commit', '-q', '--allow-empty', '-m', 'x');
+  git(p, 'worktree', 'add', '-q', path.join(dir, 'a'));
+  git(p, 'worktree', 'add', '-q', path.join(dir, 'b'));
+  const r = argvFor(p, home);
+  assert.equal(r.status, 0, r.stderr);
+  const m = guardMounts(r.argv);
+  assert.ok(m.includes(`${p}/.git/worktrees:/workspace/.git/worktrees:ro`), m.join('\n'));
+  assert.ok(!m.some((v) => v.includes('/worktrees/')), 'not one mount per worktree');
+});
+
 test('a linked worktree: the main git dir is mounted at its own path with the same guard, and the .git file is read-only', (t) => {
   const { dir, home } = setUp(t);
   const main = path.join(dir, 'main');
@@ -118,6 +133,7 @@ test('a linked worktree: the main git dir is mounted at its own path with the sa
     `${main}/.git/config:${main}/.git/config:ro`,
     `${main}/.git/config.worktree:${main}/.git/config.worktree:ro`,
     `${main}/.git/hooks:${main}/.git/hooks:ro`,
+    `${main}/.git/worktrees:${main}/.git/worktrees:ro`,
     `${main}/.git/worktrees/feature:${main}/.git/worktrees/feature`,
     `${main}/.git/worktrees/feature/commondir:${main}/.git/worktrees/feature/commondir:ro`,
     `${main}/.git/worktrees/feature/gitdir:${main}/.git/worktrees/feature/gitdir:ro`,
