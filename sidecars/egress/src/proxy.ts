@@ -41,6 +41,8 @@ export interface EgressProxyOptions {
   log: (line: string) => void;
   /** How long dialling an upstream may take, in ms (default 10 000); then 504. */
   connectTimeoutMs?: number;
+  /** Name resolution for upstream connections (default: the system's, dns.lookup); tests resolve without DNS. */
+  lookup?: net.LookupFunction;
 }
 
 /** The proxy: an http.Server to `listen` on, and counters. */
@@ -71,7 +73,13 @@ function suggestedEntry(target: Target): string {
 /** Creates the proxy (not yet listening). */
 export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const lookup = options.lookup;
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 8, timeout: 60_000 });
+  if (lookup) {
+    // The agent dials with net.createConnection; give it the same resolver as CONNECT.
+    const dial = agent.createConnection.bind(agent);
+    agent.createConnection = (opts, callback) => dial({ ...opts, lookup } as net.NetConnectOpts, callback);
+  }
   const proxy = createProxyServer({ agent, xfwd: false, proxyTimeout: 0 });
   const sockets = new Set<net.Socket>();
   let received = 0;
@@ -186,7 +194,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       return;
     }
     let connected = false;
-    const upstream = net.connect({ host: dialHost(target.host), port: target.port });
+    const upstream = net.connect({ host: dialHost(target.host), port: target.port, ...(lookup ? { lookup } : {}) });
     sockets.add(upstream);
     upstream.setTimeout(connectTimeoutMs);
     upstream.once('timeout', () => {
