@@ -210,5 +210,5 @@ test('the egress tong refuses to start with an invalid allowlist', async (t) => 
   );
   assert.equal(r.code, 1);
   assert.match(r.stderr, /tongs: egress: allowlist entry 2: "https:\/\/bad\.example\/" is not a host/);
-  assert.match(r.stderr, /not starting/);
+  assert.match(r.stderr, /not starting: fix the configuration/);
 });

@@ -10,7 +10,7 @@
  * | `TONGS_EGRESS` | `open`: every host and port is allowed; otherwise the allowlist applies |
  * | `TONGS_EGRESS_FILES` | the host's allowlist files in merge order, one per line (named in refusals) |
  * | `TONGS_EGRESS_USER_FILE` | the file a refusal says to edit (default: the first of the files, else `~/.tongs/egress.yaml`) |
- * | `PORT` | listen port (default 3128) |
+ * | `PORT` | listen port (default 3128; 0 = any free port) |
  *
  * An invalid entry is a configuration problem: the tong refuses to start rather than allow less or
  * more than the list says.
@@ -56,7 +56,8 @@ export function readEgressConfig(
   let port = DEFAULT_PORT;
   if (env.PORT) {
     port = Number(env.PORT);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`PORT ${JSON.stringify(env.PORT)}: expected a port number 1–65535`);
+    // 0: any free port (tests and benchmarks read it from the "listening on" line).
+    if (!/^\d+$/.test(env.PORT) || port > 65535) problems.push(`PORT ${JSON.stringify(env.PORT)}: expected a port number 1–65535 (0: any free port)`);
   }
   const files = (env[EGRESS_ENV.files] ?? '').split('\n').map((f) => f.trim()).filter((f) => f !== '');
   return {

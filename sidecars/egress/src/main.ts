@@ -13,7 +13,7 @@ const log = (line: string) => void process.stderr.write(`tongs: egress: ${line.r
 const config = readEgressConfig(process.env);
 if (config.problems.length > 0) {
   for (const p of config.problems) log(p);
-  log('not starting: fix the allowlist');
+  log('not starting: fix the configuration above');
   process.exit(1);
 }
 
