@@ -324,3 +324,65 @@ test('close() ends open tunnels', async (t) => {
   await proxy.close();
   await closed;
 });
+
+test('IPv6 literals: a listed [::1]:port answers by GET and CONNECT, with a bracketed Host', async (t) => {
+  const seen: string[] = [];
+  const up = http.createServer((req, res) => {
+    seen.push(String(req.headers.host));
+    res.end('v6');
+  });
+  const echo = net.createServer((s) => s.pipe(s));
+  const upPort = await listen(up, '::1');
+  const echoPort = await listen(echo, '::1');
+  t.after(() => {
+    up.closeAllConnections();
+    up.close();
+    echo.close();
+  });
+  const { port } = await startProxy(t, [`[::1]:${upPort}`, `[0:0::1]:${echoPort}`]);
+  const r = await viaProxy(port, `http://[::1]:${upPort}/`);
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.body, 'v6');
+  assert.deepEqual(seen, [`[::1]:${upPort}`]);
+  const tunnel = await connect(port, `[::1]:${echoPort}`);
+  assert.equal(tunnel.status, 200);
+  assert.equal(await echoThrough(tunnel.socket, 'six'), 'six');
+  tunnel.socket.destroy();
+  assert.equal((await connect(port, `[::2]:${echoPort}`)).status, 403);
+});
+
+test('a WebSocket upgrade in absolute form follows the same rules; other upgrades get 400', async (t) => {
+  const up = http.createServer((_req, res) => res.end('no upgrade'));
+  const upgrades: string[] = [];
+  up.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    upgrades.push(`${req.headers.host} ${req.url}`);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    socket.pipe(socket);
+  });
+  const upPort = await listen(up);
+  t.after(() => {
+    up.closeAllConnections();
+    up.close();
+  });
+  const { port } = await startProxy(t, [`127.0.0.1:${upPort}`]);
+  const upgrade = (target: string, protocol = 'websocket') =>
+    new Promise<{ status: number; socket?: net.Socket }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: target, headers: { connection: 'Upgrade', upgrade: protocol }, agent: false });
+      req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
+      req.on('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0 });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const ok = await upgrade(`http://127.0.0.1:${upPort}/ws`);
+  assert.equal(ok.status, 101);
+  assert.equal(await echoThrough(ok.socket!, 'frames'), 'frames');
+  ok.socket!.destroy();
+  assert.deepEqual(upgrades, [`127.0.0.1:${upPort} /ws`]);
+  assert.equal((await upgrade(`http://127.0.0.2:${upPort}/ws`)).status, 403);
+  assert.equal((await upgrade('/ws')).status, 400);
+  assert.equal((await upgrade(`http://127.0.0.1:${upPort}/h2`, 'h2c')).status, 400, 'only WebSocket upgrades are relayed');
+  assert.equal(upgrades.length, 1);
+});

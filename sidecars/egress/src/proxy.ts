@@ -226,7 +226,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     client.once('close', () => upstream.destroy());
   });
 
-  // An absolute-form request with `Upgrade` (e.g. a WebSocket over plain HTTP): same rules, then http-proxy-3's ws pass.
+  // An absolute-form request with `Upgrade` (a WebSocket over plain HTTP): same rules, then http-proxy-3's ws pass.
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     received++;
     socket.on('error', () => socket.destroy());
@@ -239,6 +239,12 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     }
     if (!allowed(found.target)) {
       replyOnSocket(socket, 403, refuse(method, found.target));
+      return;
+    }
+    // http-proxy-3 relays WebSocket upgrades only (and drops the socket on any other).
+    if (method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') {
+      options.log(`refused ${method} upgrade ${formatHostPort(found.target.host, found.target.port)}: only WebSocket upgrades are relayed`);
+      replyOnSocket(socket, 400, 'tongs egress: only WebSocket upgrades are relayed as plain requests; tunnel anything else with CONNECT.\n');
       return;
     }
     delete req.headers['proxy-connection'];
