@@ -19,9 +19,11 @@
  * is untrusted: its entries are returned apart from the trusted ones, so the launcher asks for
  * approval before it adds them, and its `egress: open` is refused.
  */
+import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { EGRESS_ENTRY_FORMS, EGRESS_ENV, parseEgressEntry } from './egress-match.js';
+import { escapeControl } from './privilege-summary.js';
 import { issueLines } from './validate.js';
 
 export {
@@ -217,4 +219,24 @@ export function egressTongEnv(list: EgressAllowlist, options: { workspaceApprove
     [EGRESS_ENV.files]: list.files.join('\n'),
     ...(list.userFile ? { [EGRESS_ENV.userFile]: list.userFile } : {}),
   };
+}
+
+/**
+ * The approval key of workspace entries: sha256 (hex) of the canonical entries, sorted, one per
+ * line. A changed list (an entry added or removed) has another key, so it is asked about again;
+ * reordering the file is not a change.
+ */
+export function egressEntriesHash(entries: readonly string[]): string {
+  return createHash('sha256').update([...new Set(entries)].sort().join('\n'), 'utf8').digest('hex');
+}
+
+/**
+ * The privilege summary of workspace entries for the first-run question (like `summarizeEnvFile`):
+ * the file and each host the anvil could then reach.
+ */
+export function summarizeEgressEntries(file: string, entries: readonly string[]): string[] {
+  return [
+    `workspace egress allowlist ${escapeControl(file)} lets the anvil reach:`,
+    ...(entries.length === 0 ? ['  (nothing)'] : entries.map((e) => `  ${escapeControl(e)}`)),
+  ];
 }

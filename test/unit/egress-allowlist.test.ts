@@ -10,11 +10,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   EGRESS_ENV,
+  egressEntriesHash,
   egressJsonSchema,
   egressTongEnv,
   mergeEgress,
   parseEgressSource,
   parseEgressSources,
+  summarizeEgressEntries,
   type EgressSource,
 } from '../../launcher/core/egress.js';
 import { readEgressSources, userEgressFile } from '../../launcher/shell/egress-files.js';
@@ -132,6 +134,18 @@ test('egressTongEnv: workspace entries only once approved; files one per line', 
   });
   assert.equal(egressTongEnv(list, { workspaceApproved: true })[EGRESS_ENV.allow], 'a.com,*.b.com:8080,w.com');
   assert.equal(egressTongEnv({ ...list, open: true }, { workspaceApproved: false })[EGRESS_ENV.mode], 'open');
+});
+
+test('workspace entries: an approval key that ignores order and duplicates, and a summary for the question', () => {
+  assert.equal(egressEntriesHash(['b.com', 'a.com']), egressEntriesHash(['a.com', 'b.com', 'a.com']));
+  assert.notEqual(egressEntriesHash(['a.com']), egressEntriesHash(['a.com', 'b.com']));
+  assert.match(egressEntriesHash([]), /^[0-9a-f]{64}$/);
+  assert.deepEqual(summarizeEgressEntries('/w/.tongs/egress.yaml', ['w.com', '*.x.org:8080']), [
+    'workspace egress allowlist /w/.tongs/egress.yaml lets the anvil reach:',
+    '  w.com',
+    '  *.x.org:8080',
+  ]);
+  assert.deepEqual(summarizeEgressEntries('/w/\u001b[31m.yaml', []), ['workspace egress allowlist /w/\\e[31m.yaml lets the anvil reach:', '  (nothing)']);
 });
 
 test('the tong reads exactly what egressTongEnv writes', () => {

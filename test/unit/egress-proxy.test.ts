@@ -72,18 +72,18 @@ async function startProxy(t: TestContext, allow: string[], extra: Partial<Egress
 }
 
 /** Sends CONNECT target through the proxy; resolves the status, the body (on refusal) or the tunnel socket. */
-function connect(proxyPort: number, target: string): Promise<{ status: number; body: string; socket: net.Socket }> {
+function connect(proxyPort: number, target: string): Promise<{ status: number; body: string; socket: net.Socket; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: target });
     req.on('connect', (res, socket, head: Buffer) => {
       if (res.statusCode === 200) {
-        resolve({ status: 200, body: '', socket });
+        resolve({ status: 200, body: '', socket, headers: res.headers });
         return;
       }
       // Bytes after the response head that arrived with it come as `head`, the rest on the socket.
       let body = head.toString('utf8');
       socket.setEncoding('utf8').on('data', (d: string) => (body += d));
-      socket.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket }));
+      socket.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -144,6 +144,7 @@ test('CONNECT to an unlisted host, or a listed host on another port, gets 403 na
   assert.ok(refused.body.includes(`add it to ${USER_FILE}`), refused.body);
   assert.ok(refused.body.includes(`- "127.0.0.1:${echo.port}"`), refused.body);
   assert.ok(refused.body.includes('merged from: /home/me/.tongs/egress.yaml, /w/.tongs/egress.yaml'), refused.body);
+  assert.equal(refused.headers['x-tongs-egress'], `tongs egress: refused CONNECT 127.0.0.1:${echo.port}: the host is not on the egress allowlist.`);
   const other = await connect(port, 'evil.example:443');
   assert.equal(other.status, 403);
   assert.ok(other.body.includes('- "evil.example"'), 'a 443/80 target suggests the bare host');
@@ -234,6 +235,7 @@ test('a plain GET to an unlisted host gets 403 with the body, and reaches nothin
   assert.equal(r.status, 403);
   assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
   assert.match(r.body, new RegExp(`refused GET 127\\.0\\.0\\.1:${up.port}`));
+  assert.match(String(r.headers['x-tongs-egress']), /^tongs egress: refused GET 127\.0\.0\.1:\d+: the host is not on the egress allowlist\.$/);
   assert.ok(r.body.includes(USER_FILE));
   assert.equal(up.seen.length, 0, 'localhost is listed, 127.0.0.1 is another name');
   assert.deepEqual(logs, [`refused GET 127.0.0.1:${up.port}: not on the allowlist`]);

@@ -95,12 +95,18 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
     );
   };
 
+  /**
+   * The body's first line as a header value: clients that hide a CONNECT refusal's body (curl says
+   * only "CONNECT tunnel failed, response 403") still show headers with -v.
+   */
+  const noteOf = (body: string) => (body.split('\n')[0] ?? '').replace(/[^\x20-\x7e]/g, '?');
+
   /** Writes a complete response on a raw socket (CONNECT and upgrade happen outside the http server's response). */
   const replyOnSocket = (socket: net.Socket, status: number, body: string) => {
     const payload = Buffer.from(body, 'utf8');
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload.toString('latin1')}`,
+        `X-Tongs-Egress: ${noteOf(body)}\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n${payload.toString('latin1')}`,
       'latin1',
     );
   };
@@ -110,7 +116,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-tongs-egress': noteOf(body), connection: 'close' });
     res.end(body);
   };
 
