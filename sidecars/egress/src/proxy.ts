@@ -45,11 +45,9 @@ export interface EgressProxyOptions {
   lookup?: net.LookupFunction;
 }
 
-/** The proxy: an http.Server to `listen` on, and counters. */
+/** The proxy: an http.Server to `listen` on. */
 export interface EgressProxy {
   server: http.Server;
-  /** Requests and CONNECTs seen so far (for the idle collector). */
-  received: () => number;
   /** Stops listening and ends every open connection and tunnel. */
   close: () => Promise<void>;
 }
@@ -82,7 +80,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   }
   const proxy = createProxyServer({ agent, xfwd: false, proxyTimeout: 0 });
   const sockets = new Set<net.Socket>();
-  let received = 0;
 
   const allowed = (target: Target) => options.open === true || matchEgress(options.entries, target.host, target.port) !== undefined;
 
@@ -155,7 +152,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   };
 
   const server = http.createServer((req, res) => {
-    received++;
     const method = req.method ?? 'GET';
     const found = absoluteTarget(req);
     if ('status' in found) {
@@ -185,7 +181,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
   });
 
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    received++;
     client.on('error', () => client.destroy());
     const split = splitAuthority(req.url ?? '');
     const host = split ? canonicalHost(split.host) : null;
@@ -234,7 +229,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
 
   // An absolute-form request with `Upgrade` (a WebSocket over plain HTTP): same rules, then http-proxy-3's ws pass.
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    received++;
     socket.on('error', () => socket.destroy());
     const method = req.method ?? 'GET';
     const found = absoluteTarget(req);
@@ -265,7 +259,6 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
 
   return {
     server,
-    received: () => received,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
