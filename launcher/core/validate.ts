@@ -75,7 +75,11 @@ function lineOfKey(doc: Document, lines: LineCounter, path: readonly PropertyKey
   return lineAt(doc, lines, path);
 }
 
-function issueLines(doc: Document, lines: LineCounter, where: string, issues: z.core.$ZodIssue[]): string[] {
+/**
+ * zod issues as `<where>:<line>: <field path>: <message>` lines, sorted by line; an unknown key is
+ * reported at the key's own line. Shared with the egress allowlist (launcher/core/egress.ts).
+ */
+export function issueLines(doc: Document, lines: LineCounter, where: string, issues: z.core.$ZodIssue[]): string[] {
   const out: { line: number; text: string }[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
