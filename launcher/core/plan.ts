@@ -192,8 +192,11 @@ function plannedMounts(tong: MergedTong, workspace: string | null): PlannedMount
 }
 
 /**
- * Build the LaunchPlan. Throws RefusalError (see refuseLaunch). With no tongs the plan is a
- * passthrough: `anvilArgv` equals the input argv exactly and `network` is null.
+ * Build the LaunchPlan. Throws RefusalError (see refuseLaunch). With no tong to start (none defined,
+ * or every one skipped by `when`) the plan is a passthrough: `anvilArgv` equals the input argv exactly
+ * and `network` is null. A model tong (issue #11) adds its session bearer as a read-only file in the
+ * anvil and the emitter's wiring for its dialect; for OpenCode that wiring goes into the file at
+ * /run/tongs/mcp.json, which is then written even without an mcp tong.
  */
 export function planLaunch(input: PlanInput): LaunchPlan {
   const selection = refuseLaunch(input);
