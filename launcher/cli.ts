@@ -23,6 +23,7 @@ import { CommandNotFoundError, DefinitionError, TongsError, UsageError } from '.
 import type { MergeResult, MergedTong } from './core/layers.js';
 import type { LaunchPlan } from './core/plan-types.js';
 import type { DefinitionSource } from './core/validate.js';
+import { setEnvNames } from './core/when.js';
 import { discoverDefinitions, type LayerDirs } from './shell/discover.js';
 import { runPassthrough } from './shell/passthrough.js';
 
@@ -246,14 +247,16 @@ async function mintSessionId(): Promise<string> {
 }
 
 /**
- * Bearer tokens of the mcp tongs (issue #6): a fresh one per session for session tongs; for a shared
- * tong, which outlives the session, its stored per-tong token (launcher/shell/shared-tokens.ts).
+ * Bearer tokens of the mcp and model tongs (issues #6, #11): a fresh one per session for session
+ * tongs; for a shared tong, which outlives the session, its stored per-tong token
+ * (launcher/shell/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
   const [{ randomBytes }, { sharedTongToken }] = await Promise.all([import('node:crypto'), import('./shell/shared-tokens.js')]);
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
-    if (t.definition.interface?.kind !== 'mcp') continue;
+    const kind = t.definition.interface?.kind;
+    if (kind !== 'mcp' && kind !== 'model') continue;
     tokens[t.name] =
       (t.definition.lifecycle ?? 'session') === 'shared'
         ? await sharedTongToken(path.join(tongsHome(), 'shared-tokens'), t.name)
@@ -312,12 +315,19 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
   const tongs = await loadTongsCached(ctx.sources);
   if (tongs.length === 0) return passthrough(ctx, cli);
-  const { refuseLaunch, planLaunch } = await import('./core/plan.js');
-  refuseLaunch({ tongs, harness: ctx.harness, anvilArgv: ctx.anvilArgv, workspace: ctx.workspace });
+  const [{ refuseLaunch, planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
+  const hostEnv = setEnvNames(process.env);
+  const selection = refuseLaunch({ tongs, harness: ctx.harness, anvilArgv: ctx.anvilArgv, workspace: ctx.workspace, hostEnv });
+  if (selection.started.length === 0) {
+    // Every tong skipped by its `when` condition: say so, then run the anvil argv as it is.
+    printSummary(launchSummary({ models: [], skipped: selection.skipped, warnings: [] }), cli);
+    return passthrough(ctx, cli);
+  }
   const temp = await createSessionTemp();
   try {
     const plan = planLaunch({
       tongs,
+      hostEnv,
       harness: ctx.harness,
       anvilArgv: ctx.anvilArgv,
       sessionId: await mintSessionId(),
@@ -326,16 +336,23 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
       launcherPid: process.pid,
       launcherHost: os.hostname(),
       startedAt: new Date().toISOString(),
-      mcpTokens: await mintMcpTokens(tongs),
+      mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
+    printSummary(launchSummary(plan), cli);
     return await startSession(plan, cli, temp.cleanup);
   } catch (error) {
     await temp.cleanup();
     throw error;
   }
+}
+
+/** The launch summary on stderr: warnings always, the rest unless `--quiet`. */
+function printSummary(summary: { info: string[]; warnings: string[] }, cli: CommandLine): void {
+  if (!cli.values.quiet) for (const line of summary.info) warn(line);
+  for (const line of summary.warnings) warn(line);
 }
 
 /** Passthrough (DESIGN.md "Passthrough invariant"), after approval of a workspace `.tongs/env` the argv passes. */
@@ -400,10 +417,11 @@ async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () 
 async function planCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
   const tongs = ctx.sources.length > 0 ? await loadTongs(ctx.sources) : [];
-  const { planLaunch } = await import('./core/plan.js');
+  const [{ planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
   const sessionId = await mintSessionId();
   const plan = planLaunch({
     tongs,
+    hostEnv: setEnvNames(process.env),
     harness: ctx.harness,
     anvilArgv: ctx.anvilArgv,
     sessionId,
@@ -415,6 +433,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
   });
+  printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
   return 0;
 }
@@ -422,19 +441,26 @@ async function planCommand(cli: CommandLine): Promise<number> {
 /** `tongs validate`: every file problem, then alias collisions; a summary on stderr when all is well. */
 async function validateCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
-  const [{ validateDefinitions }, { mergeLayers }, { findAliasCollisions }] = await Promise.all([
+  const [{ validateDefinitions }, { mergeLayers }, { findAliasCollisions }, { findModelDialectConflicts }] = await Promise.all([
     import('./core/validate.js'),
     import('./core/layers.js'),
     import('./core/aliases.js'),
+    import('./core/model-dialects.js'),
   ]);
   const { tongs, problems } = validateDefinitions(ctx.sources);
   if (problems.length > 0) throw new DefinitionError(problems);
   const merged = mergeLayers(tongs);
   for (const line of merged.warnings) warn(line);
-  const collisions = findAliasCollisions(merged.tongs);
+  const collisions = [...findAliasCollisions(merged.tongs), ...findModelDialectConflicts(merged.tongs)];
   if (collisions.length > 0) throw new DefinitionError(collisions);
   if (!cli.values.quiet) {
-    const active = merged.tongs.map((t) => `${t.name} (${t.layer})`).join(', ') || 'none';
+    const active =
+      merged.tongs
+        .map((t) => {
+          const iface = t.definition.interface;
+          return `${t.name} (${t.layer}${iface?.kind === 'model' ? `, model ${iface.dialect}` : ''})`;
+        })
+        .join(', ') || 'none';
     warn(`${ctx.sources.length} definition file(s) valid; active tongs: ${active}`);
   }
   return 0;

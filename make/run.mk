@@ -24,7 +24,7 @@ WORKSPACE_TONGS ?= $(PROJECT_DIR)/.tongs/tongs
 # var HARNESS          harness for `make anvil-argv` / `make tongs-images` (claude or opencode)
 HARNESS ?= claude
 # Tong images that a make target here builds (IMAGE=TARGET); others are built by `tongs run` from `build:`.
-TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image $(EGRESS_IMAGE)=egress-image
+TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image $(EGRESS_IMAGE)=egress-image $(MODEL_API_IMAGE)=model-api-image
 
 # Passed unexpanded, so a `$` in them reaches the harness as typed (the script splits them like a shell).
 TONGS_CLAUDE_ARGS := $(value CLAUDE_ARGS)

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { DURATION_FORMS, DURATION_PATTERN, parseDurationMs } from './duration.js';
 import { MEMORY_FORMS, MEMORY_PATTERN, MIN_MEMORY_BYTES, parseMemoryBytes } from './memory.js';
+import { MODEL_DIALECT_NAMES } from './model-dialects.js';
 import { MOUNT_FORMS, MOUNT_PATTERN, parseMountWord } from './mounts.js';
 
 /** DNS label: lower-case letters, digits, hyphens, 1–63 chars, not starting or ending with a hyphen. */
@@ -21,10 +22,10 @@ export const DNS_LABEL_RULE =
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Environment names the launcher sets itself (issue #5: a tong checks Host/Origin against them). */
-export const RESERVED_ENV = ['TONGS_TONG_NAME', 'TONGS_ALIASES', 'TONGS_MCP_TOKEN'] as const;
+export const RESERVED_ENV = ['TONGS_TONG_NAME', 'TONGS_ALIASES', 'TONGS_MCP_TOKEN', 'TONGS_MODEL_TOKEN'] as const;
 
 /** The accepted interface kinds, in the order messages list them. */
-export const INTERFACE_KINDS = ['mcp', 'port', 'none'] as const;
+export const INTERFACE_KINDS = ['mcp', 'model', 'port', 'none'] as const;
 export const READINESS_MODES = ['tcp', 'mcp', 'healthcheck', 'none'] as const;
 export const LIFECYCLES = ['session', 'shared'] as const;
 
@@ -127,6 +128,20 @@ export const McpInterfaceSchema = strict(
   'a mapping',
 ).describe('An MCP server: `port` and `name` are required.');
 
+export const ModelInterfaceSchema = strict(
+  {
+    kind: z
+      .literal('model')
+      .describe('The tong holds the harness\'s model API key and forwards its model requests to the upstream API (DESIGN.md "The seal" rule 4); the emitter points the harness at it.'),
+    dialect: z
+      .enum(MODEL_DIALECT_NAMES, { error: expected(`a model API dialect: ${MODEL_DIALECT_NAMES.join(', ')}`) })
+      .describe(`The model API the tong speaks: ${MODEL_DIALECT_NAMES.join(', ')}. At most one model tong per dialect in a session.`),
+    port: PortSchema,
+    aliases: AliasesSchema.optional(),
+  },
+  'a mapping',
+).describe('A model API proxy: `dialect` and `port` are required; the canonical alias is the tong name.');
+
 export const PortInterfaceSchema = strict(
   {
     kind: z.literal('port').describe('The tong listens on a TCP port; the anvil gets TONGS_<NAME>_HOST/PORT.'),
@@ -142,7 +157,7 @@ export const NoneInterfaceSchema = strict(
 ).describe('A tong that listens on nothing.');
 
 export const InterfaceSchema = z
-  .discriminatedUnion('kind', [McpInterfaceSchema, PortInterfaceSchema, NoneInterfaceSchema], {
+  .discriminatedUnion('kind', [McpInterfaceSchema, ModelInterfaceSchema, PortInterfaceSchema, NoneInterfaceSchema], {
     error: (issue) => {
       if (issue.input === undefined) return `required: kind (${INTERFACE_KINDS.join(' | ')})`;
       if (!isRecord(issue.input)) return `expected a mapping with kind: ${INTERFACE_KINDS.join(' | ')}, got ${received(issue.input)}`;
@@ -151,7 +166,27 @@ export const InterfaceSchema = z
         : `expected kind ${INTERFACE_KINDS.join(', ')}`;
     },
   })
-  .describe('What the tong exposes: kind mcp | port | none (default none).');
+  .describe('What the tong exposes: kind mcp | model | port | none (default none).');
+
+/**
+ * `when`: conditions on the host under which the tong starts at all (issue #11 "No key set"). A tong
+ * whose condition fails is left out of the session before any Docker work, and the launch summary
+ * says so; the rest of the session starts as usual.
+ */
+export const WhenSchema = strict(
+  {
+    env: z
+      .array(
+        z.string({ error: expected('an environment variable name') }).regex(ENV_NAME, {
+          error: 'not an environment variable name (letters, digits and _, not starting with a digit)',
+        }),
+        { error: expected('a list of host environment variable names, e.g. [ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN]') },
+      )
+      .min(1, { error: 'must not be empty: name at least one host environment variable' })
+      .describe('Start the tong only when at least one of these variables is set to a non-empty value in the launcher\'s environment; otherwise skip it.'),
+  },
+  'a mapping',
+).describe('Conditions on the host for starting this tong; when they fail the tong is skipped and the launch goes on without it.');
 
 export const ReadinessSchema = strict(
   {
@@ -212,6 +247,7 @@ const fields = {
     .describe('Resource limits.'),
   entrypoint: ArgvSchema.optional().describe('Overrides the image ENTRYPOINT (an argv).'),
   command: ArgvSchema.optional().describe('Overrides the image CMD (an argv).'),
+  when: WhenSchema.optional(),
   disable: z
     .boolean({ error: expected('true or false') })
     .optional()
@@ -231,7 +267,7 @@ function crossFieldRules(def: unknown, ctx: z.core.$RefinementCtx<unknown>): voi
   if ((mode === 'tcp' || mode === 'mcp') && kind === 'none') {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'mode'], message: `${mode} readiness needs a port; a kind none tong can use healthcheck or none` });
   }
-  if (mode === 'mcp' && kind === 'port') {
+  if (mode === 'mcp' && (kind === 'port' || kind === 'model')) {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'mode'], message: 'mcp readiness needs interface.kind mcp' });
   }
   if (readiness.command !== undefined && mode !== 'healthcheck') {

@@ -30,6 +30,11 @@ export interface DockerRunArgv {
   name: string | null;
   /** Every `--network` / `--net` value, in order. */
   networks: string[];
+  /**
+   * The variable names that `-e` / `--env` set, in order (`-e NAME` and `-e NAME=value` alike; the
+   * values are not kept). `--env-file` contents are not read.
+   */
+  envNames: string[];
 }
 
 /** True when argv[0] is the docker CLI (`docker`, a path ending in `/docker`, or `docker.exe`). */
@@ -57,10 +62,12 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
   const runIndex = i;
   let name: string | null = null;
   const networks: string[] = [];
+  const envNames: string[] = [];
   const take = (flag: string, value: string | undefined) => {
     if (value === undefined) return;
     if (flag === '--name') name = value;
     if (flag === '--network' || flag === '--net') networks.push(value);
+    if (flag === '--env' || flag === '-e') envNames.push(value.split('=')[0] ?? value);
   };
   i += 1;
   while (i < argv.length) {
@@ -89,10 +96,11 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
       const ch = arg.charAt(c);
       if (RUN_BOOLEAN_SHORT.has(ch)) continue;
       if (c + 1 >= arg.length) consumed = 2; // value is the next word
+      take(`-${ch}`, c + 1 >= arg.length ? argv[i + 1] : arg.slice(c + 1));
       break;
     }
     i += consumed;
   }
   const imageIndex = i < argv.length ? i : -1;
-  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks };
+  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames };
 }

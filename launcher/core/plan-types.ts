@@ -5,8 +5,10 @@
  * fields may be added.
  */
 
+import type { ModelDialect } from './model-dialects.js';
+
 export type Lifecycle = 'session' | 'shared';
-export type InterfaceKind = 'mcp' | 'port' | 'none';
+export type InterfaceKind = 'mcp' | 'model' | 'port' | 'none';
 export type LayerName = 'user' | 'org' | 'repo' | 'workspace';
 export type ReadinessMode = 'tcp' | 'mcp' | 'healthcheck' | 'none';
 
@@ -47,13 +49,15 @@ export interface PlannedTong {
   /** Absolute build context used when `image` is absent locally, or null. */
   build: string | null;
   kind: InterfaceKind;
+  /** model only: the API dialect it speaks (`interface.dialect`); null otherwise. */
+  dialect: ModelDialect | null;
   /** The canonical alias: `interface.name` for mcp, the tong name otherwise. */
   alias: string;
   /** Extra aliases (`interface.aliases`). */
   aliases: string[];
   /** The port the tong listens on inside its container, or null for `none`. */
   port: number | null;
-  /** mcp only: `http://<alias>:<port><path>`; null otherwise. */
+  /** mcp: `http://<alias>:<port><path>`; model: the API root `http://<alias>:<port>`; null otherwise. */
   url: string | null;
   /** Container name: unique per session for session tongs, stable for shared tongs. */
   containerName: string;
@@ -70,6 +74,28 @@ export interface PlannedTong {
   /** sha256 (hex, 16 chars) of the merged definition. */
   configHash: string;
   labels: Record<string, string>;
+}
+
+/** A defined tong left out of the session because its `when` condition failed (issue #11 "No key set"). */
+export interface SkippedTong {
+  name: string;
+  layer: LayerName;
+  /** Absolute path of the definition file. */
+  file: string;
+  kind: InterfaceKind;
+  /** Why, e.g. `none of ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN is set on the host (when.env)`. */
+  reason: string;
+}
+
+/** Which model tong serves a dialect in this session, and how the anvil reaches it (DESIGN.md "The seal" rule 4). */
+export interface PlannedModel {
+  dialect: ModelDialect;
+  /** The tong's name. */
+  tong: string;
+  /** `http://<alias>:<port>`. */
+  baseUrl: string;
+  /** Where the session bearer is mounted read-only in the anvil. */
+  tokenPath: string;
 }
 
 export interface PlannedNetwork {
@@ -122,8 +148,20 @@ export interface LaunchPlan {
   tongs: PlannedTong[];
   /** The per-session network; null when no tong is planned (passthrough). */
   network: PlannedNetwork | null;
-  /** The harness MCP config document, or null when no mcp tong is present. */
+  /**
+   * The harness config document written to /run/tongs/mcp.json when an mcp tong is present, else
+   * null. For OpenCode it also carries the model tongs' provider settings.
+   */
   mcpConfig: Record<string, unknown> | null;
+  /** The model tongs of the session, one per dialect at most. */
+  models: PlannedModel[];
+  /** Tongs defined but not started because their `when` condition failed. */
+  skipped: SkippedTong[];
+  /**
+   * Sentences for stderr (without the `tongs: ` prefix) about what the plan cannot prevent, e.g. an
+   * anvil argv that passes a model credential itself.
+   */
+  warnings: string[];
   files: PlannedFile[];
   /** Labels every session resource carries. */
   labels: Record<string, string>;

@@ -5,12 +5,13 @@
  * host name and start time, so a plan can be pinned byte for byte.
  */
 import path from 'node:path';
+import { deepmergeCustom } from 'deepmerge-ts';
 import { RefusalError } from '../errors.js';
 import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js';
 import { configHash } from './config-hash.js';
 import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
-import { getEmitter, SUPPORTED_HARNESSES, type HarnessEmitter } from './emitters/index.js';
+import { getEmitter, SUPPORTED_HARNESSES, type HarnessEmitter, type ModelEndpoint } from './emitters/index.js';
 import {
   LABEL_ALIASES,
   LABEL_CONFIG_HASH,
@@ -25,8 +26,10 @@ import {
 } from './labels.js';
 import type { MergedTong } from './layers.js';
 import { parseMemoryBytes } from './memory.js';
+import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
-import type { LaunchPlan, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode } from './plan-types.js';
+import type { LaunchPlan, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import { applyWhen } from './when.js';
 
 /** Where the harness MCP config is mounted in the anvil (read-only). */
 export const MCP_CONFIG_CONTAINER_PATH = '/run/tongs/mcp.json';
@@ -56,8 +59,10 @@ export interface PlanInput {
   /** Session start, ISO 8601. */
   startedAt: string;
   /**
-   * Bearer tokens for mcp tongs (issues #5, #6), keyed by tong name; null plans none. Session tongs
-   * get one per session; a shared tong keeps one per tong (launcher/shell/shared-tokens.ts).
+   * Bearer tokens for mcp and model tongs (issues #5, #6, #11), keyed by tong name; null plans none.
+   * Session tongs get one per session; a shared tong keeps one per tong
+   * (launcher/shell/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
+   * `TONGS_MODEL_TOKEN`.
    */
   mcpTokens: Readonly<Record<string, string>> | null;
   /**
@@ -66,6 +71,11 @@ export interface PlanInput {
    * it joins the session network, as an image without the relay must.
    */
   anvilRelay?: boolean;
+  /**
+   * Names of the host environment variables set to a non-empty value, for `when.env` (issue #11);
+   * never their values. Absent ⇒ none is set, so every tong with a `when.env` is skipped.
+   */
+  hostEnv?: readonly string[];
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
@@ -79,28 +89,59 @@ export function tongEnvPrefix(name: string): string {
   return `TONGS_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
-/**
- * Refuse, before any Docker work, what cannot be launched: alias collisions, an mcp tong without
- * an emitter for the harness, a workspace mount without a workspace, an anvil argv that is not a
- * `docker run` with an image, or an anvil network mode that cannot reach tongs. Throws one
- * RefusalError whose message has one line per reason. Does nothing when `tongs` is empty.
- */
-export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvilArgv' | 'workspace'>): {
-  docker: DockerRunArgv;
+/** What `refuseLaunch` found launchable. */
+export interface LaunchSelection {
+  /** The tongs this session starts (their `when` holds), in input order; empty ⇒ passthrough. */
+  started: MergedTong[];
+  /** The tongs left out by `when`. */
+  skipped: SkippedTong[];
+  /** The parsed anvil argv; null when nothing starts and the argv is not a `docker run`. */
+  docker: DockerRunArgv | null;
   emitter: HarnessEmitter | undefined;
-} | null {
-  const { tongs, harness, anvilArgv, workspace } = input;
-  if (tongs.length === 0) return null;
-  const reasons: string[] = [...findAliasCollisions(tongs)];
-  const mcp = tongs.filter((t) => t.definition.interface?.kind === 'mcp');
+}
+
+const kindTongs = (kind: string, list: readonly MergedTong[]) =>
+  list.length === 0 ? '' : `${kind} tong ${list.map((t) => `'${t.name}'`).join(', ')}`;
+
+/**
+ * Refuse, before any Docker work, what cannot be launched. Over every merged definition (whatever
+ * `when` decides, so a conflict never depends on the host): alias collisions and two model tongs of
+ * one dialect. Over the tongs that start: an mcp or model tong without an emitter for the harness, a
+ * model dialect the harness's emitter does not speak, a workspace mount without a workspace, an anvil
+ * argv that is not a `docker run` with an image, or an anvil network mode that cannot reach tongs.
+ * Throws one RefusalError whose message has one line per reason. When no tong starts (none defined,
+ * or every one skipped by `when`) only the definition checks apply: the launch is a passthrough.
+ */
+export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvilArgv' | 'workspace' | 'hostEnv'>): LaunchSelection {
+  const { harness, anvilArgv, workspace } = input;
+  const reasons: string[] = [...findAliasCollisions(input.tongs), ...findModelDialectConflicts(input.tongs)];
+  const { started: tongs, skipped } = applyWhen(input.tongs, input.hostEnv ?? []);
   const emitter = getEmitter(harness);
-  if (mcp.length > 0 && !emitter) {
-    const names = mcp.map((t) => `'${t.name}'`).join(', ');
+  if (tongs.length === 0) {
+    if (reasons.length > 0) throw new RefusalError(reasons.join('\n'));
+    return { started: [], skipped, docker: parseDockerRunArgv(anvilArgv), emitter };
+  }
+  const mcp = tongs.filter((t) => t.definition.interface?.kind === 'mcp');
+  const models = tongs.filter((t) => t.definition.interface?.kind === 'model');
+  if (mcp.length + models.length > 0 && !emitter) {
+    const names = [kindTongs('mcp', mcp), kindTongs('model', models)].filter(Boolean).join(' and ');
+    const verb = mcp.length > 0 && models.length > 0 ? 'need' : 'needs';
     reasons.push(
       harness
-        ? `unknown harness '${harness}': mcp tong ${names} needs one of the supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`
-        : `mcp tong ${names} needs --harness; supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`,
+        ? `unknown harness '${harness}': ${names} ${verb} one of the supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`
+        : `${names} ${verb} --harness; supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`,
     );
+  }
+  if (emitter) {
+    for (const t of models) {
+      const iface = t.definition.interface;
+      if (iface?.kind !== 'model' || emitter.models[iface.dialect]) continue;
+      const speakers = SUPPORTED_HARNESSES.filter((h) => getEmitter(h)?.models[iface.dialect]);
+      reasons.push(
+        `harness '${emitter.harness}' cannot use model tong '${t.name}' (${t.displayPath}): it does not speak dialect '${iface.dialect}'` +
+          (speakers.length > 0 ? `; harnesses that do: ${speakers.join(', ')}` : ''),
+      );
+    }
   }
   if (!workspace) {
     for (const t of tongs) {
@@ -127,7 +168,7 @@ export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvil
     }
   }
   if (reasons.length > 0 || !docker) throw new RefusalError(reasons.join('\n'));
-  return { docker, emitter };
+  return { started: tongs, skipped, docker, emitter };
 }
 
 function plannedReadiness(tong: MergedTong, alias: string, port: number | null): PlannedReadiness {
@@ -161,12 +202,15 @@ function plannedMounts(tong: MergedTong, workspace: string | null): PlannedMount
 }
 
 /**
- * Build the LaunchPlan. Throws RefusalError (see refuseLaunch). With no tongs the plan is a
- * passthrough: `anvilArgv` equals the input argv exactly and `network` is null.
+ * Build the LaunchPlan. Throws RefusalError (see refuseLaunch). With no tong to start (none defined,
+ * or every one skipped by `when`) the plan is a passthrough: `anvilArgv` equals the input argv exactly
+ * and `network` is null. A model tong (issue #11) adds its session bearer as a read-only file in the
+ * anvil and the emitter's wiring for its dialect; for OpenCode that wiring goes into the file at
+ * /run/tongs/mcp.json, which is then written even without an mcp tong.
  */
 export function planLaunch(input: PlanInput): LaunchPlan {
-  const checked = refuseLaunch(input);
-  const docker = checked?.docker ?? parseDockerRunArgv(input.anvilArgv);
+  const selection = refuseLaunch(input);
+  const { docker, skipped } = selection;
   const sessionLabels: Record<string, string> = {
     [LABEL_MANAGED]: 'true',
     [LABEL_SESSION]: input.sessionId,
@@ -180,7 +224,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     anvilImage: docker?.image ?? null,
     anvilNetworks: docker?.networks ?? [],
   };
-  if (!checked) {
+  if (selection.started.length === 0) {
     // Passthrough: the argv is returned untouched, whatever it is.
     return {
       harness: input.harness,
@@ -188,6 +232,9 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       tongs: [],
       network: null,
       mcpConfig: null,
+      models: [],
+      skipped,
+      warnings: [],
       files: [],
       ...anvil,
       anvilArgv: [...input.anvilArgv],
@@ -195,23 +242,28 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       relay: null,
     };
   }
-  const { emitter } = checked;
+  const { emitter } = selection;
   const short = input.sessionId.slice(0, 8);
   const network = {
     name: `${docker?.name ?? 'tongs'}-tongs-${short}`,
     labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
   };
 
-  const tongs: PlannedTong[] = input.tongs.map((tong) => {
+  const tongs: PlannedTong[] = selection.started.map((tong) => {
     const def = tong.definition;
     const iface = def.interface ?? { kind: 'none' as const };
     const alias = canonicalAlias(tong.name, def);
     const aliases = extraAliases(def);
     const port = iface.kind === 'none' ? null : iface.port;
-    const url = iface.kind === 'mcp' ? `http://${alias}:${iface.port}${iface.path ?? DEFAULT_MCP_PATH}` : null;
+    const url =
+      iface.kind === 'mcp'
+        ? `http://${alias}:${iface.port}${iface.path ?? DEFAULT_MCP_PATH}`
+        : iface.kind === 'model'
+          ? `http://${alias}:${iface.port}`
+          : null;
     const lifecycle = def.lifecycle ?? 'session';
     const build = def.build ? path.resolve(path.dirname(tong.file), def.build) : null;
-    const token = iface.kind === 'mcp' ? input.mcpTokens?.[tong.name] : undefined;
+    const token = iface.kind === 'mcp' || iface.kind === 'model' ? input.mcpTokens?.[tong.name] : undefined;
     // A shared tong outlives sessions, so its bearer is per tong, not per session (issue #6). The
     // token's digest is part of its hash: a container started with another token is recreated, never
     // reused with a bearer the emitted config does not carry.
@@ -226,7 +278,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     }
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');
-    if (token) secretEnv.TONGS_MCP_TOKEN = token;
+    if (token) secretEnv[iface.kind === 'model' ? 'TONGS_MODEL_TOKEN' : 'TONGS_MCP_TOKEN'] = token;
     return {
       name: tong.name,
       layer: tong.layer,
@@ -235,6 +287,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       image: def.image,
       build,
       kind: iface.kind,
+      dialect: iface.kind === 'model' ? iface.dialect : null,
       alias,
       aliases,
       port,
@@ -288,20 +341,41 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     inserted.push('--network', network.name);
   }
   inserted.push('--label', `${LABEL_SESSION}=${input.sessionId}`, '--label', `${LABEL_ROLE}=anvil`);
-  if (mcpTongs.length > 0 && emitter) {
-    mcpConfig = emitter.render(
-      mcpTongs.map((t) => ({ name: t.alias, url: t.url ?? '', bearerToken: t.secretEnv.TONGS_MCP_TOKEN ?? null })),
-    );
+
+  // Model tongs (issue #11): the session bearer in a read-only file, the harness pointed at the tong.
+  const models: PlannedModel[] = [];
+  const modelOptions: string[] = [];
+  const modelConfig: Record<string, unknown>[] = [];
+  for (const t of tongs) {
+    if (t.kind !== 'model' || !t.dialect || !emitter) continue;
+    const wire = emitter.models[t.dialect];
+    if (!wire) continue; // refused above
+    const endpoint: ModelEndpoint = { tong: t.name, dialect: t.dialect, baseUrl: t.url ?? '', tokenPath: modelTokenContainerPath(t.dialect) };
+    models.push({ dialect: t.dialect, tong: t.name, baseUrl: endpoint.baseUrl, tokenPath: endpoint.tokenPath });
+    const hostPath = path.join(input.tempDir, MODEL_DIALECTS[t.dialect].tokenFile);
+    files.push({ hostPath, containerPath: endpoint.tokenPath, content: t.secretEnv.TONGS_MODEL_TOKEN ?? '', mode: 0o600 });
+    const wiring = wire(endpoint);
+    modelOptions.push('-v', `${hostPath}:${endpoint.tokenPath}:ro`, ...wiring.anvilOptions);
+    if (wiring.config) modelConfig.push(wiring.config);
+  }
+
+  if ((mcpTongs.length > 0 || modelConfig.length > 0) && emitter) {
+    const rendered = mcpTongs.length > 0
+      ? emitter.render(mcpTongs.map((t) => ({ name: t.alias, url: t.url ?? '', bearerToken: t.secretEnv.TONGS_MCP_TOKEN ?? null })))
+      : {};
+    const document = modelConfig.reduce<Record<string, unknown>>((doc, fragment) => mergeJson(doc, fragment), rendered);
+    if (mcpTongs.length > 0) mcpConfig = document;
     const hostPath = path.join(input.tempDir, MCP_CONFIG_FILE_NAME);
-    files.push({
+    files.unshift({
       hostPath,
       containerPath: MCP_CONFIG_CONTAINER_PATH,
-      content: `${JSON.stringify(mcpConfig, null, 2)}\n`,
+      content: `${JSON.stringify(document, null, 2)}\n`,
       mode: 0o600,
     });
     inserted.push('-v', `${hostPath}:${MCP_CONFIG_CONTAINER_PATH}:ro`, ...emitter.anvilOptions(MCP_CONFIG_CONTAINER_PATH));
-    appended.push(...emitter.harnessArgs(MCP_CONFIG_CONTAINER_PATH));
+    if (mcpTongs.length > 0) appended.push(...emitter.harnessArgs(MCP_CONFIG_CONTAINER_PATH));
   }
+  inserted.push(...modelOptions);
   for (const t of tongs) {
     if (t.kind !== 'port') continue;
     const prefix = tongEnvPrefix(t.name);
@@ -320,10 +394,35 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     tongs,
     network,
     mcpConfig,
+    models,
+    skipped,
+    warnings: modelWarnings(models, docker?.envNames ?? []),
     files,
     ...anvil,
     anvilArgv,
     anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
     relay,
   };
+}
+
+/** Deep merge of plain JSON documents, later over earlier; arrays are replaced, as in the anvil's own merge. */
+const mergeJson = deepmergeCustom<unknown>({ mergeArrays: false }) as (a: Record<string, unknown>, b: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * One warning per model tong whose dialect's credential or base-URL variables the anvil argv sets
+ * itself (`-e ANTHROPIC_API_KEY`): a key set on the host then reaches the anvil, and a later `-e` of
+ * the base URL (even `-e NAME` with NAME unset on the host) overrides or removes the one the emitter
+ * set, so the harness bypasses the tong.
+ */
+function modelWarnings(models: readonly PlannedModel[], envNames: readonly string[]): string[] {
+  const warnings: string[] = [];
+  for (const m of models) {
+    const passed = MODEL_DIALECTS[m.dialect].anvilEnv.filter((name) => envNames.includes(name));
+    if (passed.length === 0) continue;
+    warnings.push(
+      `the anvil command sets ${passed.join(', ')} itself (-e): a key the host has there reaches the anvil, and the harness ` +
+        `may bypass the model tong '${m.tong}' (an -e after the emitter's replaces or unsets its value); drop ${passed.length === 1 ? 'it' : 'them'} from the anvil command`,
+    );
+  }
+  return warnings;
 }

@@ -6,6 +6,7 @@
  * definition cannot rewrite the terminal (clear the screen, move the cursor, fake a line, reorder
  * text with bidi overrides) to hide what it asks for.
  */
+import { MODEL_DIALECTS } from './model-dialects.js';
 import type { PlannedTong } from './plan-types.js';
 import { listSecretRefs } from './secret-refs.js';
 
@@ -14,7 +15,7 @@ export type PrivilegeSubject = Pick<
   PlannedTong,
   'name' | 'file' | 'image' | 'build' | 'lifecycle' | 'alias' | 'aliases' | 'secretEnv' | 'mounts' | 'memoryBytes'
 > &
-  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind'>>;
+  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect'>>;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
@@ -74,6 +75,12 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
     `  networks:  the session network, as ${[tong.alias, ...tong.aliases].map(escapeControl).join(', ')}${
       tong.port !== undefined && tong.port !== null ? ` (port ${tong.port})` : ''
     }`,
+    ...(tong.kind === 'model' && tong.dialect
+      ? [
+          `  model:     ${MODEL_DIALECTS[tong.dialect].api} (dialect ${tong.dialect}): the harness sends every model request ` +
+            `through this tong, with the conversation and the workspace content in it`,
+        ]
+      : []),
     `  memory:    ${tong.memoryBytes === null ? 'unlimited' : formatBytes(tong.memoryBytes)}`,
     `  lifecycle: ${tong.lifecycle === 'shared' ? 'shared (keeps running after the session)' : 'session'}`,
   ];

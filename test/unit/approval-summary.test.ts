@@ -49,6 +49,17 @@ test('the summary lists image, secret references, mounts, networks, memory and l
   ]);
 });
 
+test('a model tong says that every model request, with the conversation, goes through it', () => {
+  const model = summarizeTong({ ...base, name: 'gateway', kind: 'model', dialect: 'anthropic', aliases: [], alias: 'gateway', secretEnv: { ANTHROPIC_API_KEY: '${secret:env:ANTHROPIC_API_KEY}' } });
+  assert.deepEqual(model.slice(2, 6), [
+    '  secrets:   env:ANTHROPIC_API_KEY',
+    '  mounts:    /ws -> /workspace (read-only), volume cache -> /cache (read-write)',
+    '  networks:  the session network, as gateway (port 8080)',
+    '  model:     the Anthropic Messages API (dialect anthropic): the harness sends every model request through this tong, with the conversation and the workspace content in it',
+  ]);
+  assert.equal(summarizeTong({ ...base, kind: 'mcp', dialect: null }).length, summarizeTong(base).length, 'no model line for other kinds');
+});
+
 test('control characters from a hostile definition are escaped, never sent to the terminal', () => {
   const hostile: PrivilegeSubject = {
     ...base,

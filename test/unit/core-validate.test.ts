@@ -17,6 +17,7 @@ interface Case {
 }
 
 const MCP = 'image: img\ninterface: {kind: mcp, port: 8080, name: gh}\n';
+const MODEL = 'image: tongs-model-api:local\n';
 
 const cases: Case[] = [
   // --- valid definitions ---
@@ -47,8 +48,8 @@ const cases: Case[] = [
   { name: 'file name may not start with a hyphen', tong: '-x', yaml: 'image: img\n', errors: [['(file name)', 'DNS label']] },
 
   // --- interface ---
-  { name: 'unknown interface kind lists the kinds', yaml: 'image: img\ninterface: {kind: grpc}\n', errors: [['interface.kind: expected kind mcp, port, none']] },
-  { name: 'missing interface kind', yaml: 'image: img\ninterface: {port: 1}\n', errors: [['interface.kind: required: kind (mcp | port | none)']] },
+  { name: 'unknown interface kind lists the kinds', yaml: 'image: img\ninterface: {kind: grpc}\n', errors: [['interface.kind: expected kind mcp, model, port, none']] },
+  { name: 'missing interface kind', yaml: 'image: img\ninterface: {port: 1}\n', errors: [['interface.kind: required: kind (mcp | model | port | none)']] },
   { name: 'mcp needs a port', yaml: 'image: img\ninterface: {kind: mcp, name: gh}\n', errors: [['interface.port: required', '1–65535']] },
   { name: 'mcp needs a name', yaml: 'image: img\ninterface:\n  kind: mcp\n  port: 80\n', errors: [['tong.yaml:3:', 'interface.name: required: MCP server name']] },
   { name: 'port out of range', yaml: 'image: img\ninterface: {kind: port, port: 70000}\n', errors: [['interface.port: expected a port number 1–65535']] },
@@ -96,6 +97,23 @@ const cases: Case[] = [
   { name: 'entrypoint as a string', yaml: 'image: img\nentrypoint: /bin/sh\n', errors: [['entrypoint: expected a list of strings (an argv)']] },
   { name: 'empty command', yaml: 'image: img\ncommand: []\n', errors: [['command: must not be empty']] },
   { name: 'non-string argv element', yaml: 'image: img\ncommand: [run, [x]]\n', errors: [['command[1]: expected a string']] },
+
+  // --- model tongs (issue #11) ---
+  { name: 'model tong', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080, aliases: [claude-api]}\n`, errors: [] },
+  { name: 'model tong with when.env', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080}\nwhen: {env: [ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN]}\n`, errors: [] },
+  { name: 'model: unknown dialect lists the dialects', yaml: `${MODEL}interface:\n  kind: model\n  dialect: openai\n  port: 8080\n`, errors: [['tong.yaml:4:', 'interface.dialect: expected a model API dialect: anthropic', 'got the string "openai"']] },
+  { name: 'model: dialect is required', yaml: `${MODEL}interface: {kind: model, port: 8080}\n`, errors: [['interface.dialect: required: a model API dialect: anthropic']] },
+  { name: 'model: port is required', yaml: `${MODEL}interface: {kind: model, dialect: anthropic}\n`, errors: [['interface.port: required']] },
+  { name: 'model: no mcp fields', yaml: `${MODEL}interface:\n  kind: model\n  dialect: anthropic\n  port: 8080\n  path: /v1\n`, errors: [['tong.yaml:6:', 'interface.path: unknown key', 'accepted keys: kind, dialect, port, aliases']] },
+  { name: 'model: mcp readiness', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080}\nreadiness: {mode: mcp}\n`, errors: [['readiness.mode: mcp readiness needs interface.kind mcp']] },
+  { name: 'model: reserved TONGS_MODEL_TOKEN', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080}\nenv: {TONGS_MODEL_TOKEN: x}\n`, errors: [['env.TONGS_MODEL_TOKEN: reserved']] },
+
+  // --- when ---
+  { name: 'when.env must be a list', yaml: 'image: img\nwhen: {env: ANTHROPIC_API_KEY}\n', errors: [['when.env: expected a list of host environment variable names', 'got the string']] },
+  { name: 'when.env must not be empty', yaml: 'image: img\nwhen: {env: []}\n', errors: [['when.env: must not be empty']] },
+  { name: 'when.env names variables', yaml: 'image: img\nwhen:\n  env: [OK, 1BAD]\n', errors: [['tong.yaml:3:', 'when.env[1]: not an environment variable name']] },
+  { name: 'when needs env', yaml: 'image: img\nwhen: {}\n', errors: [['when.env: required']] },
+  { name: 'unknown when condition', yaml: 'image: img\nwhen:\n  env: [A]\n  file: /x\n', errors: [['tong.yaml:4:', 'when.file: unknown key', 'accepted keys: env']] },
 
   // --- several problems at once ---
   {

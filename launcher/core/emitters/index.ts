@@ -6,7 +6,7 @@ import { claudeEmitter } from './claude.js';
 import { opencodeEmitter } from './opencode.js';
 import type { HarnessEmitter } from './types.js';
 
-export type { HarnessEmitter, McpServerEntry } from './types.js';
+export type { HarnessEmitter, McpServerEntry, ModelEndpoint, ModelWiring } from './types.js';
 
 const EMITTERS: ReadonlyMap<string, HarnessEmitter> = new Map(
   [claudeEmitter, opencodeEmitter].map((e) => [e.harness, e] as const),
