@@ -70,6 +70,16 @@ if [ -n "${TONGS_RELAY:-}" ]; then
   done
 fi
 
+# --- the model tong's session bearer (the seal's rule 4) ---------------------------------------------
+# The harness presents it as its key; the model tong swaps it for the real one, which never enters the
+# anvil. Read here, as root, whoever owns the launcher's 0600 file. ANTHROPIC_AUTH_TOKEN is sent as
+# `Authorization: Bearer` and, unlike ANTHROPIC_API_KEY, asks for no approval in Claude Code.
+if [ -f /run/tongs/anthropic-model-token ]; then
+  ANTHROPIC_AUTH_TOKEN=$(cat /run/tongs/anthropic-model-token)
+  export ANTHROPIC_AUTH_TOKEN
+  unset ANTHROPIC_API_KEY
+fi
+
 # --- OpenCode config layers ----------------------------------------------------------------------
 merge() { # merge DST SRC [--replace-mcp-entries]; the tool names a broken file itself
   tongs-merge-opencode-json "$@" || die "cannot build OpenCode's config: layer $2 is broken (see above); stopping"
@@ -106,14 +116,16 @@ build_opencode_config() {
       project_json="$config_dir/.tongs-project.json"
       rm -f "$project_json"
       for f in $project; do merge "$project_json" "$f"; done
+      # A provider the fragment sets (the model tong's) must not be overridden by the project's either.
       clash=$(node -e '
         const fs = require("fs");
-        const [p, t] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")).mcp || {});
-        process.stdout.write(Object.keys(t).filter((k) => Object.hasOwn(p, k)).join(" "));
+        const [p, t] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+        const both = (k) => Object.keys(t[k] || {}).filter((n) => Object.hasOwn(p[k] || {}, n));
+        process.stdout.write([...both("mcp"), ...both("provider").map((n) => "provider " + n)].join(" "));
       ' "$project_json" "$TONGS_MCP_FILE")
       rm -f "$project_json"
       if [ -n "$clash" ]; then
-        say "the tongs replace the project's MCP server(s) $clash; OpenCode reads the merged config only (OPENCODE_DISABLE_PROJECT_CONFIG)"
+        say "the tongs replace the project's $clash; OpenCode reads the merged config only (OPENCODE_DISABLE_PROJECT_CONFIG)"
         export OPENCODE_DISABLE_PROJECT_CONFIG=true
       fi
     fi

@@ -10,14 +10,14 @@
 #
 # <argv> is: docker run --rm [-it] --init --name HARNESS-KEY-RANDOM --security-opt no-new-privileges
 #   -v PROJECT:/workspace -w /workspace <the git guard's mounts> [-v ~/.gitconfig:…:ro]
-#   -e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL <the harness's private state mount(s)>
+#   -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 <the harness's private state mount(s)>
 #   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS>
 # KEY is the project key (make/anvil-seal.sh): two projects that share a directory name, and two
 # sessions on one project, get different names. The private state and the git guard are the seal's
 # rules 1 and 2 (DESIGN.md "The seal", issue #10): the anvil gets no writable mount of the user's own
 # harness state, and the workspace's git config, hooks and info are read-only in it.
-# `-it` only when stdin is a terminal, so CI and pipes work. Variables pass by name only (`-e NAME`),
-# so their values never appear in any argv. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
+# `-it` only when stdin is a terminal, so CI and pipes work. No model key passes: the model tong
+# (sidecars/model-api.yaml) holds it. CLAUDE_ARGS / OPENCODE_ARGS are split like a shell
 # command line (quotes and $VARS, no file-name globbing): CLAUDE_ARGS='-p "two words"' gives two arguments.
 set -euo pipefail
 
@@ -53,7 +53,9 @@ argv+=("${seal_opts[@]}")
 seal_opts=()
 gitconfig=${GITCONFIG_HOST:-$HOME/.gitconfig}
 if [ -f "$gitconfig" ]; then argv+=(-v "$gitconfig:$home_in_anvil/.gitconfig:ro"); fi
-argv+=(-e ANTHROPIC_API_KEY -e ANTHROPIC_BASE_URL)
+# No model key: the model tong holds it (the seal's rule 4) and the emitter points the harness at it.
+# Telemetry and other non-essential traffic stay off, so a sealed anvil does not retry them.
+argv+=(-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1)
 seal_state "$harness"
 argv+=("${seal_opts[@]}")
 if [ "$harness" = opencode ]; then
@@ -127,11 +129,14 @@ case $mode in
       TONGS_BASE_IMAGE=$(cat "$root/.build/anvil-base")
       export TONGS_BASE_IMAGE
     fi
-    # --anvil-relay (TONGS_ANVIL_RELAY=1): the anvil gets no network and reaches only its tongs, through
-    # the relay tongs-anvil:local runs (the seal's rule 5). Opt-in until the model tong carries the
-    # harness's model traffic.
+    # --anvil-relay: the anvil gets no network and reaches only its tongs, through the relay that
+    # tongs-anvil:local runs (the seal's rule 5). Another ANVIL_IMAGE gets it with TONGS_ANVIL_RELAY=1;
+    # TONGS_ANVIL_RELAY=0 turns it off.
     relay=()
-    if [ "${TONGS_ANVIL_RELAY:-}" = 1 ]; then relay=(--anvil-relay); fi
+    case ${TONGS_ANVIL_RELAY:-auto} in
+      1) relay=(--anvil-relay) ;;
+      auto) if [ "${ANVIL_IMAGE:-tongs-anvil:local}" = tongs-anvil:local ]; then relay=(--anvil-relay); fi ;;
+    esac
     exec ${NODE:-node} "$root/dist/launcher/cli.js" run --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" -- "${argv[@]}"
     ;;
   *)

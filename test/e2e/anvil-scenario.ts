@@ -1,15 +1,16 @@
 /**
  * Shared set-up of the anvil e2e tests (issue #4): a user layer with one mcp tong `tongtest`
- * (tongs-test-mcp:local: tools `echo`, `whoami`), an empty repo layer, a fake HOME and a project owned
+ * (tongs-test-mcp:local: tools `echo`, `whoami`), a repo layer with the shipped model tong (started
+ * only when the host has a model key: {@link modelEnv}), a fake HOME and a project owned
  * by uid 1000 while make runs as the test's user, and an async `make` runner (async, because a fake
  * model API may answer from the same process).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
+import { REPO_ROOT, runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
 
 /**
  * The workspace owner: the anvil runs the harness as this uid. As root the tests hand the project to
@@ -46,6 +47,7 @@ readiness:
   mode: mcp
 `,
   );
+  writeModelTong(repo);
   if (process.getuid?.() === 0) for (const d of [home, project]) chownSync(d, OWNER, OWNER);
   return { dir, project, home, mark, makeVars: [`PROJECT_DIR=${project}`, `USER_TONGS=${user}`, `REPO_TONGS=${repo}`] };
 }
@@ -64,6 +66,40 @@ export function make(args: string[], env: NodeJS.ProcessEnv): Promise<MakeResult
 export function stateDir(home: string, project: string, harness: string): string {
   const key = `${path.basename(project).replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 32)}-${createHash('sha256').update(project).digest('hex').slice(0, 12)}`;
   return path.join(home, '.tongs', 'state', key, harness);
+}
+
+/**
+ * The host as containers on a bridge network reach it: the address the engine maps `host-gateway` to,
+ * read from a throwaway container's /etc/hosts. A fake model on the host is reached from the model
+ * tong at `http://<this>:<port>` (the anvil itself has no network: the seal's rule 5).
+ */
+export function hostGateway(): string {
+  const r = spawnSync(
+    'docker',
+    ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', 'dev.tongs.test=e2e', 'tongs-base:local', 'cat', '/etc/hosts'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
+  assert.ok(ip, r.stdout);
+  return ip;
+}
+
+/**
+ * Write the shipped model tong's definition (sidecars/model-api.yaml, image tongs-model-api:local
+ * built by `make test`) into `layerDir`, without its `build:` context: a layer of the test's own.
+ */
+export function writeModelTong(layerDir: string): void {
+  const text = readFileSync(path.join(REPO_ROOT, 'sidecars', 'model-api.yaml'), 'utf8').replace(/^build: .*$/m, '');
+  writeFileSync(path.join(layerDir, 'model-api.yaml'), text);
+}
+
+/**
+ * Host environment for a harness turn against a fake Messages API on the host at `port`: the key and
+ * base URL are the model tong's (the seal's rule 4), never the anvil's.
+ */
+export function modelEnv(home: string, port: number): NodeJS.ProcessEnv {
+  return { ...process.env, HOME: home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://${hostGateway()}:${port}` };
 }
 
 /** The session cleaned up after itself: no container named after this project remains. */

@@ -74,7 +74,8 @@ test('make run_claude: the agent opens a pull request through the GitHub tong an
       ...process.env,
       HOME: home,
       ANTHROPIC_API_KEY: 'sk-dummy',
-      ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}`,
+      // The model tong's upstream: the anvil has no network, the tong reaches the host's fake.
+      ANTHROPIC_BASE_URL: `http://${gateway}:${api.port}`,
       // Read by sidecars/github.yaml's ${secret:env:…} references, delivered into the tong only.
       GITHUB_TOKEN: token,
       GITHUB_API_URL: `http://${gateway}:${apiPort}`,

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { requireDocker } from '../support/docker.js';
-import { OWNER, assertNoSessionLeft, make, scenario, stateDir } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, make, modelEnv, scenario, stateDir } from './anvil-scenario.js';
 
 function events(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -25,8 +25,8 @@ test('make run_claude: the first event lists the tong server connected and its t
   const api = await startFakeAnthropicApi({ toolName: 'none', toolInput: {} });
   t.after(() => api.close());
   const r = await make(
-    ['run_claude', ...s.makeVars, 'CLAUDE_ARGS=-p "say hi" --output-format stream-json --verbose', 'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway'],
-    { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
+    ['run_claude', ...s.makeVars, 'CLAUDE_ARGS=-p "say hi" --output-format stream-json --verbose', 'ANVIL_DOCKER_ARGS='],
+    modelEnv(s.home, api.port),
   );
   assert.equal(r.status, 0, r.stderr);
   const [first] = events(r.stdout);
@@ -55,9 +55,9 @@ test('make run_claude: a full agent turn calls the tong tool, which runs in the 
       'run_claude',
       ...s.makeVars,
       'CLAUDE_ARGS=-p "who answers the whoami tool?" --output-format stream-json --verbose --allowedTools mcp__tongtest__whoami',
-      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway',
+      'ANVIL_DOCKER_ARGS=',
     ],
-    { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` },
+    modelEnv(s.home, api.port),
   );
   assert.equal(r.status, 0, r.stderr);
 

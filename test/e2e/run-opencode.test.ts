@@ -59,7 +59,7 @@ test("make run_opencode: the tong's remote entry replaces the project's same-nam
   // Everything else from the project still applies (deep merge of ordinary layers).
   assert.deepEqual(resolved.mcp.projectonly, { type: 'remote', url: 'http://127.0.0.1:9/mcp', enabled: false });
   assert.equal(resolved.username, 'project-user');
-  assert.match(config.stderr, /tongs: the tongs replace the project's MCP server\(s\) tongtest/);
+  assert.match(config.stderr, /tongs: the tongs replace the project's tongtest; OpenCode reads the merged config only/);
 
   const list = await make(['run_opencode', ...s.makeVars, 'OPENCODE_ARGS=mcp list'], { ...process.env, HOME: s.home });
   assert.equal(list.status, 0, list.stderr);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { opencodeSetup, startFakeAnthropicApi, type FakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { requireDocker } from '../support/docker.js';
 import { tempDirSync } from '../support/process.js';
-import { OWNER, assertNoSessionLeft, make, stateDir } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, make, modelEnv, stateDir, writeModelTong } from './anvil-scenario.js';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=Host User', '-c', 'user.email=host@example.com', '-c', 'protocol.file.allow=always', '-c', `safe.directory=*`, ...args], {
@@ -80,6 +80,7 @@ function setUp(t: TestContext): Setup {
   git(project, 'add', '.');
   git(project, 'commit', '-qm', 'init');
   if (process.getuid?.() === 0) execFileSync('chown', ['-R', `${OWNER}:${OWNER}`, home, project, markers, sub]);
+  writeModelTong(repo);
   return { dir, home, project, markers, user, repo };
 }
 
@@ -186,8 +187,8 @@ test('make run_claude: no write of the agent runs on the host, its commit lands,
   // Through the tong's tool first, by the default deferred path (ToolSearch), then the attack.
   const api = await modelFor(s, '/home/anvil', 'Bash', [{ name: 'mcp__tongtest__whoami', input: {} }]);
   t.after(() => api.close());
-  const env = { ...process.env, HOME: s.home, ANTHROPIC_API_KEY: 'sk-dummy', ANTHROPIC_BASE_URL: `http://host.docker.internal:${api.port}` };
-  const vars = [`PROJECT_DIR=${s.project}`, `USER_TONGS=${s.user}`, `REPO_TONGS=${s.repo}`, 'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway'];
+  const env = modelEnv(s.home, api.port);
+  const vars = [`PROJECT_DIR=${s.project}`, `USER_TONGS=${s.user}`, `REPO_TONGS=${s.repo}`];
   const r = await make(['run_claude', ...vars, 'CLAUDE_ARGS=-p "try the writes" --output-format stream-json --verbose --allowedTools ToolSearch,mcp__tongtest__whoami,Bash'], env);
   assert.equal(r.status, 0, `${r.stderr}\n${r.stdout.slice(-3000)}`);
   assert.ok(api.requests.some((q) => q.answer === 'tool_search'), 'the model loaded the deferred MCP tool with ToolSearch');
@@ -215,7 +216,7 @@ test('make run_claude: no write of the agent runs on the host, its commit lands,
   // A later session that only edits tracked files: the report stays silent.
   const quiet = await startFakeAnthropicApi({ steps: [{ name: 'Bash', input: { command: "cd /workspace && echo more >> README.md && git commit -qam 'second' && echo OK" } }] });
   t.after(() => quiet.close());
-  const again = await make(['run_claude', ...vars, 'CLAUDE_ARGS=-p "edit" --allowedTools Bash'], { ...env, ANTHROPIC_BASE_URL: `http://host.docker.internal:${quiet.port}` });
+  const again = await make(['run_claude', ...vars, 'CLAUDE_ARGS=-p "edit" --allowedTools Bash'], modelEnv(s.home, quiet.port));
   assert.equal(again.status, 0, again.stderr);
   assert.match(results(quiet), /OK/);
   assert.ok(!again.stderr.includes('which git does not show'), again.stderr);
@@ -234,8 +235,8 @@ test('make run_opencode: the data dir and auth.json are the project\'s own; a sh
   if (process.getuid?.() === 0) chownSync(path.join(s.project, 'opencode.json'), OWNER, OWNER);
   git(s.project, 'add', 'opencode.json');
   git(s.project, 'commit', '-qm', 'opencode config');
-  const env = { ...process.env, HOME: s.home };
-  const vars = [`PROJECT_DIR=${s.project}`, `USER_TONGS=${s.user}`, `REPO_TONGS=${s.repo}`, 'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e OPENCODE_DISABLE_MODELS_FETCH=true'];
+  const env = modelEnv(s.home, api.port);
+  const vars = [`PROJECT_DIR=${s.project}`, `USER_TONGS=${s.user}`, `REPO_TONGS=${s.repo}`, 'ANVIL_DOCKER_ARGS=-e OPENCODE_DISABLE_MODELS_FETCH=true'];
   const r = await make(['run_opencode', ...vars, 'OPENCODE_ARGS=run "try the writes"'], env);
   assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
   const text = results(api, r);
@@ -254,7 +255,7 @@ test('make run_opencode: the data dir and auth.json are the project\'s own; a sh
   });
   t.after(() => share.close());
   writeFileSync(path.join(s.project, 'opencode.json'), JSON.stringify(config(share.port)));
-  const shared = await make(['run_opencode', ...vars, 'OPENCODE_ARGS=run "show the login"'], { ...env, TONGS_SHARE_LOGIN: '1' });
+  const shared = await make(['run_opencode', ...vars, 'OPENCODE_ARGS=run "show the login"'], { ...modelEnv(s.home, share.port), TONGS_SHARE_LOGIN: '1' });
   assert.equal(shared.status, 0, shared.stderr);
   const sharedText = results(share, shared);
   assert.match(sharedText, /user-opencode-key/);

@@ -108,14 +108,16 @@ for (const harness of ['claude', 'opencode'] as const) {
     assert.ok(pairs('-v').includes(`${s.project}:/workspace`));
     assert.deepEqual(pairs('-w'), ['/workspace']);
     assert.ok(pairs('-v').includes(`${s.env.HOME}/.gitconfig:/home/anvil/.gitconfig:ro`));
-    assert.deepEqual(pairs('-e').slice(0, 2), ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL']);
+    // No model key passes into the anvil: the model tong holds it (the seal's rule 4).
+    assert.deepEqual(pairs('-e').slice(0, 1), ['CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1']);
+    assert.ok(!argv.some((a) => a.startsWith('ANTHROPIC_')), argv.join(' '));
     assert.deepEqual(pairs('--env-file'), [`${s.project}/.tongs/env`]);
     // The harness state is the project's private copy (the seal's rule 1), never the user's own.
     const stateDir = `${s.env.TONGS_HOME}/state/${key}/${harness}`;
     const state = harness === 'claude' ? `${stateDir}:/home/anvil/.claude` : `${stateDir}:/home/anvil/.local/share/opencode`;
     assert.ok(pairs('-v').includes(state), `state mount ${state}`);
     assert.ok(!pairs('-v').some((v) => v!.startsWith(`${s.env.HOME}/.claude`) || v!.startsWith(`${s.env.HOME}/.local`)), pairs('-v').join(' '));
-    if (harness === 'claude') assert.deepEqual(pairs('-e').slice(2), ['CLAUDE_CONFIG_DIR=/home/anvil/.claude']);
+    if (harness === 'claude') assert.deepEqual(pairs('-e').slice(1), ['CLAUDE_CONFIG_DIR=/home/anvil/.claude']);
     // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line; nothing quoted is expanded, nothing globbed.
     assert.deepEqual(argv.slice(-7), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '', 'what?']);
     for (const a of argv) assert.ok(!a.includes('never-in-argv'), `no credential value in argv: ${a}`);
