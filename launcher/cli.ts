@@ -323,11 +323,13 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
     printSummary(launchSummary({ models: [], skipped: selection.skipped, warnings: [] }), cli);
     return passthrough(ctx, cli);
   }
+  const egress = await loadEgress(ctx, cli, selection.started, true);
   const temp = await createSessionTemp();
   try {
     const plan = planLaunch({
       tongs,
       hostEnv,
+      egress,
       harness: ctx.harness,
       anvilArgv: ctx.anvilArgv,
       sessionId: await mintSessionId(),
@@ -353,6 +355,50 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
 function printSummary(summary: { info: string[]; warnings: string[] }, cli: CommandLine): void {
   if (!cli.values.quiet) for (const line of summary.info) warn(line);
   for (const line of summary.warnings) warn(line);
+}
+
+/**
+ * The egress allowlist for the session's egress tong (DESIGN.md "The seal" rule 5, issue #11): the user
+ * file `$TONGS_HOME/egress.yaml`, then the workspace's `.tongs/egress.yaml`, whose entries count only
+ * once approved (asked here when `ask`; `plan` never asks and leaves them out). `egress: open` in the
+ * user file or `TONGS_EGRESS=open` opens it, with a warning at every launch. Undefined when no egress
+ * tong starts. Throws DefinitionError for a broken file, RefusalError for declined entries.
+ */
+async function loadEgress(
+  ctx: LaunchContext,
+  cli: CommandLine,
+  started: readonly MergedTong[],
+  ask: boolean,
+): Promise<{ env: Record<string, string>; open: boolean; allow: string[] } | undefined> {
+  if (!started.some((t) => t.definition.interface?.kind === 'egress')) return undefined;
+  const [{ readEgressSources }, { parseEgressSources, mergeEgress, egressTongEnv }] = await Promise.all([
+    import('./shell/egress-files.js'),
+    import('./core/egress.js'),
+  ]);
+  const { files, problems } = parseEgressSources(await readEgressSources(ctx.workspace ? { workspace: ctx.workspace } : {}));
+  if (problems.length > 0) throw new DefinitionError(problems);
+  const merged = mergeEgress(files);
+  const list = { ...merged, open: merged.open || process.env.TONGS_EGRESS === 'open' };
+  let workspaceApproved = false;
+  if (ask && ctx.workspace && list.workspaceEntries.length > 0) {
+    const { approveWorkspace, defaultApprovalsPath } = await import('./shell/approval.js');
+    const { workspaceEgressFile } = await import('./shell/egress-files.js');
+    await approveWorkspace({
+      tongs: [],
+      egressEntries: { file: workspaceEgressFile(ctx.workspace), entries: list.workspaceEntries },
+      workspaceRoot: ctx.workspace,
+      storePath: cli.values.approvals ?? defaultApprovalsPath(),
+      noPrompt: cli.values['no-prompt'] ?? false,
+      input: process.stdin,
+      stderr: process.stderr,
+    });
+    workspaceApproved = true;
+  }
+  if (list.open) {
+    warn(`warning: egress is open: the anvil may reach every host (${process.env.TONGS_EGRESS === 'open' ? 'TONGS_EGRESS=open' : `egress: open in ${list.userFile ?? 'the user egress file'}`})`);
+  }
+  const allow = workspaceApproved ? [...list.allow, ...list.workspaceEntries] : list.allow;
+  return { env: egressTongEnv(list, { workspaceApproved }), open: list.open, allow };
 }
 
 /** Passthrough (DESIGN.md "Passthrough invariant"), after approval of a workspace `.tongs/env` the argv passes. */
@@ -419,8 +465,11 @@ async function planCommand(cli: CommandLine): Promise<number> {
   const tongs = ctx.sources.length > 0 ? await loadTongs(ctx.sources) : [];
   const [{ planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
   const sessionId = await mintSessionId();
+  const { applyWhen } = await import('./core/when.js');
+  const egress = await loadEgress(ctx, cli, applyWhen(tongs, setEnvNames(process.env)).started, false);
   const plan = planLaunch({
     tongs,
+    egress,
     hostEnv: setEnvNames(process.env),
     harness: ctx.harness,
     anvilArgv: ctx.anvilArgv,

@@ -25,7 +25,7 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const RESERVED_ENV = ['TONGS_TONG_NAME', 'TONGS_ALIASES', 'TONGS_MCP_TOKEN', 'TONGS_MODEL_TOKEN'] as const;
 
 /** The accepted interface kinds, in the order messages list them. */
-export const INTERFACE_KINDS = ['mcp', 'model', 'port', 'none'] as const;
+export const INTERFACE_KINDS = ['mcp', 'model', 'egress', 'port', 'none'] as const;
 export const READINESS_MODES = ['tcp', 'mcp', 'healthcheck', 'none'] as const;
 export const LIFECYCLES = ['session', 'shared'] as const;
 
@@ -142,6 +142,17 @@ export const ModelInterfaceSchema = strict(
   'a mapping',
 ).describe('A model API proxy: `dialect` and `port` are required; the canonical alias is the tong name.');
 
+export const EgressInterfaceSchema = strict(
+  {
+    kind: z
+      .literal('egress')
+      .describe('The tong is an HTTP(S) proxy that lets the anvil reach only the hosts of the egress allowlist (DESIGN.md "The seal" rule 5); the anvil gets HTTPS_PROXY, HTTP_PROXY and NO_PROXY. At most one per session.'),
+    port: PortSchema,
+    aliases: AliasesSchema.optional(),
+  },
+  'a mapping',
+).describe('An egress proxy: `port` is required; the canonical alias is the tong name.');
+
 export const PortInterfaceSchema = strict(
   {
     kind: z.literal('port').describe('The tong listens on a TCP port; the anvil gets TONGS_<NAME>_HOST/PORT.'),
@@ -157,7 +168,7 @@ export const NoneInterfaceSchema = strict(
 ).describe('A tong that listens on nothing.');
 
 export const InterfaceSchema = z
-  .discriminatedUnion('kind', [McpInterfaceSchema, ModelInterfaceSchema, PortInterfaceSchema, NoneInterfaceSchema], {
+  .discriminatedUnion('kind', [McpInterfaceSchema, ModelInterfaceSchema, EgressInterfaceSchema, PortInterfaceSchema, NoneInterfaceSchema], {
     error: (issue) => {
       if (issue.input === undefined) return `required: kind (${INTERFACE_KINDS.join(' | ')})`;
       if (!isRecord(issue.input)) return `expected a mapping with kind: ${INTERFACE_KINDS.join(' | ')}, got ${received(issue.input)}`;
@@ -267,7 +278,7 @@ function crossFieldRules(def: unknown, ctx: z.core.$RefinementCtx<unknown>): voi
   if ((mode === 'tcp' || mode === 'mcp') && kind === 'none') {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'mode'], message: `${mode} readiness needs a port; a kind none tong can use healthcheck or none` });
   }
-  if (mode === 'mcp' && (kind === 'port' || kind === 'model')) {
+  if (mode === 'mcp' && (kind === 'port' || kind === 'model' || kind === 'egress')) {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'mode'], message: 'mcp readiness needs interface.kind mcp' });
   }
   if (readiness.command !== undefined && mode !== 'healthcheck') {

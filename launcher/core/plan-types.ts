@@ -8,7 +8,7 @@
 import type { ModelDialect } from './model-dialects.js';
 
 export type Lifecycle = 'session' | 'shared';
-export type InterfaceKind = 'mcp' | 'model' | 'port' | 'none';
+export type InterfaceKind = 'mcp' | 'model' | 'egress' | 'port' | 'none';
 export type LayerName = 'user' | 'org' | 'repo' | 'workspace';
 export type ReadinessMode = 'tcp' | 'mcp' | 'healthcheck' | 'none';
 
@@ -176,6 +176,11 @@ export interface LaunchPlan {
   anvilNetworks: string[];
   /** The final argv to execute (docker options inserted right after `run`). */
   anvilArgv: string[];
+  /**
+   * The egress tong (DESIGN.md "The seal" rule 5): its proxy URL, given to the anvil as HTTPS_PROXY and
+   * HTTP_PROXY, whether egress is open (every host), and the hosts it allows; null without one.
+   */
+  egress: { tong: string; proxyUrl: string; open: boolean; allow: string[] } | null;
   /** How the anvil reaches its tongs; null for a passthrough plan. */
   anvilNetwork: PlannedAnvilNetwork | null;
   /** relay mode: the tong side of the relay; null otherwise. */

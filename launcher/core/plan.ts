@@ -72,6 +72,12 @@ export interface PlanInput {
    */
   anvilRelay?: boolean;
   /**
+   * The merged egress allowlist (launcher/core/egress.ts `mergeEgress`), with the workspace file's
+   * entries already approved or left out, for the egress tong's environment (`egressTongEnv`). Absent
+   * ⇒ an empty list: the egress tong refuses everything.
+   */
+  egress?: { env: Record<string, string>; open: boolean; allow: string[] };
+  /**
    * Names of the host environment variables set to a non-empty value, for `when.env` (issue #11);
    * never their values. Absent ⇒ none is set, so every tong with a `when.env` is skipped.
    */
@@ -79,6 +85,8 @@ export interface PlanInput {
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
+export const EGRESS_NO_PROXY_EXTRA = ['localhost', '127.0.0.1', '::1'];
+
 export const RELAY_SOCKET_DIR = '/run/tongs/sock';
 
 /** Docker network modes the anvil cannot share with a tong network. */
@@ -114,7 +122,7 @@ const kindTongs = (kind: string, list: readonly MergedTong[]) =>
  */
 export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvilArgv' | 'workspace' | 'hostEnv'>): LaunchSelection {
   const { harness, anvilArgv, workspace } = input;
-  const reasons: string[] = [...findAliasCollisions(input.tongs), ...findModelDialectConflicts(input.tongs)];
+  const reasons: string[] = [...findAliasCollisions(input.tongs), ...findModelDialectConflicts(input.tongs), ...findEgressConflicts(input.tongs)];
   const { started: tongs, skipped } = applyWhen(input.tongs, input.hostEnv ?? []);
   const emitter = getEmitter(harness);
   if (tongs.length === 0) {
@@ -240,6 +248,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       anvilArgv: [...input.anvilArgv],
       anvilNetwork: null,
       relay: null,
+      egress: null,
     };
   }
   const { emitter } = selection;
@@ -279,6 +288,9 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');
     if (token) secretEnv[iface.kind === 'model' ? 'TONGS_MODEL_TOKEN' : 'TONGS_MCP_TOKEN'] = token;
+    // The egress tong gets its allowlist from the launcher (the files it merges are the user's, the org's
+    // and the approved workspace's), never from its own definition.
+    if (iface.kind === 'egress') Object.assign(env, input.egress?.env ?? { TONGS_EGRESS_ALLOW: '', TONGS_EGRESS: 'allowlist' });
     return {
       name: tong.name,
       layer: tong.layer,
@@ -376,6 +388,16 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     if (mcpTongs.length > 0) appended.push(...emitter.harnessArgs(MCP_CONFIG_CONTAINER_PATH));
   }
   inserted.push(...modelOptions);
+  // The egress tong: the anvil's only way out, for the hosts on its allowlist (the seal's rule 5).
+  const egressTong = tongs.find((t) => t.kind === 'egress');
+  let egress: LaunchPlan['egress'] = null;
+  if (egressTong) {
+    const proxyUrl = `http://${egressTong.alias}:${egressTong.port}`;
+    const noProxy = [...new Set([...tongs.flatMap((t) => [t.alias, ...t.aliases]), ...EGRESS_NO_PROXY_EXTRA])].join(',');
+    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) inserted.push('-e', `${name}=${proxyUrl}`);
+    inserted.push('-e', `NO_PROXY=${noProxy}`, '-e', `no_proxy=${noProxy}`);
+    egress = { tong: egressTong.name, proxyUrl, open: input.egress?.open ?? false, allow: input.egress?.allow ?? [] };
+  }
   for (const t of tongs) {
     if (t.kind !== 'port') continue;
     const prefix = tongEnvPrefix(t.name);
@@ -402,11 +424,19 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     anvilArgv,
     anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
     relay,
+    egress,
   };
 }
 
 /** Deep merge of plain JSON documents, later over earlier; arrays are replaced, as in the anvil's own merge. */
 const mergeJson = deepmergeCustom<unknown>({ mergeArrays: false }) as (a: Record<string, unknown>, b: Record<string, unknown>) => Record<string, unknown>;
+
+/** One line when more than one egress tong is defined: a session has one way out, naming every claimant. */
+function findEgressConflicts(tongs: readonly MergedTong[]): string[] {
+  const egress = tongs.filter((t) => t.definition.interface?.kind === 'egress');
+  if (egress.length < 2) return [];
+  return [`at most one egress tong per session: ${egress.map((t) => `'${t.name}' (${t.displayPath})`).join(', ')}; disable all but one in a higher layer`];
+}
 
 /**
  * One warning per model tong whose dialect's credential or base-URL variables the anvil argv sets

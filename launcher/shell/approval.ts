@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { egressEntriesHash, summarizeEgressEntries } from '../core/egress.js';
 import { RefusalError } from '../errors.js';
 import type { LayerName } from '../core/plan-types.js';
 import { escapeControl, summarizeEnvFile, summarizeTong, type PrivilegeSubject } from '../core/privilege-summary.js';
@@ -40,15 +41,22 @@ const ApprovedEnvFileSchema = z.object({
   approvedAt: z.string().describe('ISO 8601 time of approval'),
 });
 
-/** The approvals file: `{version: 1, tongs: [...], envFiles: [...]}`. */
+const ApprovedEgressSchema = z.object({
+  workspace: z.string().describe('absolute workspace root'),
+  entriesHash: z.string().describe('egressEntriesHash of the approved workspace egress entries'),
+  approvedAt: z.string().describe('ISO 8601 time of approval'),
+});
+
+/** The approvals file: `{version: 1, tongs: [...], envFiles: [...], egress: [...]}` (egress: issue #11). */
 export const ApprovalStoreSchema = z.object({
   version: z.literal(1),
   tongs: z.array(ApprovedTongSchema),
   envFiles: z.array(ApprovedEnvFileSchema),
+  egress: z.array(ApprovedEgressSchema).default([]),
 });
 export type ApprovalStore = z.infer<typeof ApprovalStoreSchema>;
 
-const emptyStore = (): ApprovalStore => ({ version: 1, tongs: [], envFiles: [] });
+const emptyStore = (): ApprovalStore => ({ version: 1, tongs: [], envFiles: [], egress: [] });
 
 /** `$TONGS_HOME/approvals.json`, `TONGS_HOME` defaulting to `~/.tongs`. */
 export function defaultApprovalsPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -109,6 +117,8 @@ export interface WorkspaceApprovalOptions {
   tongs: readonly ApprovalTong[];
   /** The workspace `.tongs/env` file passed to the anvil, when it exists. */
   envFile?: { path: string; content: string } | null;
+  /** Hosts the workspace's `.tongs/egress.yaml` lets the anvil reach (issue #11), when it lists any. */
+  egressEntries?: { file: string; entries: string[] } | null;
   /** The workspace root (`--workspace`); resolved to an absolute path for the key. */
   workspaceRoot: string;
   /** The store (`--approvals`), e.g. {@link defaultApprovalsPath}. */
@@ -147,7 +157,8 @@ export async function approveWorkspace(options: WorkspaceApprovalOptions): Promi
   const workspace = path.resolve(options.workspaceRoot);
   const gated = options.tongs.filter((t) => t.layer === 'workspace');
   const result: WorkspaceApprovalResult = { approvedNow: [], alreadyApproved: [] };
-  if (gated.length === 0 && !options.envFile) return result;
+  const egress = options.egressEntries && options.egressEntries.entries.length > 0 ? options.egressEntries : null;
+  if (gated.length === 0 && !options.envFile && !egress) return result;
 
   const store = await readApprovalStore(options.storePath, options.stderr);
   const pending: Pending[] = [];
@@ -181,6 +192,22 @@ export async function approveWorkspace(options: WorkspaceApprovalOptions): Promi
         record: (s, approvedAt) => {
           s.envFiles = s.envFiles.filter((a) => a.workspace !== workspace);
           s.envFiles.push({ workspace, contentHash, approvedAt });
+        },
+      });
+    }
+  }
+  if (egress) {
+    const entriesHash = egressEntriesHash(egress.entries);
+    if (store.egress.some((a) => a.workspace === workspace && a.entriesHash === entriesHash)) {
+      result.alreadyApproved.push('.tongs/egress.yaml');
+    } else {
+      pending.push({
+        label: '.tongs/egress.yaml',
+        question: `Approve the hosts in workspace egress allowlist '${escapeControl(egress.file)}'? [y/N] `,
+        summary: summarizeEgressEntries(egress.file, egress.entries),
+        record: (s, approvedAt) => {
+          s.egress = s.egress.filter((a) => a.workspace !== workspace);
+          s.egress.push({ workspace, entriesHash, approvedAt });
         },
       });
     }

@@ -88,6 +88,7 @@ test('y approves: summary then question on stderr, approval stored, next launch 
     version: 1,
     tongs: [{ workspace: WORKSPACE, name: 'evil', configHash: 'aaaaaaaaaaaaaaaa', approvedAt: '2025-01-02T03:04:05.000Z' }],
     envFiles: [],
+    egress: [],
   });
   assert.equal((await stat(storePath)).mode & 0o777, 0o600);
 

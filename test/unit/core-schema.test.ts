@@ -26,12 +26,12 @@ test('`tongs schema` prints exactly the committed file on stdout', async () => {
   assert.equal(stdout, await readFile(SCHEMA_FILE, 'utf8'), REGENERATE);
 });
 
-test('the schema is strict and knows the four interface kinds', () => {
+test('the schema is strict and knows the five interface kinds', () => {
   const schema = tongDefinitionJsonSchema() as { anyOf: { properties: Record<string, { oneOf?: { properties: { kind: { const: string } } }[] }>; additionalProperties: boolean; required?: string[] }[] };
   const [full, disabled] = schema.anyOf;
   assert.ok(full && disabled);
   assert.equal(full.additionalProperties, false);
   assert.deepEqual(full.required, ['image']);
-  assert.deepEqual(full.properties.interface?.oneOf?.map((o) => o.properties.kind.const), ['mcp', 'model', 'port', 'none']);
+  assert.deepEqual(full.properties.interface?.oneOf?.map((o) => o.properties.kind.const), ['mcp', 'model', 'egress', 'port', 'none']);
   assert.deepEqual(disabled.required, ['disable']);
 });

@@ -48,8 +48,8 @@ const cases: Case[] = [
   { name: 'file name may not start with a hyphen', tong: '-x', yaml: 'image: img\n', errors: [['(file name)', 'DNS label']] },
 
   // --- interface ---
-  { name: 'unknown interface kind lists the kinds', yaml: 'image: img\ninterface: {kind: grpc}\n', errors: [['interface.kind: expected kind mcp, model, port, none']] },
-  { name: 'missing interface kind', yaml: 'image: img\ninterface: {port: 1}\n', errors: [['interface.kind: required: kind (mcp | model | port | none)']] },
+  { name: 'unknown interface kind lists the kinds', yaml: 'image: img\ninterface: {kind: grpc}\n', errors: [['interface.kind: expected kind mcp, model, egress, port, none']] },
+  { name: 'missing interface kind', yaml: 'image: img\ninterface: {port: 1}\n', errors: [['interface.kind: required: kind (mcp | model | egress | port | none)']] },
   { name: 'mcp needs a port', yaml: 'image: img\ninterface: {kind: mcp, name: gh}\n', errors: [['interface.port: required', '1–65535']] },
   { name: 'mcp needs a name', yaml: 'image: img\ninterface:\n  kind: mcp\n  port: 80\n', errors: [['tong.yaml:3:', 'interface.name: required: MCP server name']] },
   { name: 'port out of range', yaml: 'image: img\ninterface: {kind: port, port: 70000}\n', errors: [['interface.port: expected a port number 1–65535']] },
