@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build tongs-base:local, a minimal image made from this host's own Node runtime, for machines with
 # no container registry. It holds node and the shared libraries `ldd` lists for it, git (with its
-# helpers), tini, busybox (as /bin/sh and the usual applets) and the host's CA bundle, imported with
-# `docker import`. Dockerfiles here take `ARG BASE_IMAGE`; elsewhere a normal Node image is used.
+# helpers), bash (as /bin/bash and /usr/bin/bash: Claude Code's Bash tool needs a bash or zsh and
+# refuses busybox sh with "No suitable shell found"), tini, busybox (as /bin/sh and the usual applets)
+# and the host's CA bundle, imported with `docker import`. Dockerfiles here take `ARG BASE_IMAGE`;
+# elsewhere a normal Node image is used.
 #
 # Usage: make/base-image.sh [IMAGE]   (default tongs-base:local; rebuilt only when its inputs change)
 set -euo pipefail
@@ -28,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-elves=(/usr/bin/node /usr/bin/git)
+elves=(/usr/bin/node /usr/bin/git "$(readlink -f "$(command -v bash)")")
 while IFS= read -r f; do
   if file -b "$f" 2>/dev/null | grep -q ELF || head -c 4 "$f" | grep -q ELF; then elves+=("$f"); fi
 done < <(find /usr/lib/git-core -maxdepth 1 -type f -perm -u+x)
@@ -66,6 +68,11 @@ for f in /usr/lib/git-core/*; do
   if [ -L "$f" ]; then cp -a "$f" "$stage$f"; fi
 done
 
+# bash at both usual paths (the host's may be either, with /bin a symlink to usr/bin).
+bash_bin=$(readlink -f "$(command -v bash)")
+for p in /bin/bash /usr/bin/bash; do
+  [ -e "$stage$p" ] || cp --preserve=mode "$stage$bash_bin" "$stage$p"
+done
 cp /bin/busybox "$stage/bin/busybox"
 for applet in $(/bin/busybox --list); do
   [ -e "$stage/bin/$applet" ] || ln -s busybox "$stage/bin/$applet"
@@ -89,7 +96,7 @@ tar -C "$stage" --numeric-owner --owner=0 --group=0 -cf - . |
     -c 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
     -c 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
     -c "LABEL tongs.base.inputs=$inputs_hash" \
-    -c 'LABEL org.opencontainers.image.description="tongs local base: host Node runtime, git, tini, busybox"' \
+    -c 'LABEL org.opencontainers.image.description="tongs local base: host Node runtime, git, bash, tini, busybox"' \
     -c 'CMD ["/bin/sh"]' \
     - "$image" >/dev/null
 rm -rf "$stage"

@@ -1,16 +1,20 @@
 /**
  * The Docker implementation of ContainerRuntime (launcher/shell/runtime.ts). This is the ONLY module that
- * imports dockerode (DESIGN.md "Layout"). The engine is found by dockerode's own resolution: DOCKER_HOST
- * (unix://, tcp://, ssh://, with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) or else the default socket
- * (`~/.docker/run/docker.sock` when present, else `/var/run/docker.sock`).
+ * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine.ts resolves, as
+ * the docker CLI would (DOCKER_HOST, DOCKER_CONTEXT, the current context, the default socket); its
+ * endpoint becomes explicit dockerode options (unix socket, tcp with TLS, ssh).
+ *
+ * Every engine failure is a DockerError whose `kind` is set here (launcher/errors.ts): callers branch
+ * on it, never on message text. The engine's `/version` is asked once, alongside the first call (no
+ * added round trip): an engine older than {@link MIN_API_VERSION} fails every call with kind `too-old`.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { createRequire, Module } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { DockerError } from '../errors.js';
+import { DockerError, type DockerFailureKind } from '../errors.js';
+import { resolveEngine, type ResolvedEngine } from './engine.js';
 import type {
   AttachedStreams,
   BuildProgress,
@@ -18,6 +22,7 @@ import type {
   ContainerRuntime,
   ContainerSpec,
   ContainerSummary,
+  EngineInfo,
   ExecOptions,
   ExecResult,
   ImageInfo,
@@ -124,48 +129,218 @@ function labelFilters(filter: LabelFilter): string {
   return JSON.stringify({ label });
 }
 
-/** Creates the Docker runtime. Throws DockerError when DOCKER_HOST is malformed. */
-export function createDockerRuntime(): ContainerRuntime {
+/**
+ * The oldest Engine API tongs works with: 1.41 (Docker Engine 20.10; Podman 3 and later report it).
+ * Older engines lack what the runtime relies on (e.g. NetworkingConfig aliases at create time with
+ * `Mounts` tmpfs options, label filters on networks).
+ */
+export const MIN_API_VERSION = '1.41';
+
+/** Compare dotted API versions: negative when a < b. */
+function compareApi(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** What a DockerError's message says about where the engine is, and what to do when it does not answer. */
+function engineWords(engine: ResolvedEngine): { where: string; hint: string } {
+  switch (engine.source) {
+    case 'DOCKER_HOST':
+      return { where: `DOCKER_HOST=${engine.host}`, hint: 'start Docker, or point DOCKER_HOST at a running engine' };
+    case 'default':
+      return { where: `${engine.host} (the default socket)`, hint: 'start Docker, or point DOCKER_HOST at a running engine' };
+    case 'argv-host':
+      return { where: `${engine.host} (the anvil command's docker -H)`, hint: 'start that engine, or change the anvil command' };
+    default:
+      return {
+        where: `${engine.host} (docker context '${engine.context}')`,
+        hint: 'start that engine, or pick another context (`docker context use NAME`)',
+      };
+  }
+}
+
+function readPem(file: string | null, what: string): Buffer | undefined {
+  if (file === null) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new DockerError(`cannot read the ${what} ${file}: ${(err as Error).message}`, { kind: 'config', cause: err });
+  }
+}
+
+/**
+ * dockerode options for an endpoint. Every connection key is set (undefined when unused), because
+ * docker-modem merges its own DOCKER_HOST-derived defaults under whatever it is given.
+ */
+function modemOptions(engine: ResolvedEngine): Docker.DockerOptions {
+  const none = { socketPath: undefined, host: undefined, port: undefined, ca: undefined, cert: undefined, key: undefined, username: undefined };
+  const e = engine.endpoint;
+  if (e.protocol === 'unix') return { ...none, socketPath: e.socketPath } as Docker.DockerOptions;
+  if (e.protocol === 'ssh') {
+    return {
+      ...none,
+      protocol: 'ssh',
+      host: e.host,
+      port: e.port,
+      ...(e.username ? { username: e.username } : {}),
+      sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+    } as Docker.DockerOptions;
+  }
+  if (!e.tls) return { ...none, protocol: 'http', host: e.host, port: e.port } as Docker.DockerOptions;
+  const ca = readPem(e.tls.ca, 'TLS CA certificate');
+  const cert = readPem(e.tls.cert, 'TLS client certificate');
+  const key = readPem(e.tls.key, 'TLS client key');
+  return {
+    ...none,
+    protocol: 'https',
+    host: e.host,
+    port: e.port,
+    ca,
+    cert,
+    key,
+    // SkipTLSVerify (a context) / DOCKER_TLS without DOCKER_TLS_VERIFY: encrypt, but do not verify.
+    ...(e.tls.verify ? {} : { agent: new HttpsAgent({ rejectUnauthorized: false, ...(cert ? { cert } : {}), ...(key ? { key } : {}) }) }),
+  } as Docker.DockerOptions;
+}
+
+export interface DockerRuntimeOptions {
+  /** The engine; default: {@link resolveEngine} over this process's environment. */
+  engine?: ResolvedEngine;
+  /** DEBUG=tongs trace: which engine was chosen and why, then what it is. */
+  debug?: (line: string) => void;
+}
+
+/**
+ * Creates the Docker runtime for the resolved engine. Contacts nothing.
+ * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine.ts) or
+ *   its TLS material cannot be read.
+ */
+export function createDockerRuntime(options: DockerRuntimeOptions = {}): ContainerRuntime {
+  const engine = options.engine ?? resolveEngine();
+  options.debug?.(`engine: ${engine.host}, chosen by ${engine.why}`);
   let docker: Docker;
   try {
-    docker = new DockerClass();
+    docker = new DockerClass(modemOptions(engine));
   } catch (err) {
-    throw new DockerError(`cannot use DOCKER_HOST=${process.env.DOCKER_HOST ?? ''}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    if (err instanceof DockerError) throw err;
+    throw new DockerError(`cannot use ${engineWords(engine).where}: ${(err as Error).message}`, { kind: 'config', cause: err });
   }
-  return new DockerRuntime(docker);
+  return new DockerRuntime(docker, engine, options.debug);
+}
+
+/** TLS handshake failures (node's codes): the engine was reached, the TLS material does not fit. */
+function isTlsFailure(code: string): boolean {
+  return code === 'EPROTO' || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code);
 }
 
 class DockerRuntime implements ContainerRuntime {
-  constructor(private readonly docker: Docker) {}
+  private info: Promise<EngineInfo> | null = null;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly engine: ResolvedEngine,
+    private readonly debug?: (line: string) => void,
+  ) {}
 
   describeEngine(): string {
-    const host = process.env.DOCKER_HOST;
-    if (host) return `DOCKER_HOST=${host}`;
-    const user = join(homedir(), '.docker', 'run', 'docker.sock');
-    return `unix://${existsSync(user) ? user : '/var/run/docker.sock'}`;
+    return engineWords(this.engine).where;
   }
 
-  /** Wraps an engine failure: unreachable engine, or the engine's own message after `what`. */
+  dockerCliEnv(): Record<string, string | undefined> {
+    return { ...this.engine.cliEnv };
+  }
+
+  /**
+   * The engine's `/version`, asked once. Rejects with a DockerError: unreachable/permission as any
+   * call would, `too-old` when its API version is below MIN_API_VERSION.
+   */
+  engineInfo(): Promise<EngineInfo> {
+    this.info ??= (async () => {
+      let v: { Version?: string; ApiVersion?: string; Components?: Array<{ Name?: string; Version?: string }> };
+      try {
+        v = (await this.docker.version()) as typeof v;
+      } catch (err) {
+        throw this.fail('cannot ask the engine its version', err);
+      }
+      const podman = (v.Components ?? []).find((c) => /podman/i.test(c.Name ?? ''));
+      const info: EngineInfo = {
+        name: podman ? 'Podman' : 'Docker Engine',
+        version: (podman?.Version ?? v.Version ?? '?').replace(/^v/, ''),
+        apiVersion: v.ApiVersion ?? '0',
+        podman: podman !== undefined,
+      };
+      this.debug?.(`engine: ${info.name} ${info.version}, API ${info.apiVersion}`);
+      if (compareApi(info.apiVersion, MIN_API_VERSION) < 0) {
+        throw new DockerError(
+          `the engine at ${this.describeEngine()} is ${info.name} ${info.version} with API ${info.apiVersion}; ` +
+            `tongs needs API ${MIN_API_VERSION} or newer (Docker Engine 20.10, Podman 3); upgrade the engine`,
+          { kind: 'too-old' },
+        );
+      }
+      return info;
+    })();
+    return this.info;
+  }
+
+  /**
+   * Wraps an engine failure: no engine reachable or usable (kind set: see launcher/errors.ts), or the
+   * engine's own message after `what` (kind `engine`).
+   */
   private fail(what: string, err: unknown): DockerError {
-    const e = err as EngineError;
-    if (e.statusCode === undefined && e.code && UNREACHABLE_CODES.has(e.code)) {
-      return new DockerError(
-        `no Docker engine answers at ${this.describeEngine()} (${e.code}); start Docker, or point DOCKER_HOST at a running engine`,
-        { cause: err },
-      );
+    if (err instanceof DockerError) return err;
+    const e = err as EngineError & { level?: string };
+    const code = e.code ?? '';
+    if (e.statusCode === undefined && code) {
+      const { where, hint } = engineWords(this.engine);
+      let kind: DockerFailureKind | null = null;
+      let message = '';
+      if (code === 'EACCES' || code === 'EPERM') {
+        kind = 'permission';
+        message =
+          `permission denied on ${where}: this user may not use that engine; join its group (\`sudo usermod -aG docker $USER\`, ` +
+          `then log in again), or use a rootless engine's socket (DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock, ` +
+          `or unix://$XDG_RUNTIME_DIR/podman/podman.sock for Podman)`;
+      } else if (isTlsFailure(code)) {
+        kind = 'config';
+        message = `TLS with the engine at ${where} failed (${code}: ${e.message ?? ''}); check its certificates (DOCKER_CERT_PATH, or the context's TLS material)`;
+      } else if (UNREACHABLE_CODES.has(code)) {
+        kind = 'unreachable';
+        message = `no Docker engine answers at ${where} (${code}); ${hint}`;
+      }
+      if (kind) return new DockerError(message, { kind, cause: err });
+    }
+    if (e.level === 'client-authentication') {
+      return new DockerError(`ssh to ${this.describeEngine()} was refused: ${e.message ?? ''}; check your ssh key or agent (SSH_AUTH_SOCK)`, {
+        kind: 'permission',
+        cause: err,
+      });
     }
     return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err });
   }
 
+  /**
+   * Run one engine call. The engine's version check runs alongside the first call and is awaited by
+   * every call, so an engine that is too old (or unreachable) fails the same way whatever was asked.
+   */
   private async call<T>(what: string, fn: () => Promise<T>, okStatuses: number[] = []): Promise<T | undefined> {
+    const checked = this.engineInfo();
+    checked.catch(() => {});
+    let result: T | undefined;
+    let failure: unknown = null;
     try {
-      return await fn();
+      result = await fn();
     } catch (err) {
-      if (okStatuses.includes(statusOf(err) ?? -1)) return undefined;
-      throw this.fail(what, err);
+      failure = err ?? new Error('unknown failure');
     }
+    await checked;
+    if (failure === null) return result;
+    if (okStatuses.includes(statusOf(failure) ?? -1)) return undefined;
+    throw this.fail(what, failure);
   }
 
   async ping(): Promise<void> {

@@ -14,6 +14,7 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   type ContainerSummary,
+  type EngineInfo,
   type ExecOptions,
   type ExecResult,
   type ImageInfo,
@@ -77,8 +78,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly attachedStdin = new Map<string, string>();
   /** Build contexts built, by tag. */
   readonly builds: Array<{ context: string; tag: string; buildArgs?: Record<string, string> }> = [];
-  /** Ops that should fail: op name → message. */
-  readonly failures = new Map<string, string>();
+  /** Ops that should fail: op name → message (a DockerError of kind `engine`), or the error to throw. */
+  readonly failures = new Map<string, string | Error>();
 
   constructor(images: string[] = []) {
     for (const name of images) this.addImage(name);
@@ -98,7 +99,7 @@ export class FakeRuntime implements ContainerRuntime {
   private record(op: string, ...args: unknown[]): void {
     this.calls.push({ op, args });
     const fail = this.failures.get(op);
-    if (fail) throw new DockerError(fail);
+    if (fail) throw typeof fail === 'string' ? new DockerError(fail) : fail;
   }
 
   private sleep(): Promise<void> {
@@ -127,6 +128,12 @@ export class FakeRuntime implements ContainerRuntime {
 
   describeEngine(): string {
     return 'fake://engine';
+  }
+  dockerCliEnv(): Record<string, string | undefined> {
+    return {};
+  }
+  async engineInfo(): Promise<EngineInfo> {
+    return { name: 'Fake Engine', version: '0', apiVersion: '1.41', podman: false };
   }
   async ping(): Promise<void> {
     this.record('ping');

@@ -12,14 +12,13 @@
  * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import { resolveEngine } from '../../launcher/shell/engine.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import { LABEL_LAUNCHER_PID, LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
 import { CLI, REPO_ROOT, runProcess, tempDir, watch, type ProcessResult, type WatchedProcess } from './process.js';
@@ -121,17 +120,13 @@ export function dockerCli(args: string[], input?: string | Buffer): Promise<Proc
   return runProcess('docker', args, { input });
 }
 
-/** Where the engine listens, as dockerode resolves it: DOCKER_HOST, else the user's or the system socket. */
+/** Where the engine listens, as the launcher resolves it (launcher/shell/engine.ts). */
 function engineAddress(): { socketPath: string } | { host: string; port: number } {
-  const host = process.env.DOCKER_HOST;
-  if (!host) {
-    const user = join(homedir(), '.docker', 'run', 'docker.sock');
-    return { socketPath: existsSync(user) ? user : '/var/run/docker.sock' };
-  }
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const tcp = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
-  if (tcp && process.env.DOCKER_TLS_VERIFY !== '1') return { host: tcp[1]!, port: Number(tcp[2]) };
-  throw new Error(`engineGet supports a unix:// or plain tcp:// DOCKER_HOST, not ${host}`);
+  const engine = resolveEngine();
+  const e = engine.endpoint;
+  if (e.protocol === 'unix') return { socketPath: e.socketPath };
+  if (e.protocol === 'tcp' && !e.tls) return { host: e.host, port: e.port };
+  throw new Error(`engineGet supports a unix:// or plain tcp:// engine, not ${engine.host}`);
 }
 
 /**
