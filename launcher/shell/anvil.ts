@@ -9,8 +9,9 @@
  * network, and `docker start --attach [--interactive]` runs it in the foreground: the same TTY, signal
  * proxy and `--rm` semantics as `docker run`.
  *
- * The docker CLI gets the runtime's `dockerCliEnv()` (DOCKER_HOST, or DOCKER_CONTEXT for a context), so
- * it talks to the engine the launcher chose (launcher/shell/engine.ts) and never to another one.
+ * The docker CLI gets the runtime's `dockerCliCommand()` environment (DOCKER_HOST, or DOCKER_CONTEXT
+ * for a context), so it talks to the engine the launcher chose (launcher/shell/engine.ts) and never to
+ * another one, and the argv as that engine needs it (Podman: see launcher/shell/docker-runtime.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -141,13 +142,15 @@ function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
  * @throws CommandNotFoundError when docker cannot be executed; DockerError when connecting fails.
  */
 export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): Promise<AnvilHandle> {
-  const [command, ...args] = plan.anvilArgv;
-  if (!command) throw new DockerError('the anvil command is empty');
   // The docker CLI must reach the engine the launcher uses (issue #16): DOCKER_HOST or DOCKER_CONTEXT.
-  const env = applyEnv(process.env, runtime.dockerCliEnv());
+  await runtime.engineInfo();
+  const cli = runtime.dockerCliCommand(plan.anvilArgv);
+  const env = applyEnv(process.env, cli.env);
+  const [command, ...args] = cli.argv;
+  if (!command) throw new DockerError('the anvil command is empty');
   if (plan.anvilNetworks.length === 0 || !plan.network) return foreground(command, args, env);
 
-  const { createArgv, interactive } = toCreateArgv(plan.anvilArgv);
+  const { createArgv, interactive } = toCreateArgv(cli.argv);
   const created = await capture(command, createArgv.slice(1), env);
   const id = created.stdout.trim().split('\n').pop() ?? '';
   if (created.status !== 0 || !id) {

@@ -7,6 +7,27 @@
  * Every engine failure is a DockerError whose `kind` is set here (launcher/errors.ts): callers branch
  * on it, never on message text. The engine's `/version` is asked once, alongside the first call (no
  * added round trip): an engine older than {@link MIN_API_VERSION} fails every call with kind `too-old`.
+ *
+ * Podman (its Docker-compatible API, `podman system service`; issue #16) is a supported engine. Where
+ * it differs from Docker Engine, this module adapts, and this is the one place that says why (checked
+ * on Podman 4.3.1; `engineInfo().podman` tells them apart):
+ * - attach: Podman feeds the attach request's body to the container's stdin, and dockerode sends its
+ *   options as a JSON body, so attach is sent with an empty body (Docker ignores the body anyway);
+ * - connecting a container to a network it is already on: Podman answers 500 "is already connected"
+ *   where Docker answers 403 "already exists"; both mean success;
+ * - image inspect: the compat endpoint leaves out `Config.Healthcheck`, so on Podman the HEALTHCHECK
+ *   is read from the libpod endpoint;
+ * - healthchecks: Podman runs them from systemd timers, so where there is no systemd (containers, CI)
+ *   they never run and the status stays `starting`; on Podman, inspecting a container whose health is
+ *   not yet `healthy` runs its healthcheck once through the libpod endpoint (the readiness poll);
+ * - build progress: Podman's builder prints `STEP 2/5: COPY …` where Docker prints `Step 2/5 : COPY …`;
+ *   lines are reported in Docker's form. Podman builds in Docker image format through this API, so
+ *   HEALTHCHECK survives the build;
+ * - `docker run --rm` (the docker CLI, i.e. the anvil): Podman answers the CLI's wait for removal
+ *   (`condition=removed`) with status 0 whatever the container exited with, so on Podman the anvil's
+ *   `--rm` is dropped and the session teardown removes it by label (dockerCliCommand);
+ * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
+ *   framed: launcher/shell/secret-delivery.ts), as engines differ in passing that close on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
@@ -14,6 +35,7 @@ import { createRequire, Module } from 'node:module';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { DockerError, type DockerFailureKind } from '../errors.js';
+import { withoutRunRm } from '../core/docker-argv.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
 import type {
   AttachedStreams,
@@ -240,6 +262,8 @@ function isTlsFailure(code: string): boolean {
 
 class DockerRuntime implements ContainerRuntime {
   private info: Promise<EngineInfo> | null = null;
+  /** engineInfo()'s answer once it has come. */
+  private knownInfo: EngineInfo | null = null;
 
   constructor(
     private readonly docker: Docker,
@@ -251,8 +275,14 @@ class DockerRuntime implements ContainerRuntime {
     return engineWords(this.engine).where;
   }
 
-  dockerCliEnv(): Record<string, string | undefined> {
-    return { ...this.engine.cliEnv };
+  /**
+   * The anvil's docker CLI argv for this engine. On Podman a `docker run --rm` loses the container's
+   * exit status (see the module comment), so `--rm` is dropped: the session's teardown removes the
+   * anvil by its label right after it exits, so nothing is left either way. Call after engineInfo().
+   */
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> } {
+    const podman = this.knownInfo?.podman ?? false;
+    return { argv: podman ? withoutRunRm(argv).argv : [...argv], env: { ...this.engine.cliEnv } };
   }
 
   /**
@@ -275,6 +305,7 @@ class DockerRuntime implements ContainerRuntime {
         podman: podman !== undefined,
       };
       this.debug?.(`engine: ${info.name} ${info.version}, API ${info.apiVersion}`);
+      this.knownInfo = info;
       if (compareApi(info.apiVersion, MIN_API_VERSION) < 0) {
         throw new DockerError(
           `the engine at ${this.describeEngine()} is ${info.name} ${info.version} with API ${info.apiVersion}; ` +
@@ -354,12 +385,24 @@ class DockerRuntime implements ContainerRuntime {
     return net!.id;
   }
 
+  /** A Podman-only libpod API call (`/v4.0.0/libpod…`): see the module comment for where it is needed. */
+  private libpod<T>(path: string): Promise<T> {
+    return new Promise((resolve, reject) =>
+      this.docker.modem.dial(
+        { path: `/v4.0.0/libpod${path}`, method: 'GET', statusCodes: { 200: true, 404: 'no such object', 409: 'conflict', 500: 'server error' }, options: {} },
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as T)),
+      ),
+    );
+  }
+
   async connectNetwork(network: string, container: string, aliases: string[]): Promise<void> {
     try {
       await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: aliases } });
     } catch (err) {
-      // 403 "endpoint … already exists in network": already attached is success.
-      if (statusOf(err) === 403 && /already exists/i.test(engineMessage(err))) return;
+      // Already attached is success: Docker 403 "endpoint … already exists in network", Podman 500
+      // "… is already connected to network …".
+      const status = statusOf(err);
+      if ((status === 403 || status === 500) && /already (exists|connected)/i.test(engineMessage(err))) return;
       throw this.fail(`cannot connect ${container} to network ${network}`, err);
     }
   }
@@ -438,9 +481,24 @@ class DockerRuntime implements ContainerRuntime {
   async attach(id: string, options: { stdin: boolean }): Promise<AttachedStreams> {
     const wantStdin = options.stdin;
     const raw = (await this.call(`cannot attach to container ${id.slice(0, 12)}`, () =>
-      this.docker
-        .getContainer(id)
-        .attach({ stream: true, stdin: wantStdin, stdout: true, stderr: true, hijack: wantStdin }),
+      new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
+        // Not dockerode's attach(): it sends its options as a JSON body, which Podman feeds to the
+        // container's stdin. An empty body (Content-Length: 0) still sends the headers at once, which
+        // a hijacked request with no body at all would not (see the module comment).
+        this.docker.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(id)}/attach?`,
+            method: 'POST',
+            isStream: true,
+            hijack: wantStdin,
+            openStdin: wantStdin,
+            statusCodes: { 200: true, 404: 'no such container', 409: 'conflict', 500: 'server error' },
+            options: { stream: true, stdin: wantStdin, stdout: true, stderr: true },
+            file: Buffer.alloc(0),
+          },
+          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as NodeJS.ReadWriteStream)),
+        ),
+      ),
     )) as NodeJS.ReadWriteStream;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -521,6 +579,20 @@ class DockerRuntime implements ContainerRuntime {
     };
   }
 
+  /**
+   * The HEALTHCHECK status. On Podman a running container that is not yet healthy gets its healthcheck
+   * run now (no systemd timer would run it: see the module comment).
+   */
+  private async healthOf(id: string, running: boolean, status: string | null): Promise<string | null> {
+    if (status === null || status === 'healthy' || !running || !(await this.engineInfo()).podman) return status;
+    try {
+      const r = await this.libpod<{ Status?: string }>(`/containers/${encodeURIComponent(id)}/healthcheck`);
+      return r.Status || status;
+    } catch {
+      return status; // gone or stopped meanwhile: the caller sees it on its next look
+    }
+  }
+
   async inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
     const info = await this.call(`cannot inspect container ${idOrName}`, () =>
       this.docker.getContainer(idOrName).inspect(),
@@ -538,7 +610,7 @@ class DockerRuntime implements ContainerRuntime {
       status: info.State.Status,
       running: info.State.Running,
       exitCode: info.State.ExitCode,
-      health: info.State.Health?.Status ?? null,
+      health: await this.healthOf(info.Id, info.State.Running, info.State.Health?.Status ?? null),
       networks,
       created: info.Created,
     };
@@ -601,7 +673,12 @@ class DockerRuntime implements ContainerRuntime {
   async inspectImage(name: string): Promise<ImageInfo | null> {
     const info = await this.call(`cannot inspect image ${name}`, () => this.docker.getImage(name).inspect(), [404]);
     if (!info) return null;
-    const test = info.Config?.Healthcheck?.Test ?? [];
+    let test = info.Config?.Healthcheck?.Test ?? [];
+    if (test.length === 0 && (await this.engineInfo()).podman) {
+      // Podman's compat inspect omits Config.Healthcheck (see the module comment).
+      const libpod = await this.call(`cannot inspect image ${name}`, () => this.libpod<{ Healthcheck?: { Test?: string[] } }>(`/images/${encodeURIComponent(name)}/json`), [404]);
+      test = libpod?.Healthcheck?.Test ?? [];
+    }
     return {
       id: info.Id,
       entrypoint: (info.Config?.Entrypoint as string[] | null | undefined) ?? null,
@@ -654,11 +731,12 @@ class DockerRuntime implements ContainerRuntime {
             return;
           }
           const text = (event.stream ?? event.status ?? '').replace(/\n+$/, '');
-          if (text.trim()) for (const line of text.split('\n')) options.onProgress?.({ line });
+          // Podman's `STEP 2/5: X` in Docker's form `Step 2/5 : X` (see the module comment).
+          if (text.trim()) for (const line of text.split('\n')) options.onProgress?.({ line: line.replace(/^STEP (\d+\/\d+): /, 'Step $1 : ') });
         },
       );
     });
-    if (failure !== null) throw new DockerError(`${what}: ${failure}`);
+    if (failure !== null) throw new DockerError(`${what}: ${(failure as string).trim()}`);
   }
 
   async removeImage(name: string): Promise<void> {

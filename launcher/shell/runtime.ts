@@ -146,10 +146,12 @@ export interface ContainerRuntime {
    */
   describeEngine(): string;
   /**
-   * Environment changes (undefined = remove) that make a `docker` CLI child talk to this same engine
-   * (the anvil runs through the CLI): `DOCKER_HOST`, or `DOCKER_CONTEXT` for a context.
+   * How to run a `docker …` CLI argv (the anvil's) against this same engine: environment changes
+   * (undefined = remove; `DOCKER_HOST`, or `DOCKER_CONTEXT` for a context) and the argv adjusted for
+   * what the engine needs (see the implementation). The session's teardown removes the anvil by its
+   * label whatever the argv says.
    */
-  dockerCliEnv(): Record<string, string | undefined>;
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> };
   /** What the engine is; asked once. Throws DockerError (kind `too-old` below the API tongs needs). */
   engineInfo(): Promise<EngineInfo>;
   /** Throws DockerError naming the engine when it does not answer. */

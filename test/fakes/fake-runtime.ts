@@ -129,8 +129,8 @@ export class FakeRuntime implements ContainerRuntime {
   describeEngine(): string {
     return 'fake://engine';
   }
-  dockerCliEnv(): Record<string, string | undefined> {
-    return {};
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> } {
+    return { argv: [...argv], env: {} };
   }
   async engineInfo(): Promise<EngineInfo> {
     return { name: 'Fake Engine', version: '0', apiVersion: '1.41', podman: false };
