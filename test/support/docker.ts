@@ -11,7 +11,7 @@
  *   `engineGet()` for the few engine records no CLI command shows (exec records).
  * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -84,6 +84,32 @@ export async function buildTestImages(...images: string[]): Promise<void> {
     cwd: REPO_ROOT,
     maxBuffer: 16 * 1024 * 1024,
   });
+}
+
+/**
+ * True when the engine is Podman (its `docker version` names a Podman component), asked once.
+ * Podman 4.3.1 answers the docker CLI's wait for a `docker run --rm` container (`condition=removed`)
+ * with status 0, losing the container's real exit status: a reason outside tongs (the launcher itself
+ * drops the anvil's `--rm` there, launcher/shell/docker-runtime.ts). Tests that run `docker run --rm`
+ * themselves and assert its status use {@link dockerRunRmArgs}.
+ */
+export function engineIsPodman(): boolean {
+  podmanEngine ??= /podman/i.test(
+    spawnSync('docker', ['version', '--format', '{{range .Server.Components}}{{.Name}} {{end}}'], { encoding: 'utf8' }).stdout ?? '',
+  );
+  return podmanEngine;
+}
+let podmanEngine: boolean | undefined;
+
+/**
+ * The `docker run` options that give `--rm` semantics with a trustworthy exit status: `['--rm']`, or on
+ * Podman (see {@link engineIsPodman}) a name, so the caller removes the container itself with `docker
+ * rm -f NAME` afterwards. Returns the options and that clean-up.
+ */
+export function dockerRunRmArgs(): { options: string[]; cleanup: () => void } {
+  if (!engineIsPodman()) return { options: ['--rm'], cleanup: () => {} };
+  const name = `tongs-test-rm-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+  return { options: ['--name', name], cleanup: () => void spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' }) };
 }
 
 /** Remove every container and network carrying `label` (optionally `=value`), in parallel. */
