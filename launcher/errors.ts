@@ -40,9 +40,14 @@ export class SecretError extends TongsError {}
  * - `config`: the engine could not even be chosen (corrupt config.json, a missing or broken context,
  *   unreadable TLS material, a malformed DOCKER_HOST);
  * - `too-old`: the engine answers with an API version older than tongs needs;
- * - `engine`: the engine answered and refused or failed this one operation (the default).
+ * - `conflict`: a name is already taken (a container or network of that name exists);
+ * - `in-use`: the object is still used (a network with containers attached);
+ * - `engine`: the engine answered and refused or failed this one operation otherwise (the default).
  */
-export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'engine';
+export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'engine';
+
+/** The kinds that mean no engine can be used at all. */
+const UNAVAILABLE: ReadonlySet<DockerFailureKind> = new Set(['unreachable', 'permission', 'config', 'too-old']);
 
 /** The Docker engine refused or failed an operation, or could not be reached or chosen; see `kind`. */
 export class DockerError extends TongsError {
@@ -56,7 +61,7 @@ export class DockerError extends TongsError {
    * is the whole story (one line) and a command gives up at once.
    */
   get engineUnavailable(): boolean {
-    return this.kind !== 'engine';
+    return UNAVAILABLE.has(this.kind);
   }
 }
 

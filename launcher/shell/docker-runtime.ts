@@ -32,6 +32,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire, Module } from 'node:module';
+import { userInfo } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { DockerError, type DockerFailureKind } from '../errors.js';
@@ -152,9 +153,8 @@ function labelFilters(filter: LabelFilter): string {
 }
 
 /**
- * The oldest Engine API tongs works with: 1.41 (Docker Engine 20.10; Podman 3 and later report it).
- * Older engines lack what the runtime relies on (e.g. NetworkingConfig aliases at create time with
- * `Mounts` tmpfs options, label filters on networks).
+ * The oldest Engine API tongs works with: 1.41, Docker Engine 20.10 (the oldest engine it is tested
+ * on, and the README's minimum); Podman 3 and later report 1.41 on their Docker-compatible API.
  */
 export const MIN_API_VERSION = '1.41';
 
@@ -209,7 +209,8 @@ function modemOptions(engine: ResolvedEngine): Docker.DockerOptions {
       protocol: 'ssh',
       host: e.host,
       port: e.port,
-      ...(e.username ? { username: e.username } : {}),
+      // ssh's own default: the local user name.
+      username: e.username ?? (process.env.USER || userInfo().username),
       sshOptions: { agent: process.env.SSH_AUTH_SOCK },
     } as Docker.DockerOptions;
   }
@@ -253,6 +254,17 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Contain
     throw new DockerError(`cannot use ${engineWords(engine).where}: ${(err as Error).message}`, { kind: 'config', cause: err });
   }
   return new DockerRuntime(docker, engine, options.debug);
+}
+
+/**
+ * The kind of a failure the engine itself reported. Docker and Podman differ: a taken name is 409 on
+ * Docker, 500 "is already in use" on Podman; a network with containers attached is 403 "has active
+ * endpoints" on Docker, 500 "is being used" on Podman.
+ */
+function engineKind(status: number | undefined, message: string): DockerFailureKind {
+  if (status === 409 || /already in use/i.test(message)) return 'conflict';
+  if (/active endpoints|is being used|has associated containers/i.test(message)) return 'in-use';
+  return 'engine';
 }
 
 /** TLS handshake failures (node's codes): the engine was reached, the TLS material does not fit. */
@@ -351,7 +363,7 @@ class DockerRuntime implements ContainerRuntime {
         cause: err,
       });
     }
-    return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err });
+    return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err, kind: engineKind(e.statusCode, engineMessage(err)) });
   }
 
   /**

@@ -254,7 +254,7 @@ export async function applyPlan(
         id = await runtime.createContainer(spec);
       } catch (err) {
         // Another session may have just created the same shared tong: reuse it if it matches.
-        if (tong.lifecycle === 'shared' && /conflict|already in use/i.test((err as Error).message)) {
+        if (tong.lifecycle === 'shared' && err instanceof DockerError && err.kind === 'conflict') {
           const info = await runtime.inspectContainer(tong.containerName);
           if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
             await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);

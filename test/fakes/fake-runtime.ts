@@ -141,7 +141,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
     this.record('createNetwork', name, labels);
-    if ([...this.networks.values()].some((n) => n.name === name)) throw new DockerError(`network with name ${name} already exists`);
+    if ([...this.networks.values()].some((n) => n.name === name)) throw new DockerError(`network with name ${name} already exists`, { kind: 'conflict' });
     const id = newId();
     this.networks.set(id, { id, name, labels });
     return id;
@@ -164,7 +164,7 @@ export class FakeRuntime implements ContainerRuntime {
     const n = this.net(network);
     if (!n) return;
     const attached = [...this.containers.values()].filter((c) => c.networks.has(n.name));
-    if (attached.length) throw new DockerError(`error while removing network: network ${n.name} has active endpoints`);
+    if (attached.length) throw new DockerError(`error while removing network: network ${n.name} has active endpoints`, { kind: 'in-use' });
     this.networks.delete(n.id);
   }
   async listNetworks(filter: LabelFilter): Promise<NetworkSummary[]> {
@@ -181,7 +181,7 @@ export class FakeRuntime implements ContainerRuntime {
     try {
       await this.sleep();
       if (!this.images.has(spec.image)) throw new DockerError(`No such image: ${spec.image}`);
-      if (spec.name && this.byName(spec.name)) throw new DockerError(`Conflict. The container name "/${spec.name}" is already in use`);
+      if (spec.name && this.byName(spec.name)) throw new DockerError(`Conflict. The container name "/${spec.name}" is already in use`, { kind: 'conflict' });
       const id = newId();
       const networks = new Map<string, string[]>();
       if (spec.network) networks.set(spec.network.name, spec.network.aliases);
