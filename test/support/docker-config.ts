@@ -10,8 +10,11 @@ import { join } from 'node:path';
 export interface ContextFixture {
   host: string;
   skipTlsVerify?: boolean;
-  /** PEM file names to create under the context's TLS dir (`ca.pem`, `cert.pem`, `key.pem`). */
-  tls?: string[];
+  /**
+   * Files for the context's TLS dir: names (`ca.pem`, `cert.pem`, `key.pem`) get placeholder text; a
+   * map gives each file's content.
+   */
+  tls?: string[] | Record<string, string>;
 }
 
 /** Write a docker config dir at `dir`: `config` as config.json (a string is written verbatim), plus contexts. */
@@ -35,10 +38,13 @@ export function writeDockerConfig(
         Endpoints: { docker: { Host: ctx.host, SkipTLSVerify: ctx.skipTlsVerify ?? false } },
       }),
     );
-    if (ctx.tls?.length) {
+    const files = Array.isArray(ctx.tls)
+      ? Object.fromEntries(ctx.tls.map((f) => [f, `-----BEGIN CERTIFICATE-----\n${f}\n-----END CERTIFICATE-----\n`]))
+      : (ctx.tls ?? {});
+    if (Object.keys(files).length > 0) {
       const tls = join(dir, 'contexts', 'tls', hash, 'docker');
       mkdirSync(tls, { recursive: true });
-      for (const f of ctx.tls) writeFileSync(join(tls, f), `-----BEGIN CERTIFICATE-----\n${f}\n-----END CERTIFICATE-----\n`);
+      for (const [f, content] of Object.entries(files)) writeFileSync(join(tls, f), content);
     }
   }
   return dir;
