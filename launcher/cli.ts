@@ -19,7 +19,7 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CommandNotFoundError, DefinitionError, TongsError, UsageError } from './errors.js';
+import { CommandNotFoundError, DefinitionError, DockerError, TongsError, UsageError } from './errors.js';
 import type { MergeResult, MergedTong } from './core/layers.js';
 import type { LaunchPlan } from './core/plan-types.js';
 import type { DefinitionSource } from './core/validate.js';
@@ -521,6 +521,20 @@ async function schemaCommand(): Promise<number> {
   return 0;
 }
 
+/**
+ * The runtime of the engine a command outside a launch uses (`ps`, `gc`): resolved as the docker CLI
+ * would (launcher/shell/engine.ts); `DEBUG=tongs` says which engine and why. `run` resolves in
+ * runSession, with the anvil argv's own `-H`/`--context` taken into account.
+ */
+async function engineRuntime() {
+  const [{ createDockerRuntime }, { createProgress }] = await Promise.all([
+    import('./shell/docker-runtime.js'),
+    import('./shell/progress.js'),
+  ]);
+  const progress = createProgress({ quiet: true });
+  return createDockerRuntime({ debug: (line) => progress.debug(line) });
+}
+
 async function main(args: string[]): Promise<number> {
   const cli = parseCommandLine(args);
   switch (cli.command) {
@@ -536,12 +550,12 @@ async function main(args: string[]): Promise<number> {
     case 'schema':
       return schemaCommand();
     case 'ps': {
-      const { psCommand } = await import('./shell/ps-gc.js');
-      return psCommand({ json: cli.values.json ?? false });
+      const [{ psCommand }, runtime] = await Promise.all([import('./shell/ps-gc.js'), engineRuntime()]);
+      return psCommand({ json: cli.values.json ?? false, runtime });
     }
     case 'gc': {
-      const { gcCommand } = await import('./shell/ps-gc.js');
-      return gcCommand({ shared: cli.values.shared ?? false, quiet: cli.values.quiet ?? false });
+      const [{ gcCommand }, runtime] = await Promise.all([import('./shell/ps-gc.js'), engineRuntime()]);
+      return gcCommand({ shared: cli.values.shared ?? false, quiet: cli.values.quiet ?? false, runtime });
     }
     case 'state':
       return stateCommand(cli);
@@ -613,7 +627,10 @@ async function reportError(error: unknown, args: string[]): Promise<number> {
       lines.push(`${error.problems.length} problem(s) in tong definitions; nothing was started`);
     }
     if (error instanceof UsageError) lines.push('see tongs --help');
-    else if (error.cause instanceof Error) {
+    else if (error instanceof DockerError && error.engineUnavailable) {
+      // No usable engine (issue #16): the one line says what and what to do; the cause only on DEBUG.
+      if (debug && error.cause instanceof Error && error.cause.stack) lines.push(...error.cause.stack.split('\n'));
+    } else if (error.cause instanceof Error) {
       if (debug && error.cause.stack) lines.push(...error.cause.stack.split('\n'));
       else if (!debug && !(error instanceof CommandNotFoundError)) lines.push('set DEBUG=tongs* to see the underlying error');
     }

@@ -31,8 +31,39 @@ export class RefusalError extends TongsError {}
 /** A `${secret:…}` reference could not be resolved. The message names provider and reference, never the value. */
 export class SecretError extends TongsError {}
 
-/** The Docker engine refused or failed an operation, or could not be reached. */
-export class DockerError extends TongsError {}
+/**
+ * What kind of engine failure a DockerError is. Set where the failure is recognised (the engine
+ * resolver, launcher/shell/engine.ts, and the runtime, launcher/shell/docker-runtime.ts), so callers
+ * branch on the kind, never on message text (issue #16):
+ * - `unreachable`: nothing answers at the endpoint (not running, missing socket, refused, timeout);
+ * - `permission`: the endpoint exists but this user may not connect (a socket owned by the docker group);
+ * - `config`: the engine could not even be chosen (corrupt config.json, a missing or broken context,
+ *   unreadable TLS material, a malformed DOCKER_HOST);
+ * - `too-old`: the engine answers with an API version older than tongs needs;
+ * - `conflict`: a name is already taken (a container or network of that name exists);
+ * - `in-use`: the object is still used (a network with containers attached);
+ * - `engine`: the engine answered and refused or failed this one operation otherwise (the default).
+ */
+export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'engine';
+
+/** The kinds that mean no engine can be used at all. */
+const UNAVAILABLE: ReadonlySet<DockerFailureKind> = new Set(['unreachable', 'permission', 'config', 'too-old']);
+
+/** The Docker engine refused or failed an operation, or could not be reached or chosen; see `kind`. */
+export class DockerError extends TongsError {
+  readonly kind: DockerFailureKind;
+  constructor(message: string, options?: { cause?: unknown; kind?: DockerFailureKind }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = options?.kind ?? 'engine';
+  }
+  /**
+   * True when no engine can be used at all, so every later call would fail the same way: the message
+   * is the whole story (one line) and a command gives up at once.
+   */
+  get engineUnavailable(): boolean {
+    return UNAVAILABLE.has(this.kind);
+  }
+}
 
 /** A tong did not become ready within its readiness timeout. */
 export class ReadinessError extends TongsError {}

@@ -104,3 +104,32 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
   const imageIndex = i < argv.length ? i : -1;
   return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames };
 }
+
+/**
+ * `argv` (a `docker … run OPTS IMAGE ARGS`) without the run option `--rm` (also `--rm=true`), and
+ * whether it had one. Only docker's own options are looked at, never the image's arguments. Pure.
+ * Returns `argv` unchanged (a copy) when it is not a docker run command.
+ */
+export function withoutRunRm(argv: readonly string[]): { argv: string[]; removed: boolean } {
+  const parsed = parseDockerRunArgv(argv);
+  if (!parsed) return { argv: [...argv], removed: false };
+  const end = parsed.imageIndex < 0 ? argv.length : parsed.imageIndex;
+  const out = argv.slice(0, parsed.runIndex + 1);
+  let removed = false;
+  for (let i = parsed.runIndex + 1; i < end; i++) {
+    const arg = argv[i]!;
+    if (arg === '--rm' || /^--rm=(true|1)$/i.test(arg)) {
+      removed = true;
+      continue;
+    }
+    out.push(arg);
+    // A value-taking option's value is copied as is, so a value spelled `--rm` is never dropped.
+    if (arg.startsWith('--') && !arg.includes('=') && !RUN_BOOLEAN_LONG.has(arg) && arg !== '--') out.push(argv[++i]!);
+    else if (/^-[^-]/.test(arg)) {
+      let c = 1;
+      while (c < arg.length && RUN_BOOLEAN_SHORT.has(arg.charAt(c))) c++;
+      if (c === arg.length - 1) out.push(argv[++i]!); // the cluster ends in a value flag: its value is the next word
+    }
+  }
+  return { argv: [...out, ...argv.slice(end)], removed };
+}

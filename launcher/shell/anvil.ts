@@ -8,6 +8,10 @@
  * the same options run as `docker create …` (stdout: the id), the container is connected to the session
  * network, and `docker start --attach [--interactive]` runs it in the foreground: the same TTY, signal
  * proxy and `--rm` semantics as `docker run`.
+ *
+ * The docker CLI gets the runtime's `dockerCliCommand()` environment (DOCKER_HOST, or DOCKER_CONTEXT
+ * for a context), so it talks to the engine the launcher chose (launcher/shell/engine.ts) and never to
+ * another one, and the argv as that engine needs it (Podman: see launcher/shell/docker-runtime.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
@@ -17,6 +21,7 @@ import { CommandNotFoundError, DockerError } from '../errors.js';
 import { parseDockerRunArgv } from '../core/docker-argv.js';
 import { LABEL_ROLE, LABEL_SESSION } from '../core/labels.js';
 import type { LaunchPlan, PlannedFile } from '../core/plan-types.js';
+import { applyEnv } from './engine.js';
 import type { ContainerRuntime } from './runtime.js';
 
 /** Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs. */
@@ -89,11 +94,11 @@ export interface AnvilHandle {
   running(): boolean;
 }
 
-function foreground(command: string, args: string[]): AnvilHandle {
+function foreground(command: string, args: string[], env: NodeJS.ProcessEnv): AnvilHandle {
   let child: ChildProcess;
   let done = false;
   const exited = new Promise<number>((resolve, reject) => {
-    child = spawn(command, args, { stdio: 'inherit' });
+    child = spawn(command, args, { stdio: 'inherit', env });
     child.once('error', (err: NodeJS.ErrnoException) => {
       done = true;
       reject(new CommandNotFoundError(`cannot run ${command}: ${err.code ?? err.message}`, { cause: err }));
@@ -118,9 +123,9 @@ export function signalNumber(signal: NodeJS.Signals): number {
 }
 
 /** Run `docker …` capturing stdout (stderr inherited). Resolves with status and stdout. */
-function capture(command: string, args: string[]): Promise<{ status: number; stdout: string }> {
+function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], env });
     let stdout = '';
     child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
     child.once('error', (err: NodeJS.ErrnoException) =>
@@ -137,12 +142,16 @@ function capture(command: string, args: string[]): Promise<{ status: number; std
  * @throws CommandNotFoundError when docker cannot be executed; DockerError when connecting fails.
  */
 export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): Promise<AnvilHandle> {
-  const [command, ...args] = plan.anvilArgv;
+  // The docker CLI must reach the engine the launcher uses (issue #16): DOCKER_HOST or DOCKER_CONTEXT.
+  await runtime.engineInfo();
+  const cli = runtime.dockerCliCommand(plan.anvilArgv);
+  const env = applyEnv(process.env, cli.env);
+  const [command, ...args] = cli.argv;
   if (!command) throw new DockerError('the anvil command is empty');
-  if (plan.anvilNetworks.length === 0 || !plan.network) return foreground(command, args);
+  if (plan.anvilNetworks.length === 0 || !plan.network) return foreground(command, args, env);
 
-  const { createArgv, interactive } = toCreateArgv(plan.anvilArgv);
-  const created = await capture(command, createArgv.slice(1));
+  const { createArgv, interactive } = toCreateArgv(cli.argv);
+  const created = await capture(command, createArgv.slice(1), env);
   const id = created.stdout.trim().split('\n').pop() ?? '';
   if (created.status !== 0 || !id) {
     const status = created.status || 125;
@@ -155,7 +164,7 @@ export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): P
     throw err;
   }
   const globals = createArgv.slice(1, createArgv.indexOf('create'));
-  return foreground(command, [...globals, 'start', '--attach', ...(interactive ? ['--interactive'] : []), id]);
+  return foreground(command, [...globals, 'start', '--attach', ...(interactive ? ['--interactive'] : []), id], env);
 }
 
 /**

@@ -1,16 +1,43 @@
 /**
  * The Docker implementation of ContainerRuntime (launcher/shell/runtime.ts). This is the ONLY module that
- * imports dockerode (DESIGN.md "Layout"). The engine is found by dockerode's own resolution: DOCKER_HOST
- * (unix://, tcp://, ssh://, with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH) or else the default socket
- * (`~/.docker/run/docker.sock` when present, else `/var/run/docker.sock`).
+ * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine.ts resolves, as
+ * the docker CLI would (DOCKER_HOST, DOCKER_CONTEXT, the current context, the default socket); its
+ * endpoint becomes explicit dockerode options (unix socket, tcp with TLS, ssh).
+ *
+ * Every engine failure is a DockerError whose `kind` is set here (launcher/errors.ts): callers branch
+ * on it, never on message text. The engine's `/version` is asked once, alongside the first call (no
+ * added round trip): an engine older than {@link MIN_API_VERSION} fails every call with kind `too-old`.
+ *
+ * Podman (its Docker-compatible API, `podman system service`; issue #16) is a supported engine. Where
+ * it differs from Docker Engine, this module adapts, and this is the one place that says why (checked
+ * on Podman 4.3.1; `engineInfo().podman` tells them apart):
+ * - attach: Podman feeds the attach request's body to the container's stdin, and dockerode sends its
+ *   options as a JSON body, so attach is sent with an empty body (Docker ignores the body anyway);
+ * - connecting a container to a network it is already on: Podman answers 500 "is already connected"
+ *   where Docker answers 403 "already exists"; both mean success;
+ * - image inspect: the compat endpoint leaves out `Config.Healthcheck`, so on Podman the HEALTHCHECK
+ *   is read from the libpod endpoint;
+ * - healthchecks: Podman runs them from systemd timers, so where there is no systemd (containers, CI)
+ *   they never run and the status stays `starting`; on Podman, inspecting a container whose health is
+ *   not yet `healthy` runs its healthcheck once through the libpod endpoint (the readiness poll);
+ * - build progress: Podman's builder prints `STEP 2/5: COPY …` where Docker prints `Step 2/5 : COPY …`;
+ *   lines are reported in Docker's form. Podman builds in Docker image format through this API, so
+ *   HEALTHCHECK survives the build;
+ * - `docker run --rm` (the docker CLI, i.e. the anvil): Podman answers the CLI's wait for removal
+ *   (`condition=removed`) with status 0 whatever the container exited with, so on Podman the anvil's
+ *   `--rm` is dropped and the session teardown removes it by label (dockerCliCommand);
+ * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
+ *   framed: launcher/shell/secret-delivery.ts), as engines differ in passing that close on.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import { createRequire, Module } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { DockerError } from '../errors.js';
+import { DockerError, type DockerFailureKind } from '../errors.js';
+import { withoutRunRm } from '../core/docker-argv.js';
+import { resolveEngine, type ResolvedEngine } from './engine.js';
 import type {
   AttachedStreams,
   BuildProgress,
@@ -18,6 +45,7 @@ import type {
   ContainerRuntime,
   ContainerSpec,
   ContainerSummary,
+  EngineInfo,
   ExecOptions,
   ExecResult,
   ImageInfo,
@@ -124,48 +152,238 @@ function labelFilters(filter: LabelFilter): string {
   return JSON.stringify({ label });
 }
 
-/** Creates the Docker runtime. Throws DockerError when DOCKER_HOST is malformed. */
-export function createDockerRuntime(): ContainerRuntime {
+/**
+ * The oldest Engine API tongs works with: 1.41, Docker Engine 20.10 (the oldest engine it is tested
+ * on, and the README's minimum); Podman 3 and later report 1.41 on their Docker-compatible API.
+ */
+export const MIN_API_VERSION = '1.41';
+
+/** Compare dotted API versions: negative when a < b. */
+function compareApi(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** What a DockerError's message says about where the engine is, and what to do when it does not answer. */
+function engineWords(engine: ResolvedEngine): { where: string; hint: string } {
+  switch (engine.source) {
+    case 'DOCKER_HOST':
+      return { where: `DOCKER_HOST=${engine.host}`, hint: 'start Docker, or point DOCKER_HOST at a running engine' };
+    case 'default':
+      return { where: `${engine.host} (the default socket)`, hint: 'start Docker, or point DOCKER_HOST at a running engine' };
+    case 'argv-host':
+      return { where: `${engine.host} (the anvil command's docker -H)`, hint: 'start that engine, or change the anvil command' };
+    default:
+      return {
+        where: `${engine.host} (docker context '${engine.context}')`,
+        hint: 'start that engine, or pick another context (`docker context use NAME`)',
+      };
+  }
+}
+
+function readPem(file: string | null, what: string): Buffer | undefined {
+  if (file === null) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new DockerError(`cannot read the ${what} ${file}: ${(err as Error).message}`, { kind: 'config', cause: err });
+  }
+}
+
+/**
+ * dockerode options for an endpoint. Every connection key is set (undefined when unused), because
+ * docker-modem merges its own DOCKER_HOST-derived defaults under whatever it is given.
+ */
+function modemOptions(engine: ResolvedEngine): Docker.DockerOptions {
+  const none = { socketPath: undefined, host: undefined, port: undefined, ca: undefined, cert: undefined, key: undefined, username: undefined };
+  const e = engine.endpoint;
+  if (e.protocol === 'unix') return { ...none, socketPath: e.socketPath } as Docker.DockerOptions;
+  if (e.protocol === 'ssh') {
+    return {
+      ...none,
+      protocol: 'ssh',
+      host: e.host,
+      port: e.port,
+      // ssh's own default: the local user name.
+      username: e.username ?? (process.env.USER || userInfo().username),
+      sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+    } as Docker.DockerOptions;
+  }
+  if (!e.tls) return { ...none, protocol: 'http', host: e.host, port: e.port } as Docker.DockerOptions;
+  const ca = readPem(e.tls.ca, 'TLS CA certificate');
+  const cert = readPem(e.tls.cert, 'TLS client certificate');
+  const key = readPem(e.tls.key, 'TLS client key');
+  return {
+    ...none,
+    protocol: 'https',
+    host: e.host,
+    port: e.port,
+    ca,
+    cert,
+    key,
+    // SkipTLSVerify (a context) / DOCKER_TLS without DOCKER_TLS_VERIFY: encrypt, but do not verify.
+    ...(e.tls.verify ? {} : { agent: new HttpsAgent({ rejectUnauthorized: false, ...(cert ? { cert } : {}), ...(key ? { key } : {}) }) }),
+  } as Docker.DockerOptions;
+}
+
+export interface DockerRuntimeOptions {
+  /** The engine; default: {@link resolveEngine} over this process's environment. */
+  engine?: ResolvedEngine;
+  /** DEBUG=tongs trace: which engine was chosen and why, then what it is. */
+  debug?: (line: string) => void;
+}
+
+/**
+ * Creates the Docker runtime for the resolved engine. Contacts nothing.
+ * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine.ts) or
+ *   its TLS material cannot be read.
+ */
+export function createDockerRuntime(options: DockerRuntimeOptions = {}): ContainerRuntime {
+  const engine = options.engine ?? resolveEngine();
+  options.debug?.(`engine: ${engine.host}, chosen by ${engine.why}`);
   let docker: Docker;
   try {
-    docker = new DockerClass();
+    docker = new DockerClass(modemOptions(engine));
   } catch (err) {
-    throw new DockerError(`cannot use DOCKER_HOST=${process.env.DOCKER_HOST ?? ''}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    if (err instanceof DockerError) throw err;
+    throw new DockerError(`cannot use ${engineWords(engine).where}: ${(err as Error).message}`, { kind: 'config', cause: err });
   }
-  return new DockerRuntime(docker);
+  return new DockerRuntime(docker, engine, options.debug);
+}
+
+/**
+ * The kind of a failure the engine itself reported. Docker and Podman differ: a taken name is 409 on
+ * Docker, 500 "is already in use" on Podman; a network with containers attached is 403 "has active
+ * endpoints" on Docker, 500 "is being used" on Podman.
+ */
+function engineKind(status: number | undefined, message: string): DockerFailureKind {
+  if (status === 409 || /already in use/i.test(message)) return 'conflict';
+  if (/active endpoints|is being used|has associated containers/i.test(message)) return 'in-use';
+  return 'engine';
+}
+
+/** TLS handshake failures (node's codes): the engine was reached, the TLS material does not fit. */
+function isTlsFailure(code: string): boolean {
+  return code === 'EPROTO' || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO/.test(code);
 }
 
 class DockerRuntime implements ContainerRuntime {
-  constructor(private readonly docker: Docker) {}
+  private info: Promise<EngineInfo> | null = null;
+  /** engineInfo()'s answer once it has come. */
+  private knownInfo: EngineInfo | null = null;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly engine: ResolvedEngine,
+    private readonly debug?: (line: string) => void,
+  ) {}
 
   describeEngine(): string {
-    const host = process.env.DOCKER_HOST;
-    if (host) return `DOCKER_HOST=${host}`;
-    const user = join(homedir(), '.docker', 'run', 'docker.sock');
-    return `unix://${existsSync(user) ? user : '/var/run/docker.sock'}`;
+    return engineWords(this.engine).where;
   }
 
-  /** Wraps an engine failure: unreachable engine, or the engine's own message after `what`. */
+  /**
+   * The anvil's docker CLI argv for this engine. On Podman a `docker run --rm` loses the container's
+   * exit status (see the module comment), so `--rm` is dropped: the session's teardown removes the
+   * anvil by its label right after it exits, so nothing is left either way. Call after engineInfo().
+   */
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> } {
+    const podman = this.knownInfo?.podman ?? false;
+    return { argv: podman ? withoutRunRm(argv).argv : [...argv], env: { ...this.engine.cliEnv } };
+  }
+
+  /**
+   * The engine's `/version`, asked once. Rejects with a DockerError: unreachable/permission as any
+   * call would, `too-old` when its API version is below MIN_API_VERSION.
+   */
+  engineInfo(): Promise<EngineInfo> {
+    this.info ??= (async () => {
+      let v: { Version?: string; ApiVersion?: string; Components?: Array<{ Name?: string; Version?: string }> };
+      try {
+        v = (await this.docker.version()) as typeof v;
+      } catch (err) {
+        throw this.fail('cannot ask the engine its version', err);
+      }
+      const podman = (v.Components ?? []).find((c) => /podman/i.test(c.Name ?? ''));
+      const info: EngineInfo = {
+        name: podman ? 'Podman' : 'Docker Engine',
+        version: (podman?.Version ?? v.Version ?? '?').replace(/^v/, ''),
+        apiVersion: v.ApiVersion ?? '0',
+        podman: podman !== undefined,
+      };
+      this.debug?.(`engine: ${info.name} ${info.version}, API ${info.apiVersion}`);
+      this.knownInfo = info;
+      if (compareApi(info.apiVersion, MIN_API_VERSION) < 0) {
+        throw new DockerError(
+          `the engine at ${this.describeEngine()} is ${info.name} ${info.version} with API ${info.apiVersion}; ` +
+            `tongs needs API ${MIN_API_VERSION} or newer (Docker Engine 20.10, Podman 3); upgrade the engine`,
+          { kind: 'too-old' },
+        );
+      }
+      return info;
+    })();
+    return this.info;
+  }
+
+  /**
+   * Wraps an engine failure: no engine reachable or usable (kind set: see launcher/errors.ts), or the
+   * engine's own message after `what` (kind `engine`).
+   */
   private fail(what: string, err: unknown): DockerError {
-    const e = err as EngineError;
-    if (e.statusCode === undefined && e.code && UNREACHABLE_CODES.has(e.code)) {
-      return new DockerError(
-        `no Docker engine answers at ${this.describeEngine()} (${e.code}); start Docker, or point DOCKER_HOST at a running engine`,
-        { cause: err },
-      );
+    if (err instanceof DockerError) return err;
+    const e = err as EngineError & { level?: string };
+    const code = e.code ?? '';
+    if (e.statusCode === undefined && code) {
+      const { where, hint } = engineWords(this.engine);
+      let kind: DockerFailureKind | null = null;
+      let message = '';
+      if (code === 'EACCES' || code === 'EPERM') {
+        kind = 'permission';
+        message =
+          `permission denied on ${where}: this user may not use that engine; join its group (\`sudo usermod -aG docker $USER\`, ` +
+          `then log in again), or use a rootless engine's socket (DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock, ` +
+          `or unix://$XDG_RUNTIME_DIR/podman/podman.sock for Podman)`;
+      } else if (isTlsFailure(code)) {
+        kind = 'config';
+        message = `TLS with the engine at ${where} failed (${code}: ${e.message ?? ''}); check its certificates (DOCKER_CERT_PATH, or the context's TLS material)`;
+      } else if (UNREACHABLE_CODES.has(code)) {
+        kind = 'unreachable';
+        message = `no Docker engine answers at ${where} (${code}); ${hint}`;
+      }
+      if (kind) return new DockerError(message, { kind, cause: err });
     }
-    return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err });
+    if (e.level === 'client-authentication') {
+      return new DockerError(`ssh to ${this.describeEngine()} was refused: ${e.message ?? ''}; check your ssh key or agent (SSH_AUTH_SOCK)`, {
+        kind: 'permission',
+        cause: err,
+      });
+    }
+    return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err, kind: engineKind(e.statusCode, engineMessage(err)) });
   }
 
+  /**
+   * Run one engine call. The engine's version check runs alongside the first call and is awaited by
+   * every call, so an engine that is too old (or unreachable) fails the same way whatever was asked.
+   */
   private async call<T>(what: string, fn: () => Promise<T>, okStatuses: number[] = []): Promise<T | undefined> {
+    const checked = this.engineInfo();
+    checked.catch(() => {});
+    let result: T | undefined;
+    let failure: unknown = null;
     try {
-      return await fn();
+      result = await fn();
     } catch (err) {
-      if (okStatuses.includes(statusOf(err) ?? -1)) return undefined;
-      throw this.fail(what, err);
+      failure = err ?? new Error('unknown failure');
     }
+    await checked;
+    if (failure === null) return result;
+    if (okStatuses.includes(statusOf(failure) ?? -1)) return undefined;
+    throw this.fail(what, failure);
   }
 
   async ping(): Promise<void> {
@@ -179,12 +397,24 @@ class DockerRuntime implements ContainerRuntime {
     return net!.id;
   }
 
+  /** A Podman-only libpod API call (`/v4.0.0/libpod…`): see the module comment for where it is needed. */
+  private libpod<T>(path: string): Promise<T> {
+    return new Promise((resolve, reject) =>
+      this.docker.modem.dial(
+        { path: `/v4.0.0/libpod${path}`, method: 'GET', statusCodes: { 200: true, 404: 'no such object', 409: 'conflict', 500: 'server error' }, options: {} },
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as T)),
+      ),
+    );
+  }
+
   async connectNetwork(network: string, container: string, aliases: string[]): Promise<void> {
     try {
       await this.docker.getNetwork(network).connect({ Container: container, EndpointConfig: { Aliases: aliases } });
     } catch (err) {
-      // 403 "endpoint … already exists in network": already attached is success.
-      if (statusOf(err) === 403 && /already exists/i.test(engineMessage(err))) return;
+      // Already attached is success: Docker 403 "endpoint … already exists in network", Podman 500
+      // "… is already connected to network …".
+      const status = statusOf(err);
+      if ((status === 403 || status === 500) && /already (exists|connected)/i.test(engineMessage(err))) return;
       throw this.fail(`cannot connect ${container} to network ${network}`, err);
     }
   }
@@ -276,9 +506,24 @@ class DockerRuntime implements ContainerRuntime {
   async attach(id: string, options: { stdin: boolean }): Promise<AttachedStreams> {
     const wantStdin = options.stdin;
     const raw = (await this.call(`cannot attach to container ${id.slice(0, 12)}`, () =>
-      this.docker
-        .getContainer(id)
-        .attach({ stream: true, stdin: wantStdin, stdout: true, stderr: true, hijack: wantStdin }),
+      new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
+        // Not dockerode's attach(): it sends its options as a JSON body, which Podman feeds to the
+        // container's stdin. An empty body (Content-Length: 0) still sends the headers at once, which
+        // a hijacked request with no body at all would not (see the module comment).
+        this.docker.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(id)}/attach?`,
+            method: 'POST',
+            isStream: true,
+            hijack: wantStdin,
+            openStdin: wantStdin,
+            statusCodes: { 200: true, 404: 'no such container', 409: 'conflict', 500: 'server error' },
+            options: { stream: true, stdin: wantStdin, stdout: true, stderr: true },
+            file: Buffer.alloc(0),
+          },
+          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as NodeJS.ReadWriteStream)),
+        ),
+      ),
     )) as NodeJS.ReadWriteStream;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -359,6 +604,20 @@ class DockerRuntime implements ContainerRuntime {
     };
   }
 
+  /**
+   * The HEALTHCHECK status. On Podman a running container that is not yet healthy gets its healthcheck
+   * run now (no systemd timer would run it: see the module comment).
+   */
+  private async healthOf(id: string, running: boolean, status: string | null): Promise<string | null> {
+    if (status === null || status === 'healthy' || !running || !(await this.engineInfo()).podman) return status;
+    try {
+      const r = await this.libpod<{ Status?: string }>(`/containers/${encodeURIComponent(id)}/healthcheck`);
+      return r.Status || status;
+    } catch {
+      return status; // gone or stopped meanwhile: the caller sees it on its next look
+    }
+  }
+
   async inspectContainer(idOrName: string): Promise<ContainerInfo | null> {
     const info = await this.call(`cannot inspect container ${idOrName}`, () =>
       this.docker.getContainer(idOrName).inspect(),
@@ -376,7 +635,7 @@ class DockerRuntime implements ContainerRuntime {
       status: info.State.Status,
       running: info.State.Running,
       exitCode: info.State.ExitCode,
-      health: info.State.Health?.Status ?? null,
+      health: await this.healthOf(info.Id, info.State.Running, info.State.Health?.Status ?? null),
       networks,
       created: info.Created,
     };
@@ -439,7 +698,12 @@ class DockerRuntime implements ContainerRuntime {
   async inspectImage(name: string): Promise<ImageInfo | null> {
     const info = await this.call(`cannot inspect image ${name}`, () => this.docker.getImage(name).inspect(), [404]);
     if (!info) return null;
-    const test = info.Config?.Healthcheck?.Test ?? [];
+    let test = info.Config?.Healthcheck?.Test ?? [];
+    if (test.length === 0 && (await this.engineInfo()).podman) {
+      // Podman's compat inspect omits Config.Healthcheck (see the module comment).
+      const libpod = await this.call(`cannot inspect image ${name}`, () => this.libpod<{ Healthcheck?: { Test?: string[] } }>(`/images/${encodeURIComponent(name)}/json`), [404]);
+      test = libpod?.Healthcheck?.Test ?? [];
+    }
     return {
       id: info.Id,
       entrypoint: (info.Config?.Entrypoint as string[] | null | undefined) ?? null,
@@ -492,11 +756,12 @@ class DockerRuntime implements ContainerRuntime {
             return;
           }
           const text = (event.stream ?? event.status ?? '').replace(/\n+$/, '');
-          if (text.trim()) for (const line of text.split('\n')) options.onProgress?.({ line });
+          // Podman's `STEP 2/5: X` in Docker's form `Step 2/5 : X` (see the module comment).
+          if (text.trim()) for (const line of text.split('\n')) options.onProgress?.({ line: line.replace(/^STEP (\d+\/\d+): /, 'Step $1 : ') });
         },
       );
     });
-    if (failure !== null) throw new DockerError(`${what}: ${failure}`);
+    if (failure !== null) throw new DockerError(`${what}: ${(failure as string).trim()}`);
   }
 
   async removeImage(name: string): Promise<void> {

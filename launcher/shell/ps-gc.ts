@@ -20,6 +20,7 @@ import {
   LABEL_STARTED,
   LABEL_TONG,
 } from '../core/labels.js';
+import { DockerError } from '../errors.js';
 import { createDockerRuntime } from './docker-runtime.js';
 import type { ContainerRuntime, ContainerSummary, NetworkSummary } from './runtime.js';
 
@@ -107,7 +108,7 @@ async function removeNetworkSettled(runtime: ContainerRuntime, name: string): Pr
       await runtime.removeNetwork(name);
       return;
     } catch (err) {
-      if (attempt >= 10 || !/active endpoints/i.test((err as Error).message)) throw err;
+      if (attempt >= 10 || !(err instanceof DockerError && err.kind === 'in-use')) throw err;
       await new Promise((r) => setTimeout(r, 50 * (attempt + 1) > 300 ? 300 : 50 * (attempt + 1)));
     }
   }

@@ -128,9 +128,32 @@ export interface BuildProgress {
 /** A label filter: every key must be present; a string value must match exactly. */
 export type LabelFilter = Record<string, string | true>;
 
+/** What the engine says it is (`GET /version`). */
+export interface EngineInfo {
+  /** `Docker Engine` or `Podman`. */
+  name: string;
+  /** The product version, e.g. `20.10.24` or `4.3.1`. */
+  version: string;
+  /** The Engine API version it speaks, e.g. `1.41`. */
+  apiVersion: string;
+  podman: boolean;
+}
+
 export interface ContainerRuntime {
-  /** Which engine this is, for messages: `unix:///var/run/docker.sock` or the DOCKER_HOST value. */
+  /**
+   * Which engine this is, for messages: `DOCKER_HOST=…`, `unix:///var/run/docker.sock (the default
+   * socket)`, `unix:///… (docker context 'colima')` (launcher/shell/engine.ts chooses it).
+   */
   describeEngine(): string;
+  /**
+   * How to run a `docker …` CLI argv (the anvil's) against this same engine: environment changes
+   * (undefined = remove; `DOCKER_HOST`, or `DOCKER_CONTEXT` for a context) and the argv adjusted for
+   * what the engine needs (see the implementation). The session's teardown removes the anvil by its
+   * label whatever the argv says.
+   */
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> };
+  /** What the engine is; asked once. Throws DockerError (kind `too-old` below the API tongs needs). */
+  engineInfo(): Promise<EngineInfo>;
   /** Throws DockerError naming the engine when it does not answer. */
   ping(): Promise<void>;
 

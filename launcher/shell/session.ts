@@ -17,6 +17,7 @@ import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../core/labels.js';
 import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
 import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
+import { resolveEngine } from './engine.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
@@ -259,7 +260,7 @@ export async function applyPlan(
         id = await runtime.createContainer(spec);
       } catch (err) {
         // Another session may have just created the same shared tong: reuse it if it matches.
-        if (tong.lifecycle === 'shared' && /conflict|already in use/i.test((err as Error).message)) {
+        if (tong.lifecycle === 'shared' && err instanceof DockerError && err.kind === 'conflict') {
           const info = await runtime.inspectContainer(tong.containerName);
           if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
             await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);
@@ -376,7 +377,9 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       (options.runtime ? '' : ` (loading dockerode took ${dockerodeLoadMs.toFixed(0)} ms of it)`),
   );
   try {
-    runtime = options.runtime ?? createDockerRuntime();
+    runtime =
+      options.runtime ??
+      createDockerRuntime({ engine: resolveEngine({ anvilArgv: plan.anvilArgv }), debug: (line) => progress.debug(line) });
     const rt = runtime;
     // Sweep what dead sessions left (issue #3 item 8), concurrently with the start-up.
     const sweep = sweepDeadSessions(rt, {
@@ -391,12 +394,15 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
         }
       },
       (err: unknown) => {
-        if (err instanceof DockerError && /no Docker engine answers/.test(err.message)) throw err;
+        // No usable engine: the launch fails with that one message (applyPlan meets it too).
+        if (err instanceof DockerError && err.engineUnavailable) throw err;
         progress.warn(`could not sweep dead sessions: ${(err as Error).message}`);
       },
     );
-    const applied = await applyPlan(plan, rt, { progress, signal: controller.signal, resolveSecrets: options.resolveSecrets })
-      .finally(() => sweep.catch(() => {}));
+    // Handled: awaited below once applyPlan is done; without this, a sweep that fails while applyPlan
+    // still runs would be an unhandled rejection (a stack trace instead of one `tongs:` line).
+    sweep.catch(() => {});
+    const applied = await applyPlan(plan, rt, { progress, signal: controller.signal, resolveSecrets: options.resolveSecrets });
     await sweep;
     const n = plan.tongs.length;
     const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
@@ -429,7 +435,9 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
           );
         }
       } catch (err) {
-        progress.warn(`teardown was incomplete (run \`tongs gc\` to finish it): ${(err as Error).message}`);
+        // With no usable engine the launch already fails with that one message; saying it twice helps nobody.
+        const sameCause = err instanceof DockerError && err.engineUnavailable && failure instanceof DockerError && failure.engineUnavailable;
+        if (!sameCause) progress.warn(`teardown was incomplete (run \`tongs gc\` to finish it): ${(err as Error).message}`);
       }
     }
     try {

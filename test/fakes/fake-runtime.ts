@@ -14,6 +14,7 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   type ContainerSummary,
+  type EngineInfo,
   type ExecOptions,
   type ExecResult,
   type ImageInfo,
@@ -79,8 +80,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly attachedStdin = new Map<string, string>();
   /** Build contexts built, by tag. */
   readonly builds: Array<{ context: string; tag: string; buildArgs?: Record<string, string> }> = [];
-  /** Ops that should fail: op name → message. */
-  readonly failures = new Map<string, string>();
+  /** Ops that should fail: op name → message (a DockerError of kind `engine`), or the error to throw. */
+  readonly failures = new Map<string, string | Error>();
 
   constructor(images: string[] = []) {
     for (const name of images) this.addImage(name);
@@ -100,7 +101,7 @@ export class FakeRuntime implements ContainerRuntime {
   private record(op: string, ...args: unknown[]): void {
     this.calls.push({ op, args });
     const fail = this.failures.get(op);
-    if (fail) throw new DockerError(fail);
+    if (fail) throw typeof fail === 'string' ? new DockerError(fail) : fail;
   }
 
   private sleep(): Promise<void> {
@@ -130,13 +131,19 @@ export class FakeRuntime implements ContainerRuntime {
   describeEngine(): string {
     return 'fake://engine';
   }
+  dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> } {
+    return { argv: [...argv], env: {} };
+  }
+  async engineInfo(): Promise<EngineInfo> {
+    return { name: 'Fake Engine', version: '0', apiVersion: '1.41', podman: false };
+  }
   async ping(): Promise<void> {
     this.record('ping');
   }
 
   async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
     this.record('createNetwork', name, labels);
-    if ([...this.networks.values()].some((n) => n.name === name)) throw new DockerError(`network with name ${name} already exists`);
+    if ([...this.networks.values()].some((n) => n.name === name)) throw new DockerError(`network with name ${name} already exists`, { kind: 'conflict' });
     const id = newId();
     this.networks.set(id, { id, name, labels });
     return id;
@@ -159,7 +166,7 @@ export class FakeRuntime implements ContainerRuntime {
     const n = this.net(network);
     if (!n) return;
     const attached = [...this.containers.values()].filter((c) => c.networks.has(n.name));
-    if (attached.length) throw new DockerError(`error while removing network: network ${n.name} has active endpoints`);
+    if (attached.length) throw new DockerError(`error while removing network: network ${n.name} has active endpoints`, { kind: 'in-use' });
     this.networks.delete(n.id);
   }
   async listNetworks(filter: LabelFilter): Promise<NetworkSummary[]> {
@@ -189,7 +196,7 @@ export class FakeRuntime implements ContainerRuntime {
     try {
       await this.sleep();
       if (!this.images.has(spec.image)) throw new DockerError(`No such image: ${spec.image}`);
-      if (spec.name && this.byName(spec.name)) throw new DockerError(`Conflict. The container name "/${spec.name}" is already in use`);
+      if (spec.name && this.byName(spec.name)) throw new DockerError(`Conflict. The container name "/${spec.name}" is already in use`, { kind: 'conflict' });
       const id = newId();
       const networks = new Map<string, string[]>();
       if (spec.network) networks.set(spec.network.name, spec.network.aliases);

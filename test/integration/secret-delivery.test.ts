@@ -146,8 +146,9 @@ test('the main process gets exact values; inspect, exec records, host argv and t
   assert.ok(!inspected.stdout.includes(MARK), 'docker inspect shows no secret');
   assert.ok(inspected.stdout.includes('plain-visible'), 'the inspect output is the real one');
 
-  // The delivery exec's own record.
-  // (`docker inspect`'s ExecIDs lists only running execs; the engine's exec events name finished ones.)
+  // The delivery exec's own record. Docker: `docker inspect`'s ExecIDs lists only running execs, and
+  // the engine's exec_create events name finished ones. Podman: its exec events carry no exec id, but
+  // its ExecIDs keeps finished execs until the container is removed.
   const events = await dockerCli([
     'events', '--since', String(createdAt), '--until', String(Math.ceil(Date.now() / 1000)),
     '--filter', `container=${id}`, '--format', '{{json .}}',
@@ -159,6 +160,8 @@ test('the main process gets exact values; inspect, exec records, host argv and t
     .map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } })
     .filter((e) => e.Action.startsWith('exec_create'))
     .map((e) => e.Actor.Attributes.execID!);
+  const listed = await dockerCli(['inspect', '-f', '{{json .ExecIDs}}', id]);
+  execIds.push(...((JSON.parse(listed.stdout.trim() || 'null') as string[] | null) ?? []));
   assert.ok(execIds.length > 0, 'the delivery exec left a record to check');
   assert.ok(!events.stdout.includes(MARK), 'no exec event shows a secret');
   for (const execId of execIds) {

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LABEL_SESSION } from '../../launcher/core/labels.js';
+import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import {
   BASE_IMAGE,
@@ -278,8 +278,12 @@ interface: { kind: mcp, port: 8080, name: echo }
     assert.match(r.stderr, c.message);
     assert.doesNotMatch(r.stdout, /ANVIL RAN/);
     const until = (Date.now() / 1000 + 1).toFixed(3);
-    const events = await docker(['events', '--since', since, '--until', until, '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}}']);
-    const ours = events.split('\n').filter((line) => / create /.test(line) && [anvilName, anvilImage, 'tongs-test-mcp:local'].some((x) => line.includes(x)));
+    const events = await docker(['events', '--since', since, '--until', until, '--format',
+      `{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.image}} pid={{index .Actor.Attributes "${LABEL_LAUNCHER_PID}"}}`]);
+    // This launch's objects: its anvil (and network) by name, the probe by image, a tong by its launcher
+    // label. Not just any tongs-test-mcp:local container: other test files create those meanwhile.
+    const ours = events.split('\n').filter((line) => / create /.test(line) &&
+      ([anvilName, anvilImage].some((x) => line.includes(x)) || line.endsWith(` pid=${p.child.pid}`)));
     assert.deepEqual(ours, [], `no network or container was created: ${ours.join('; ')}`);
   }
 });

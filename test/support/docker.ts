@@ -11,15 +11,14 @@
  *   `engineGet()` for the few engine records no CLI command shows (exec records).
  * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import { resolveEngine } from '../../launcher/shell/engine.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import { LABEL_LAUNCHER_PID, LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
 import { CLI, REPO_ROOT, runProcess, tempDir, watch, type ProcessResult, type WatchedProcess } from './process.js';
@@ -87,6 +86,32 @@ export async function buildTestImages(...images: string[]): Promise<void> {
   });
 }
 
+/**
+ * True when the engine is Podman (its `docker version` names a Podman component), asked once.
+ * Podman 4.3.1 answers the docker CLI's wait for a `docker run --rm` container (`condition=removed`)
+ * with status 0, losing the container's real exit status: a reason outside tongs (the launcher itself
+ * drops the anvil's `--rm` there, launcher/shell/docker-runtime.ts). Tests that run `docker run --rm`
+ * themselves and assert its status use {@link dockerRunRmArgs}.
+ */
+export function engineIsPodman(): boolean {
+  podmanEngine ??= /podman/i.test(
+    spawnSync('docker', ['version', '--format', '{{range .Server.Components}}{{.Name}} {{end}}'], { encoding: 'utf8' }).stdout ?? '',
+  );
+  return podmanEngine;
+}
+let podmanEngine: boolean | undefined;
+
+/**
+ * The `docker run` options that give `--rm` semantics with a trustworthy exit status: `['--rm']`, or on
+ * Podman (see {@link engineIsPodman}) a name, so the caller removes the container itself with `docker
+ * rm -f NAME` afterwards. Returns the options and that clean-up.
+ */
+export function dockerRunRmArgs(): { options: string[]; cleanup: () => void } {
+  if (!engineIsPodman()) return { options: ['--rm'], cleanup: () => {} };
+  const name = `tongs-test-rm-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+  return { options: ['--name', name], cleanup: () => void spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' }) };
+}
+
 /** Remove every container and network carrying `label` (optionally `=value`), in parallel. */
 export async function cleanupByLabel(runtime: ContainerRuntime, label: string, value?: string): Promise<void> {
   const filter = { [label]: value ?? (true as const) };
@@ -121,17 +146,13 @@ export function dockerCli(args: string[], input?: string | Buffer): Promise<Proc
   return runProcess('docker', args, { input });
 }
 
-/** Where the engine listens, as dockerode resolves it: DOCKER_HOST, else the user's or the system socket. */
+/** Where the engine listens, as the launcher resolves it (launcher/shell/engine.ts). */
 function engineAddress(): { socketPath: string } | { host: string; port: number } {
-  const host = process.env.DOCKER_HOST;
-  if (!host) {
-    const user = join(homedir(), '.docker', 'run', 'docker.sock');
-    return { socketPath: existsSync(user) ? user : '/var/run/docker.sock' };
-  }
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const tcp = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
-  if (tcp && process.env.DOCKER_TLS_VERIFY !== '1') return { host: tcp[1]!, port: Number(tcp[2]) };
-  throw new Error(`engineGet supports a unix:// or plain tcp:// DOCKER_HOST, not ${host}`);
+  const engine = resolveEngine();
+  const e = engine.endpoint;
+  if (e.protocol === 'unix') return { socketPath: e.socketPath };
+  if (e.protocol === 'tcp' && !e.tls) return { host: e.host, port: e.port };
+  throw new Error(`engineGet supports a unix:// or plain tcp:// engine, not ${engine.host}`);
 }
 
 /**

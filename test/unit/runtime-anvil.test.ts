@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
 import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/anvil.js';
 import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
+import { resolveEngine } from '../../launcher/shell/engine.js';
 import { createProgress, debugEnabled, formatSeconds } from '../../launcher/shell/progress.js';
 import { formatTimeout } from '../../launcher/shell/readiness.js';
 
@@ -125,12 +126,18 @@ test('an engine that does not answer is named: DOCKER_HOST (unix and tcp)', asyn
     await assert.rejects(rt.listContainers({}), (err: Error) => {
       assert.ok(err instanceof DockerError);
       assert.match(err.message, /^no Docker engine answers at DOCKER_HOST=unix:\/\/\/nonexistent\/tongs\.sock \(ENOENT\)/);
+      assert.equal(err.kind, 'unreachable');
+      assert.equal(err.engineUnavailable, true);
       return true;
     });
     process.env.DOCKER_HOST = 'tcp://127.0.0.1:1';
     await assert.rejects(createDockerRuntime().ping(), /no Docker engine answers at DOCKER_HOST=tcp:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     delete process.env.DOCKER_HOST;
-    assert.match(createDockerRuntime().describeEngine(), /^unix:\/\/.*docker\.sock$/);
+    const empty = { DOCKER_CONFIG: '/nonexistent/docker-config' };
+    assert.equal(
+      createDockerRuntime({ engine: resolveEngine({ env: empty }) }).describeEngine(),
+      'unix:///var/run/docker.sock (the default socket)',
+    );
   } finally {
     if (saved === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = saved;
