@@ -66,6 +66,11 @@ export interface PlanInput {
    * it joins the session network, as an image without the relay must.
    */
   anvilRelay?: boolean;
+  /**
+   * False: the emitter's harness arguments are not appended (`tongs doctor` runs its check program,
+   * not the harness, in the anvil). Default true.
+   */
+  appendHarnessArgs?: boolean;
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
@@ -312,7 +317,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     ...input.anvilArgv.slice(0, runIndex + 1),
     ...inserted,
     ...input.anvilArgv.slice(runIndex + 1),
-    ...appended,
+    ...(input.appendHarnessArgs === false ? [] : appended),
   ];
   return {
     harness: input.harness,
