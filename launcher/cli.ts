@@ -499,6 +499,7 @@ async function doctorCommand(cli: CommandLine): Promise<number> {
     anvilArgv: cli.anvilArgv ?? [],
     workspace: await resolveWorkspace(cli.values),
     json: cli.values.json ?? false,
+    quiet: cli.values.quiet ?? false,
   });
   let status: number | null = null;
   let failure: unknown = null;

@@ -62,6 +62,8 @@ export interface SealCheckInput {
   dnsName: string;
   /** Search budget: window hashes over files (bytes × distinct secret lengths), and the largest file read. */
   budget: { windows: number; maxFileBytes: number; timeoutMs: number };
+  /** Directories searched for secrets before the workspace; default /run, /home, /tmp, /etc. */
+  roots?: string[];
 }
 
 /** result.json. */

@@ -248,10 +248,11 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
       note(matcher.scan(data), p);
     }
   };
-  for (const root of [...SEARCH_ROOTS, input.workspace]) walk(root);
+  const roots = [...(input.roots ?? SEARCH_ROOTS), input.workspace];
+  for (const root of roots) walk(root);
   const searched =
     `${secrets.length} secret(s) searched in the environment, ${readable} of ${procs} processes' environ and cmdline, ` +
-    `${stats.files} files (${(stats.bytes / 1048576).toFixed(1)} MB) under ${[...SEARCH_ROOTS, input.workspace].join(', ')}` +
+    `${stats.files} files (${(stats.bytes / 1048576).toFixed(1)} MB) under ${roots.join(', ')}` +
     (stats.skippedLarge ? `; ${stats.skippedLarge} files over ${input.budget.maxFileBytes / 1048576} MB skipped` : '') +
     (stats.unreadable ? `; ${stats.unreadable} unreadable` : '') +
     (stats.stoppedAt ? `; stopped at the search budget before ${stats.stoppedAt}, the rest was not searched` : '');

@@ -132,7 +132,7 @@ export function engineCveRow(facts: EngineFacts, relay: boolean): SealCheckRow {
   const check = 'engine CVE-2024-29018';
   const context = relay
     ? 'the relayed anvil has no network, so this matters for the tongs on internal networks'
-    : 'the anvil on the session network is exposed to it';
+    : 'an anvil with a network interface is exposed to it';
   const source = 'fixed upstream in Moby 26.0.0, 25.0.5 and 23.0.11 (GHSA-mq39-4gv4-mvpx)';
   if (!facts.version) return { rule: 5, check, ok: true, warning: true, reason: `warning: the engine's version could not be read; ${source}` };
   const v = parseVersion(facts.version);
@@ -149,7 +149,7 @@ export function engineCveRow(facts: EngineFacts, relay: boolean): SealCheckRow {
     const upstream = facts.version.replace(/-.*$/, '');
     if (top.startsWith(upstream)) {
       if (log.text.includes('CVE-2024-29018')) {
-        return { rule: 5, check, ok: true, reason: `engine ${facts.version} predates the upstream fix, but its Debian package ${top} names CVE-2024-29018 in ${log.path}` };
+        return { rule: 5, check, ok: true, reason: `engine ${facts.version} predates the upstream fix (${source}), but its Debian package ${top} names CVE-2024-29018 in ${log.path}` };
       }
       return {
         rule: 5,

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
+  DOCTOR_DIR,
   DOCTOR_INPUT,
   DOCTOR_RESULT,
   parseMountinfo,
@@ -69,6 +70,8 @@ export interface DoctorOptions {
   anvilArgv: readonly string[];
   workspace: string | null;
   json: boolean;
+  /** No progress line of the doctor's own (`--quiet`). */
+  quiet?: boolean;
   env?: NodeJS.ProcessEnv;
   home?: string;
 }
@@ -132,22 +135,33 @@ function statePathIdentity(p: string, local: boolean): StatePath {
   }
 }
 
-/** The host's IPv4 addresses a container could route to, docker0's first (where a bridge reaches the host). */
-function hostAddresses(): string[] {
-  const all = os.networkInterfaces();
-  const out: string[] = [];
-  for (const name of ['docker0', ...Object.keys(all).filter((n) => n !== 'docker0')]) {
-    for (const a of all[name] ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
+function run(command: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 15_000 }, (error, stdout) => resolve(error ? null : stdout));
+  });
+}
+
+/**
+ * The host's IPv4 addresses a container could route to, the default bridge's gateway (docker0) first.
+ * `ip` lists interfaces that are down too (os.networkInterfaces() skips them, and docker0 is down
+ * while no container uses the default bridge, yet a container on it would reach its address).
+ */
+async function hostAddresses(docker: string): Promise<string[]> {
+  const [ip, bridge] = await Promise.all([
+    run('ip', ['-4', '-o', 'addr', 'show']),
+    run(docker, ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}']),
+  ]);
+  const out = (bridge ?? '').split(/\s+/).filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+  if (ip) {
+    for (const m of ip.matchAll(/^\d+:\s+(\S+)\s+inet (\d+\.\d+\.\d+\.\d+)/gm)) if (!m[2]!.startsWith('127.')) out.push(m[2]!);
+  } else {
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) out.push(a.address);
   }
   return [...new Set(out)];
 }
 
-function engineVersion(docker: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(docker, ['version', '--format', '{{.Server.Version}}'], { timeout: 15_000 }, (error, stdout) =>
-      resolve(error ? null : stdout.trim() || null),
-    );
-  });
+async function engineVersion(docker: string): Promise<string | null> {
+  return (await run(docker, ['version', '--format', '{{.Server.Version}}']))?.trim() || null;
 }
 
 async function engineFacts(docker: string, env: NodeJS.ProcessEnv): Promise<EngineFacts> {
@@ -192,6 +206,7 @@ function argvSecretRow(argv: readonly string[], secrets: ReadonlyMap<string, str
 export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSession> {
   const env = options.env ?? process.env;
   const home = options.home ?? os.homedir();
+  doctorAnvilArgv(options.anvilArgv, DOCTOR_DIR); // a usage error before anything is made
   const parent = await mkdtemp(path.join(os.tmpdir(), 'tongs-doctor-'));
   const dir = path.join(parent, 'exchange');
   await mkdir(dir, { mode: 0o700 });
@@ -226,7 +241,7 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
       salt: salt.toString('hex'),
       secrets: [],
       stateDirs: statePaths.map((p) => statePathIdentity(p, local)),
-      canary: { addresses: hostAddresses(), port: (canary.address() as net.AddressInfo).port },
+      canary: { addresses: await hostAddresses(options.anvilArgv[0] ?? 'docker'), port: (canary.address() as net.AddressInfo).port },
       tongs: [],
       dnsName: 'example.com',
       budget: BUDGET,
@@ -237,6 +252,7 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
     const hooks: DoctorHooks = {
       async onPlan(p) {
         plan = p;
+        if (!options.quiet) process.stderr.write(`tongs: doctor: session ${p.sessionId}: the seal checks run in its anvil in place of the harness\n`);
         input.tongs = p.tongs.filter((t) => t.port !== null).map((t) => ({ name: t.name, alias: t.alias, port: t.port! }));
         await writeInput();
       },
