@@ -181,11 +181,10 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
   let readable = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     procs++;
-    let any = false;
     for (const file of ['environ', 'cmdline']) {
       try {
         const data = readFileSync(`/proc/${pid}/${file}`);
-        any = true;
+        if (file === 'environ') readable++;
         for (const part of data.toString('latin1').split('\0')) {
           const eq = part.indexOf('=');
           if (eq > 0) note(matcher.matchesWhole(Buffer.from(part.slice(eq + 1), 'latin1')), `/proc/${pid}/${file}`);
@@ -195,7 +194,6 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
         // another user's process: the agent cannot read it either
       }
     }
-    if (any) readable++;
   }
   note(matcher.scan(readFileSync('/proc/self/mountinfo')), '/proc/self/mountinfo');
   // Files, within the budget.
@@ -251,7 +249,8 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
   const roots = [...(input.roots ?? SEARCH_ROOTS), input.workspace];
   for (const root of roots) walk(root);
   const searched =
-    `${secrets.length} secret(s) searched in the environment, ${readable} of ${procs} processes' environ and cmdline, ` +
+    `${secrets.length} secret(s) searched in the environment, the environ of ${readable} of ${procs} processes ` +
+    `(the others belong to another user: unreadable to the agent too) and every cmdline, ` +
     `${stats.files} files (${(stats.bytes / 1048576).toFixed(1)} MB) under ${roots.join(', ')}` +
     (stats.skippedLarge ? `; ${stats.skippedLarge} files over ${input.budget.maxFileBytes / 1048576} MB skipped` : '') +
     (stats.unreadable ? `; ${stats.unreadable} unreadable` : '') +
