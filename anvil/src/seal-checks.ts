@@ -249,8 +249,8 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
   const roots = [...(input.roots ?? SEARCH_ROOTS), input.workspace];
   for (const root of roots) walk(root);
   const searched =
-    `${secrets.length} secret(s) searched in the environment, the environ of ${readable} of ${procs} processes ` +
-    `(the others belong to another user: unreadable to the agent too) and every cmdline, ` +
+    `${secrets.length} secret(s) searched in the environment, the environ of ${readable} of ${procs} processes` +
+    `${readable < procs ? ' (the others are another user\'s: unreadable to the agent too)' : ''} and every cmdline, ` +
     `${stats.files} files (${(stats.bytes / 1048576).toFixed(1)} MB) under ${roots.join(', ')}` +
     (stats.skippedLarge ? `; ${stats.skippedLarge} files over ${input.budget.maxFileBytes / 1048576} MB skipped` : '') +
     (stats.unreadable ? `; ${stats.unreadable} unreadable` : '') +
