@@ -139,14 +139,15 @@ function checkGitGuard(input: SealCheckInput): SealCheckRow[] {
       attempts.push(['info/', tryWrite(path.join(g, 'info', probe), 'create')]);
     }
     const written = attempts.filter(([, code]) => code === null).map(([name]) => name);
-    const where = path.relative(input.workspace, g) || g;
+    const relative = path.relative(input.workspace, g);
+    const where = !relative || relative.startsWith('..') ? g : relative;
     return written.length > 0
       ? { rule: 2, check: 'git guard', ok: false, reason: `${where}: ${written.join(', ')} writable from the anvil` }
       : {
           rule: 2,
           check: 'git guard',
           ok: true,
-          reason: `${where.startsWith('..') ? g : where}: ${attempts.map(([name, code]) => `${name} ${code}`).join(', ')}`,
+          reason: `${where}: ${attempts.map(([name, code]) => `${name} ${code}`).join(', ')}`,
         };
   });
 }

@@ -16,8 +16,9 @@ export type { SealCheckRow } from '../../anvil/src/seal-checks-core.js';
 export const SEAL_CHECKS_PATH = '/opt/tongs/merge/dist/anvil/src/seal-checks.js';
 
 /**
- * The doctor's anvil argv: `docker run -v HOSTDIR:/run/tongs-doctor OPTS IMAGE node SEAL_CHECKS DIR`,
- * i.e. the user's own argv with the harness command (everything after the image) replaced.
+ * The doctor's anvil argv: `docker run [--rm] -v HOSTDIR:/run/tongs-doctor OPTS IMAGE node SEAL_CHECKS DIR`,
+ * i.e. the user's own argv with the harness command (everything after the image) replaced, and
+ * `--rm` added when it lacks one.
  * @throws UsageError when the argv is not a `docker run … IMAGE`.
  */
 export function doctorAnvilArgv(argv: readonly string[], hostDir: string): string[] {
@@ -25,8 +26,12 @@ export function doctorAnvilArgv(argv: readonly string[], hostDir: string): strin
   if (!docker || docker.imageIndex < 0) {
     throw new UsageError(`tongs doctor needs the anvil command \`docker run … IMAGE [harness args]\` after \`--\`, got ${JSON.stringify(argv.slice(0, 3).join(' '))}`);
   }
+  const options = argv.slice(docker.runIndex + 1, docker.imageIndex);
+  // Nothing may be left behind, not even a stopped anvil of a passthrough launch.
+  const rm = options.some((o) => o === '--rm' || o === '--rm=true') ? [] : ['--rm'];
   return [
     ...argv.slice(0, docker.runIndex + 1),
+    ...rm,
     '-v',
     `${hostDir}:${DOCTOR_DIR}`,
     ...argv.slice(docker.runIndex + 1, docker.imageIndex + 1),

@@ -36,7 +36,16 @@ interface: { kind: mcp, port: 8080, name: tongtest }
 readiness: { mode: mcp }
 `,
   );
-  execFileSync('git', ['init', '-q', s.project]);
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'safe.directory=*', '-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'protocol.file.allow=always', ...args], { cwd, stdio: 'pipe' });
+  // A repository with a submodule: the guard covers .git/modules/lib too.
+  const lib = path.join(s.dir, 'lib');
+  mkdirSync(lib);
+  git(lib, 'init', '-q');
+  git(lib, 'commit', '-q', '--allow-empty', '-m', 'lib');
+  git(s.project, 'init', '-q');
+  git(s.project, 'submodule', 'add', '-q', lib, 'lib');
+  git(s.project, 'commit', '-q', '-m', 'with a submodule');
   mkdirSync(path.join(s.home, '.claude'), { recursive: true });
   if (process.getuid?.() === 0) {
     execFileSync('chown', ['-R', `${OWNER}:${OWNER}`, s.project]);
@@ -112,7 +121,11 @@ test('make doctor passes on a sealed setup: the relay, private state, the git gu
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual([...new Set(run.rows.map((r) => r.rule))], [1, 2, 3, 4, 5], 'a row for every rule');
   const byCheck = new Map(run.rows.map((r) => [r.check, r]));
-  assert.match(byCheck.get('git guard')!.reason, /^\.git: config EROFS, hooks\/ EROFS, info\/ EROFS$/);
+  assert.deepEqual(
+    run.rows.filter((r) => r.rule === 2).map((r) => r.reason),
+    ['.git: config EROFS, hooks/ EROFS, info/ EROFS', '.git/modules/lib: config EROFS, hooks/ EROFS, info/ EROFS'],
+    'the workspace git dir and its submodule',
+  );
   assert.match(byCheck.get('no credential in the anvil')!.reason, /^no copy found: 1 secret\(s\) searched/);
   assert.match(byCheck.get('anvil network')!.reason, /--network none/);
   assert.match(byCheck.get('host canary')!.reason, /no connection to the host's listener/);

@@ -136,6 +136,9 @@ test('the doctor argv: the harness command replaced by the check program, the ex
     'docker', 'run', '-v', '/tmp/d/exchange:/run/tongs-doctor', '--rm', '-e', 'X', '--name', 'claude-p-1', 'tongs-anvil:local',
     'node', SEAL_CHECKS_PATH, '/run/tongs-doctor',
   ]);
+  assert.deepEqual(doctorAnvilArgv(['docker', 'run', '-it', 'img', 'claude'], '/d'), [
+    'docker', 'run', '--rm', '-v', '/d:/run/tongs-doctor', '-it', 'img', 'node', SEAL_CHECKS_PATH, '/run/tongs-doctor',
+  ], 'an anvil without --rm gets one: nothing is left behind');
   assert.throws(() => doctorAnvilArgv(['echo', 'hi'], '/d'), UsageError);
   assert.throws(() => doctorAnvilArgv(['docker', 'run', '--rm'], '/d'), UsageError);
 });
@@ -290,4 +293,23 @@ test('tongs doctor: usage errors (exit 2) before anything is made, and it is in 
   assert.deepEqual(readdirSync(tmp), [], 'no exchange dir was left');
   const help = await runCli(['--help'], { env });
   assert.match(help.stdout, /tongs doctor \[options\] \[--json\] -- <anvil argv…>/);
+});
+
+test('the check program: a linked worktree has its own git dir and the main one checked', async (t) => {
+  const dir = await tempDir(t, 'tongs-seal-wt-');
+  const main = path.join(dir, 'main');
+  const git = (cwd: string, ...args: string[]) =>
+    promisify(execFile)('git', ['-c', 'safe.directory=*', '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd });
+  mkdirSync(main);
+  await git(main, 'init', '-q');
+  await git(main, 'commit', '-q', '--allow-empty', '-m', 'one');
+  await git(main, 'worktree', 'add', '-q', path.join(dir, 'wt'));
+  const result = await runChecks(t, baseInput(path.join(dir, 'wt'), randomBytes(16), [], []));
+  const rows = result.rows.filter((r) => r.rule === 2);
+  assert.deepEqual(
+    rows.map((r) => [r.ok, r.reason.split(':')[0]]),
+    [[false, path.join(main, '.git', 'worktrees', 'wt')], [false, path.join(main, '.git')]],
+    'unguarded on this machine, so both are writable: the worktree admin dir (its pointers) and the main git dir',
+  );
+  assert.match(rows[0]!.reason, /commondir, gitdir writable/);
 });
