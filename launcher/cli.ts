@@ -339,7 +339,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(tongs),
       anvilRelay: cli.values['anvil-relay'] ?? false,
-      ...(hooks ? { appendHarnessArgs: false } : {}),
+      ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);

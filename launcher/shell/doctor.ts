@@ -49,6 +49,8 @@ export type ResolveSecrets = (tongs: PlannedTong[]) => Promise<Map<string, Recor
 
 /** What the doctor changes in a launch; the CLI applies it on the `tongs run` path. */
 export interface DoctorHooks {
+  /** The emitter's harness arguments are not appended: no harness runs. */
+  readonly appendHarnessArgs: false;
   /** The plan, once made (not called for a passthrough launch). */
   onPlan(plan: LaunchPlan): Promise<void>;
   /** Wraps the session's secret resolver: resolves every tong's secrets and hands their digests to the check program. */
@@ -236,8 +238,11 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
     const salt = randomBytes(16);
     const secrets = new Map<string, string>();
     let plan: LaunchPlan | null = null;
+    // Where the argv mounts the workspace (make: /workspace).
+    const workspaceReal = options.workspace ? realish(options.workspace) : null;
+    const workspaceTarget = argvBindMounts(options.anvilArgv).find((b) => workspaceReal !== null && realish(b.source) === workspaceReal)?.target;
     const input: SealCheckInput = {
-      workspace: '/workspace',
+      workspace: workspaceTarget ?? '/workspace',
       salt: salt.toString('hex'),
       secrets: [],
       stateDirs: statePaths.map((p) => statePathIdentity(p, local)),
@@ -250,6 +255,7 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
     await writeInput();
 
     const hooks: DoctorHooks = {
+      appendHarnessArgs: false,
       async onPlan(p) {
         plan = p;
         if (!options.quiet) process.stderr.write(`tongs: doctor: session ${p.sessionId}: the seal checks run in its anvil in place of the harness\n`);
