@@ -180,7 +180,7 @@ async function engineFacts(docker: string, env: NodeJS.ProcessEnv): Promise<Engi
 }
 
 /** The launcher's rule-1 row: no writable bind of the user's state in the argv. */
-function argvStateRow(argv: readonly string[], state: readonly string[]): SealCheckRow {
+export function argvStateRow(argv: readonly string[], state: readonly string[]): SealCheckRow {
   const check = 'state mounts (argv)';
   const protectedPaths = state.map(realish);
   const hits: string[] = [];
@@ -196,7 +196,7 @@ function argvStateRow(argv: readonly string[], state: readonly string[]): SealCh
 }
 
 /** The launcher's rule-4 row: no secret value in the anvil argv itself. */
-function argvSecretRow(argv: readonly string[], secrets: ReadonlyMap<string, string>): SealCheckRow {
+export function argvSecretRow(argv: readonly string[], secrets: ReadonlyMap<string, string>): SealCheckRow {
   const check = 'no credential in the argv';
   const hits = [...secrets].filter(([, value]) => argv.some((a) => (value.length >= 8 ? a.includes(value) : a.endsWith(`=${value}`)))).map(([label]) => label);
   return hits.length > 0

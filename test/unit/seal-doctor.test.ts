@@ -313,3 +313,34 @@ test('the check program: a linked worktree has its own git dir and the main one 
   );
   assert.match(rows[0]!.reason, /commondir, gitdir writable/);
 });
+
+test('the launcher rows: writable binds of the user state in the argv, and secret values in the argv', async (t) => {
+  const { argvSecretRow, argvStateRow, userStatePaths } = await import('../../launcher/shell/doctor.js');
+  const home = await tempDir(t, 'tongs-doctor-home-');
+  mkdirSync(path.join(home, '.claude'));
+  const state = userStatePaths({}, home);
+  assert.deepEqual(state, [
+    path.join(home, '.claude'), path.join(home, '.claude.json'), path.join(home, '.config', 'opencode'), path.join(home, '.local', 'share', 'opencode'),
+  ]);
+  const row = (...opts: string[]) => argvStateRow(['docker', 'run', ...opts, 'img', '-v', `${home}:/x`], state);
+  assert.equal(row('-v', `${home}/.claude/.credentials.json:/home/anvil/.claude/.credentials.json:ro`, '-v', '/srv/p:/workspace').ok, true);
+  const cases = [
+    ['-v', `${home}:/home/anvil`],
+    ['-v', `${home}/.claude:/home/anvil/.claude`],
+    ['--mount', `type=bind,src=${home}/.config/opencode,dst=/x`],
+    ['-v', `${home}/.claude/settings.json:/x:rw`],
+  ];
+  for (const opts of cases) {
+    const r = row(...opts);
+    assert.equal(r.ok, false, opts.join(' '));
+    assert.equal(r.rule, 1);
+  }
+  assert.equal(userStatePaths({ CLAUDE_CONFIG_DIR: '/cfg', XDG_CONFIG_HOME: '/xdg' }, home).includes('/xdg/opencode'), true);
+
+  const secrets = new Map([["tong 'g' env TOKEN", 'ghp_0123456789abcdef'], ["tong 'g' env PIN", '42']]);
+  assert.equal(argvSecretRow(['docker', 'run', '-e', 'TOKEN', 'img'], secrets).ok, true, 'by name only');
+  const leak = argvSecretRow(['docker', 'run', '-e', 'TOKEN=ghp_0123456789abcdef', '-e', 'P=42', 'img'], secrets);
+  assert.equal(leak.ok, false);
+  assert.match(leak.reason, /tong 'g' env TOKEN, tong 'g' env PIN/);
+  assert.ok(!leak.reason.includes('ghp_'), 'names, never values');
+});
