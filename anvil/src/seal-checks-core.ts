@@ -166,14 +166,17 @@ export class WindowMatcher {
   /** length → (digest → labels). */
   readonly #byLength = new Map<number, Map<string, string[]>>();
   readonly #minLength: number;
+  readonly #minWholeLength: number;
 
   /**
    * @param minLength windows shorter than this are not searched in bulk text (a value of a few bytes
-   * occurs everywhere by chance); {@link matchesWhole} still finds such a value as a whole string.
+   * occurs everywhere by chance); {@link matchesWhole} still finds such a value as a whole string…
+   * @param minWholeLength …unless it is shorter than this (`1` is the value of half the environment).
    */
-  constructor(salt: Buffer, secrets: readonly SecretDigest[], minLength = 8) {
+  constructor(salt: Buffer, secrets: readonly SecretDigest[], minLength = 8, minWholeLength = 4) {
     this.#salt = salt;
     this.#minLength = minLength;
+    this.#minWholeLength = minWholeLength;
     for (const s of secrets) {
       if (s.length === 0) continue;
       const byDigest = this.#byLength.get(s.length) ?? new Map<string, string[]>();
@@ -189,6 +192,7 @@ export class WindowMatcher {
 
   /** Labels of the secrets whose value is exactly `value`. */
   matchesWhole(value: Buffer): string[] {
+    if (value.length < this.#minWholeLength) return [];
     const byDigest = this.#byLength.get(value.length);
     if (!byDigest) return [];
     return byDigest.get(sha256Hex(Buffer.concat([this.#salt, value]))) ?? [];

@@ -256,8 +256,11 @@ function checkCredentials(input: SealCheckInput): SealCheckRow {
     (stats.skippedLarge ? `; ${stats.skippedLarge} files over ${input.budget.maxFileBytes / 1048576} MB skipped` : '') +
     (stats.unreadable ? `; ${stats.unreadable} unreadable` : '') +
     (stats.stoppedAt ? `; stopped at the search budget before ${stats.stoppedAt}, the rest was not searched` : '');
-  const short = secrets.filter((s) => s.length < 8).length;
-  const shortNote = short ? `; ${short} secret(s) under 8 bytes searched only as whole values` : '';
+  const short = secrets.filter((s) => s.length < 8 && s.length >= 4).length;
+  const tiny = secrets.filter((s) => s.length < 4).length;
+  const shortNote =
+    (short ? `; ${short} secret(s) under 8 bytes searched only as whole values` : '') +
+    (tiny ? `; ${tiny} secret(s) under 4 bytes not searched (too short to tell from chance)` : '');
   if (found.size === 0) return { rule: 4, check, ok: true, reason: `no copy found: ${searched}${shortNote}` };
   const where = [...found].map(([label, places]) => `${label} in ${[...places].slice(0, 4).join(', ')}${places.size > 4 ? ', …' : ''}`);
   return { rule: 4, check, ok: false, reason: `the anvil holds ${where.join('; ')}` };

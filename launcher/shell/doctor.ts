@@ -198,7 +198,10 @@ export function argvStateRow(argv: readonly string[], state: readonly string[]):
 /** The launcher's rule-4 row: no secret value in the anvil argv itself. */
 export function argvSecretRow(argv: readonly string[], secrets: ReadonlyMap<string, string>): SealCheckRow {
   const check = 'no credential in the argv';
-  const hits = [...secrets].filter(([, value]) => argv.some((a) => (value.length >= 8 ? a.includes(value) : a.endsWith(`=${value}`)))).map(([label]) => label);
+  // Short values only as a whole `NAME=value`; under 4 bytes not at all (they match by chance).
+  const hits = [...secrets]
+    .filter(([, value]) => value.length >= 4 && argv.some((a) => (value.length >= 8 ? a.includes(value) : a.endsWith(`=${value}`))))
+    .map(([label]) => label);
   return hits.length > 0
     ? { rule: 4, check, ok: false, reason: `the anvil argv holds the value of ${hits.join(', ')}` }
     : { rule: 4, check, ok: true, reason: `the anvil argv holds none of the ${secrets.size} secret value(s)` };
@@ -225,6 +228,9 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
   await new Promise<void>((resolve, reject) => {
     canary.once('error', reject);
     canary.listen(0, '0.0.0.0', () => resolve());
+  }).catch(async (error: unknown) => {
+    await rm(parent, { recursive: true, force: true });
+    throw error;
   });
   const cleanup = async () => {
     await new Promise<void>((resolve) => canary.close(() => resolve()));

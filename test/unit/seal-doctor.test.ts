@@ -112,11 +112,12 @@ test('window hashing finds a secret by its salted digest alone, anywhere in a bu
 
 test('short secrets are matched as whole values only, not as windows of bulk text', () => {
   const salt = randomBytes(16);
-  const matcher = new WindowMatcher(salt, [secretDigest('short', 'abc', salt), secretDigest('empty', '', salt)]);
-  assert.deepEqual(matcher.windowLengths, []);
-  assert.deepEqual(matcher.scan(Buffer.from('xxabcxx')), []);
-  assert.deepEqual(matcher.matchesWhole(Buffer.from('abc')), ['short']);
-  assert.deepEqual(matcher.matchesWhole(Buffer.from('abd')), []);
+  const matcher = new WindowMatcher(salt, [secretDigest('short', 'abcd', salt), secretDigest('tiny', '1', salt), secretDigest('empty', '', salt)]);
+  assert.deepEqual(matcher.windowLengths, [4, 1].filter((l) => l >= 8));
+  assert.deepEqual(matcher.scan(Buffer.from('xxabcdxx')), []);
+  assert.deepEqual(matcher.matchesWhole(Buffer.from('abcd')), ['short']);
+  assert.deepEqual(matcher.matchesWhole(Buffer.from('abce')), []);
+  assert.deepEqual(matcher.matchesWhole(Buffer.from('1')), [], 'too short to tell from chance (SHLVL=1)');
 });
 
 test('DNS outcomes: an answer of any kind leaks, no server does not', () => {
@@ -337,9 +338,9 @@ test('the launcher rows: writable binds of the user state in the argv, and secre
   }
   assert.equal(userStatePaths({ CLAUDE_CONFIG_DIR: '/cfg', XDG_CONFIG_HOME: '/xdg' }, home).includes('/xdg/opencode'), true);
 
-  const secrets = new Map([["tong 'g' env TOKEN", 'ghp_0123456789abcdef'], ["tong 'g' env PIN", '42']]);
+  const secrets = new Map([["tong 'g' env TOKEN", 'ghp_0123456789abcdef'], ["tong 'g' env PIN", '4242'], ["tong 'g' env N", '1']]);
   assert.equal(argvSecretRow(['docker', 'run', '-e', 'TOKEN', 'img'], secrets).ok, true, 'by name only');
-  const leak = argvSecretRow(['docker', 'run', '-e', 'TOKEN=ghp_0123456789abcdef', '-e', 'P=42', 'img'], secrets);
+  const leak = argvSecretRow(['docker', 'run', '-e', 'TOKEN=ghp_0123456789abcdef', '-e', 'P=4242', '-e', 'SHLVL=1', 'img'], secrets);
   assert.equal(leak.ok, false);
   assert.match(leak.reason, /tong 'g' env TOKEN, tong 'g' env PIN/);
   assert.ok(!leak.reason.includes('ghp_'), 'names, never values');
