@@ -319,7 +319,10 @@ export async function prepareDoctor(options: DoctorOptions): Promise<DoctorSessi
             rule: 6,
             check: 'seal checks',
             ok: false,
-            reason: `the check program did not report from the anvil (exit status ${status ?? 'none'}); does the image carry ${anvilArgv.at(-2)}? (make anvil-image)`,
+            reason:
+              status === 125
+                ? 'the anvil did not start: docker refused its options (exit status 125, its message is above on stderr)'
+                : `the check program did not report from the anvil (exit status ${status ?? 'none'}); does the image carry ${anvilArgv.at(-2)}? (make anvil-image)`,
           });
           if (canaryHits > 0) rows.push({ rule: 5, check: 'host canary', ok: false, reason: `the launcher's canary got ${canaryHits} connection(s) during the session` });
         }
