@@ -149,7 +149,7 @@ test('make doctor fails on rule 1 with a writable ~/.claude in ANVIL_DOCKER_ARGS
   assert.match(failed(beside)[1]!.reason, /\/home\/anvil\/\.claude-host is a writable mount of/);
 });
 
-test('make doctor fails on rule 4 when the tong secret is also passed to the anvil with -e', { timeout: 600_000 }, async (t) => {
+test('make doctor fails on rule 4 when the tong secret is also passed to the anvil with -e, by name or by value', { timeout: 600_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
   const s = doctorScenario(t);
@@ -157,6 +157,11 @@ test('make doctor fails on rule 4 when the tong secret is also passed to the anv
   assert.notEqual(run.status, 0);
   assert.deepEqual(failed(run).map((r) => `${r.rule} ${r.check}`), ['4 no credential in the anvil'], run.stdout);
   assert.match(failed(run)[0]!.reason, /tong 'tongtest' env TONG_SECRET in env DOCTOR_SECRET/);
+  // The value written out in ANVIL_DOCKER_ARGS: the argv check names it as well.
+  const literal = await doctor(t, runtime, s, [`ANVIL_DOCKER_ARGS=-e LEAK=${s.secret}`]);
+  assert.notEqual(literal.status, 0);
+  assert.deepEqual(failed(literal).map((r) => `${r.rule} ${r.check}`), ['4 no credential in the argv', '4 no credential in the anvil'], literal.stdout);
+  assert.match(failed(literal)[1]!.reason, /tong 'tongtest' env TONG_SECRET in env LEAK/);
 });
 
 test('make doctor fails on rule 5 with the relay off, and for a passthrough launch', { timeout: 600_000 }, async (t) => {
