@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { SealCheckRow } from '../../launcher/core/doctor.js';
-import { dockerCli, managedLeftovers, requireDocker, sessionLeftovers } from '../support/docker.js';
+import { TEST_MCP_IMAGE, buildTestImages, dockerCli, managedLeftovers, requireDocker, sessionLeftovers } from '../support/docker.js';
 import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
 import { OWNER, assertNoSessionLeft, make, scenario, type Scenario } from './anvil-scenario.js';
 
@@ -115,6 +115,7 @@ function failed(run: DoctorRun): SealCheckRow[] {
 test('make doctor passes on a sealed setup: the relay, private state, the git guard, no secret in the anvil', { timeout: 600_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
   const s = doctorScenario(t);
   const run = await doctor(t, runtime, s, []);
   assert.deepEqual(failed(run), [], `every check passes:\n${run.stdout}\n${run.stderr}`);
@@ -136,6 +137,7 @@ test('make doctor passes on a sealed setup: the relay, private state, the git gu
 test('make doctor fails on rule 1 with a writable ~/.claude in ANVIL_DOCKER_ARGS', { timeout: 600_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
   const s = doctorScenario(t);
   const claude = path.join(s.home, '.claude');
   // Over the private state's mount point: the engine refuses the duplicate, the argv check still names it.
@@ -152,6 +154,7 @@ test('make doctor fails on rule 1 with a writable ~/.claude in ANVIL_DOCKER_ARGS
 test('make doctor fails on rule 4 when the tong secret is also passed to the anvil with -e, by name or by value', { timeout: 600_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
   const s = doctorScenario(t);
   const run = await doctor(t, runtime, s, ['ANVIL_DOCKER_ARGS=-e DOCTOR_SECRET']);
   assert.notEqual(run.status, 0);
@@ -167,6 +170,7 @@ test('make doctor fails on rule 4 when the tong secret is also passed to the anv
 test('make doctor fails on rule 5 with the relay off, and for a passthrough launch', { timeout: 600_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
   const s = doctorScenario(t);
   const off = await doctor(t, runtime, s, [], { relay: false, table: true });
   assert.notEqual(off.status, 0);
