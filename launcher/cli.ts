@@ -9,6 +9,7 @@
  *   tongs ps [--json]                       sessions and tongs that still exist
  *   tongs gc [--shared]                     remove what dead sessions left behind
  *   tongs state ls|rm PROJECT|init DIR      the projects' private harness state (issue #10)
+ *   tongs doctor [options] [--json] -- <anvil argv…>   the seal checks, from inside a real anvil (issue #11)
  *
  * Start-up cost matters (issue #2 "Speed": ≤ 60 ms over the bare command), so only Node built-ins and
  * the small shell modules are imported statically; zod, yaml, the planner and dockerode are loaded
@@ -38,6 +39,9 @@ const HELP = `Usage:
   tongs state rm PROJECT                  remove a project's private state (a path or a key)
   tongs state init --harness H --workspace P DIR
                                           create and seed a private state dir (make does this)
+  tongs doctor [options] [--json] -- <anvil argv…>
+                                          start a session as run would, with the seal checks in place
+                                          of the harness; one ✔/✘ line per check, exit 1 on any ✘
 
 Everything after the first \`--\` is the anvil command, passed verbatim (normally \`docker run … IMAGE
 [harness args…]\`). With no tong defined in any layer, \`tongs run\` just runs it.
@@ -55,7 +59,7 @@ Options:
   --anvil-relay              the anvil image runs the tongs relay (tongs-anvil:local does): the anvil
                              gets no network interface and reaches only its tongs, through the relay
   --quiet                    no progress lines (run, validate, gc)
-  --json                     ps: machine-readable output
+  --json                     ps, doctor: machine-readable output
   --shared                   gc: also remove shared tongs
   -h, --help                 show this help
 
@@ -84,7 +88,7 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc', 'state'] as const;
+const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc', 'state', 'doctor'] as const;
 const STATE_ACTIONS = ['ls', 'rm', 'init'] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -98,6 +102,7 @@ const COMMAND_OPTIONS: Record<Command, ReadonlySet<OptionName>> = {
   ps: new Set(['json', 'help']),
   gc: new Set(['shared', 'quiet', 'help']),
   state: new Set(['json', 'harness', 'workspace', 'help']),
+  doctor: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'json', 'help']),
 };
 
 /** The parsed command line. */
@@ -135,7 +140,7 @@ function parseCommandLine(args: string[]): CommandLine {
   if (command === 'state') return parseStateCommand(values, extra, anvilArgv);
   if (extra.length > 0) {
     throw new UsageError(
-      command === 'run' || command === 'plan'
+      command === 'run' || command === 'plan' || command === 'doctor'
         ? `unexpected argument '${extra[0]}' before \`--\`; put the anvil command after \`--\``
         : `unexpected argument '${extra[0]}' for tongs ${command}`,
     );
@@ -143,7 +148,7 @@ function parseCommandLine(args: string[]): CommandLine {
   for (const name of Object.keys(values) as OptionName[]) {
     if (!COMMAND_OPTIONS[command].has(name)) throw new UsageError(`tongs ${command} does not take --${name}`);
   }
-  if (command === 'run' || command === 'plan') {
+  if (command === 'run' || command === 'plan' || command === 'doctor') {
     if (anvilArgv === null) throw new UsageError(`tongs ${command} needs the anvil command after \`--\`, e.g. tongs ${command} -- docker run …`);
     if (anvilArgv.length === 0) throw new UsageError(`no anvil command after \`--\``);
   } else if (anvilArgv !== null) {
@@ -290,17 +295,23 @@ async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promi
 }
 
 /**
+ * What `tongs doctor` changes in a launch (launcher/shell/doctor.ts): the plan gets no harness
+ * arguments, the doctor sees the plan, and it wraps the secret resolver. `tongs run` passes none.
+ */
+type LaunchHooks = import('./shell/doctor.js').DoctorHooks;
+
+/**
  * `tongs run`: discover → validate → merge → refuse → temp dir and ids → plan → runSession, then the
  * out-of-sight report (DESIGN.md "The seal" rule 3) on every way out, Ctrl-C included.
  */
-async function runCommand(cli: CommandLine): Promise<number> {
+async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   const ctx = await launchContext(cli);
-  if (ctx.workspace === null) return launch(ctx, cli);
+  if (ctx.workspace === null) return launch(ctx, cli, hooks);
   const workspace = ctx.workspace;
   const { snapshotWorkspace, outOfSightReport } = await import('./shell/out-of-sight.js');
   const before = await snapshotWorkspace(workspace);
   try {
-    return await launch(ctx, cli);
+    return await launch(ctx, cli, hooks);
   } finally {
     const lines = await outOfSightReport(workspace, before).catch((error: unknown) => [
       `could not check for changes git does not show: ${(error as Error).message}`,
@@ -310,7 +321,7 @@ async function runCommand(cli: CommandLine): Promise<number> {
 }
 
 /** The launch itself: passthrough when nothing is defined, else a session. */
-async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
+async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
   const tongs = await loadTongsCached(ctx.sources);
@@ -340,11 +351,13 @@ async function launch(ctx: LaunchContext, cli: CommandLine): Promise<number> {
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
+      ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
-    return await startSession(plan, cli, temp.cleanup);
+    await hooks?.onPlan(plan);
+    return await startSession(plan, cli, temp.cleanup, hooks);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -450,12 +463,13 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
  * Hand the plan to the Docker runtime (loaded only now: it imports dockerode), with the secret
  * resolver of issue #6 (`--providers`, default `$TONGS_HOME/secret-providers.yaml`).
  */
-async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>): Promise<number> {
+async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>, hooks?: LaunchHooks): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
     import('./shell/session.js'),
     import('./shell/secret-providers.js'),
   ]);
-  const resolveSecrets = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
   return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets });
 }
 
@@ -559,7 +573,31 @@ async function main(args: string[]): Promise<number> {
     }
     case 'state':
       return stateCommand(cli);
+    case 'doctor':
+      return doctorCommand(cli);
   }
+}
+
+/**
+ * `tongs doctor` (DESIGN.md "The seal" rule 6, issue #11 item 4): `tongs run`'s whole path with the
+ * check program in place of the harness (launcher/shell/doctor.ts), then the report on stdout.
+ */
+async function doctorCommand(cli: CommandLine): Promise<number> {
+  const { prepareDoctor } = await import('./shell/doctor.js');
+  const doctor = await prepareDoctor({
+    anvilArgv: cli.anvilArgv ?? [],
+    workspace: await resolveWorkspace(cli.values),
+    json: cli.values.json ?? false,
+    quiet: cli.values.quiet ?? false,
+  });
+  let status: number | null = null;
+  let failure: unknown = null;
+  try {
+    status = await runCommand({ ...cli, anvilArgv: doctor.anvilArgv }, doctor.hooks);
+  } catch (error) {
+    failure = error;
+  }
+  return doctor.finish(status, failure, writeStdout);
 }
 
 /** `tongs state ls|rm|init` (issue #10 item 1): the private harness state under `$TONGS_HOME/state`. */

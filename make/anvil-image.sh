@@ -20,7 +20,8 @@ default_base=${ANVIL_DEFAULT_BASE:-node:20-bookworm}
 
 claude_bin="$anvil/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
 opencode_bin="$anvil/node_modules/opencode-ai/bin/opencode.exe"
-merge_js=("$root/dist/anvil/src/merge-opencode-json.js" "$root/dist/anvil/src/opencode-config.js" "$root/dist/anvil/src/relay.js")
+merge_js=("$root/dist/anvil/src/merge-opencode-json.js" "$root/dist/anvil/src/opencode-config.js" "$root/dist/anvil/src/relay.js"
+  "$root/dist/anvil/src/seal-checks.js" "$root/dist/anvil/src/seal-checks-core.js")
 merge_deps=(deepmerge-ts jsonc-parser)
 for f in "$claude_bin" "$opencode_bin"; do
   [ -x "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }

@@ -3,6 +3,8 @@
 # `make run_claude` / `make run_opencode` (make/run.mk exports the variables named below).
 #
 #   run-anvil.sh run HARNESS          exec `tongs run --harness HARNESS <layers> --workspace P -- <argv>`
+#   run-anvil.sh doctor HARNESS       exec `tongs doctor …` with the same options and argv: the seal checks
+#                                     run in that anvil in place of the harness (DOCTOR_ARGS, e.g. --json)
 #   run-anvil.sh direct HARNESS       exec <argv> itself, without tongs (the baseline of the benchmark)
 #   run-anvil.sh print-argv HARNESS   print <argv> NUL-separated (what `run` hands to tongs, byte for byte)
 #   run-anvil.sh images HARNESS       build the missing images of the discovered tongs that a make target
@@ -21,8 +23,8 @@
 # command line (quotes and $VARS, no file-name globbing): CLAUDE_ARGS='-p "two words"' gives two arguments.
 set -euo pipefail
 
-mode=${1:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
-harness=${2:?usage: run-anvil.sh run|direct|print-argv|images HARNESS}
+mode=${1:?usage: run-anvil.sh run|doctor|direct|print-argv|images HARNESS}
+harness=${2:?usage: run-anvil.sh run|doctor|direct|print-argv|images HARNESS}
 root=${TONGS_ROOT:?}
 home_in_anvil=/home/anvil
 
@@ -122,7 +124,7 @@ case $mode in
   direct)
     exec "${argv[@]}"
     ;;
-  run)
+  run | doctor)
     layer_args
     # Tong images built from a `build:` context use the anvil's base (tongs-base:local without a registry).
     if [ -z "${TONGS_BASE_IMAGE:-}" ] && [ -s "$root/.build/anvil-base" ]; then
@@ -137,10 +139,16 @@ case $mode in
       1) relay=(--anvil-relay) ;;
       auto) if [ "${ANVIL_IMAGE:-tongs-anvil:local}" = tongs-anvil:local ]; then relay=(--anvil-relay); fi ;;
     esac
-    exec ${NODE:-node} "$root/dist/launcher/cli.js" run --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" -- "${argv[@]}"
+    doctor_args=()
+    if [ "$mode" = doctor ]; then
+      set -f
+      eval "doctor_args=(${DOCTOR_ARGS:-})"
+      set +f
+    fi
+    exec ${NODE:-node} "$root/dist/launcher/cli.js" "$mode" --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" "${doctor_args[@]}" -- "${argv[@]}"
     ;;
   *)
-    echo "tongs: unknown mode '$mode'; expected run, direct, print-argv or images" >&2
+    echo "tongs: unknown mode '$mode'; expected run, doctor, direct, print-argv or images" >&2
     exit 2
     ;;
 esac

@@ -21,8 +21,10 @@ ORG_TONGS ?=
 REPO_TONGS ?= $(TONGS_ROOT)/sidecars
 # var WORKSPACE_TONGS  workspace layer (default PROJECT_DIR/.tongs/tongs; needs first-run approval)
 WORKSPACE_TONGS ?= $(PROJECT_DIR)/.tongs/tongs
-# var HARNESS          harness for `make anvil-argv` / `make tongs-images` (claude or opencode)
+# var HARNESS          harness for `make doctor` / `make anvil-argv` / `make tongs-images` (claude or opencode)
 HARNESS ?= claude
+# var DOCTOR_ARGS      options for `tongs doctor` (make doctor), e.g. DOCTOR_ARGS=--json
+DOCTOR_ARGS ?=
 # Tong images that a make target here builds (IMAGE=TARGET); others are built by `tongs run` from `build:`.
 TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image $(EGRESS_IMAGE)=egress-image $(MODEL_API_IMAGE)=model-api-image
 
@@ -31,12 +33,12 @@ TONGS_CLAUDE_ARGS := $(value CLAUDE_ARGS)
 TONGS_OPENCODE_ARGS := $(value OPENCODE_ARGS)
 TONGS_ANVIL_DOCKER_ARGS := $(value ANVIL_DOCKER_ARGS)
 
-export TONGS_SHARE_LOGIN TONGS_ROOT PROJECT_DIR TONGS_CLAUDE_ARGS TONGS_OPENCODE_ARGS TONGS_ANVIL_DOCKER_ARGS USER_TONGS ORG_TONGS REPO_TONGS WORKSPACE_TONGS \
+export DOCTOR_ARGS TONGS_SHARE_LOGIN TONGS_ROOT PROJECT_DIR TONGS_CLAUDE_ARGS TONGS_OPENCODE_ARGS TONGS_ANVIL_DOCKER_ARGS USER_TONGS ORG_TONGS REPO_TONGS WORKSPACE_TONGS \
   ANVIL_IMAGE TONG_IMAGE_TARGETS NODE
 
 RUN_ANVIL := bash $(TONGS_ROOT)/make/run-anvil.sh
 
-.PHONY: run_claude run_opencode tongs-images anvil-argv
+.PHONY: run_claude run_opencode doctor tongs-images anvil-argv
 
 tongs-images: anvil-image ## build the missing images of the tongs discovered for PROJECT_DIR
 	@$(RUN_ANVIL) images $(HARNESS)
@@ -48,6 +50,9 @@ run_claude: tongs-images ## run Claude Code in the anvil on PROJECT_DIR with the
 run_opencode: HARNESS = opencode
 run_opencode: tongs-images ## run OpenCode in the anvil on PROJECT_DIR with the tongs beside it (OPENCODE_ARGS)
 	@$(RUN_ANVIL) run opencode
+
+doctor: tongs-images ## check the seal from inside the anvil that make run_claude (HARNESS=…) starts: one ✔/✘ line per check (DOCTOR_ARGS=--json)
+	@$(RUN_ANVIL) doctor $(HARNESS)
 
 anvil-argv: ## print the anvil's direct `docker run` argv for HARNESS, NUL-separated (no tongs, runs nothing)
 	@$(RUN_ANVIL) print-argv $(HARNESS)

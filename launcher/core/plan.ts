@@ -82,6 +82,11 @@ export interface PlanInput {
    * never their values. Absent ⇒ none is set, so every tong with a `when.env` is skipped.
    */
   hostEnv?: readonly string[];
+  /**
+   * False: the emitter's harness arguments are not appended (`tongs doctor` runs its check program,
+   * not the harness, in the anvil). Default true.
+   */
+  appendHarnessArgs?: boolean;
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
@@ -408,7 +413,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     ...input.anvilArgv.slice(0, runIndex + 1),
     ...inserted,
     ...input.anvilArgv.slice(runIndex + 1),
-    ...appended,
+    ...(input.appendHarnessArgs === false ? [] : appended),
   ];
   return {
     harness: input.harness,
