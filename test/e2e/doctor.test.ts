@@ -76,7 +76,7 @@ async function doctor(
   const before = exchangeDirs();
   const r = await make(
     ['doctor', ...s.makeVars, `ANVIL_IMAGE=${ANVIL}`, ...(options.table ? [] : ['DOCTOR_ARGS=--json']), ...vars],
-    { ...process.env, HOME: s.home, DOCTOR_SECRET: s.secret, ...(options.relay === false ? { TONGS_ANVIL_RELAY: '' } : { TONGS_ANVIL_RELAY: '1' }) },
+    { ...process.env, HOME: s.home, DOCTOR_SECRET: s.secret, ...(options.relay === false ? { TONGS_ANVIL_RELAY: '0' } : { TONGS_ANVIL_RELAY: '1' }) },
   );
   const session = /doctor: session ([0-9a-f]{12})/.exec(r.stderr)?.[1];
   if (session) {

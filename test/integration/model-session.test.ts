@@ -103,6 +103,7 @@ async function withoutGitHub(t: TestContext): Promise<string> {
   const dir = await tempDir(t, 'tongs-ws-layer-');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'github.yaml'), 'disable: true\n');
+  await writeFile(join(dir, 'egress.yaml'), 'disable: true\n');
   return dir;
 }
 
