@@ -18,6 +18,10 @@ export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DNS_LABEL_RULE =
   'a DNS label: 1–63 lower-case letters, digits and hyphens, not starting or ending with a hyphen';
 
+/** A `hosts:` entry: `NAME:ADDRESS`, the address an IPv4 literal or `host-gateway` (DESIGN.md-style docker --add-host). */
+export const HOST_ENTRY = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?:(host-gateway|\d{1,3}(\.\d{1,3}){3})$/;
+export const HOST_ENTRY_FORMS = 'NAME:host-gateway or NAME:IPv4-ADDRESS (e.g. "ghe.corp:10.1.2.3")';
+
 /** Environment variable names as a POSIX shell accepts them. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -250,6 +254,17 @@ const fields = {
     )
     .optional()
     .describe(`Mounts, as magic words only: ${MOUNT_FORMS}. Raw host paths are not allowed.`),
+  hosts: z
+    .array(
+      z
+        .string({ error: expected(HOST_ENTRY_FORMS) })
+        .regex(HOST_ENTRY, { error: (issue) => `host entry ${JSON.stringify(issue.input)} is not ${HOST_ENTRY_FORMS}` }),
+      { error: expected(`a list of host entries: ${HOST_ENTRY_FORMS}`) },
+    )
+    .optional()
+    .describe(
+      `Extra /etc/hosts entries of the tong (as docker run --add-host), e.g. "host.docker.internal:host-gateway" to reach a service on the host, or "ghe.corp:10.1.2.3" for a name only the host's /etc/hosts knows. Forms: ${HOST_ENTRY_FORMS}. The anvil never gets them; the approval summary lists them.`,
+    ),
   resources: strict(
     { memory: MemorySchema.optional().describe(`Memory limit: ${MEMORY_FORMS} (as docker run --memory).`) },
     'a mapping',

@@ -68,6 +68,8 @@ export interface PlannedTong {
   mounts: PlannedMount[];
   /** Memory limit in bytes, or null. */
   memoryBytes: number | null;
+  /** Extra /etc/hosts entries (`NAME:ADDRESS`, ADDRESS may be `host-gateway`); never the anvil's. */
+  hosts: string[];
   entrypoint: string[] | null;
   command: string[] | null;
   readiness: PlannedReadiness;

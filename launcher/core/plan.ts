@@ -314,6 +314,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       secretEnv,
       mounts: plannedMounts(tong, input.workspace),
       memoryBytes: def.resources?.memory !== undefined ? parseMemoryBytes(def.resources.memory) : null,
+      hosts: [...(def.hosts ?? [])],
       entrypoint: def.entrypoint ? [...def.entrypoint] : null,
       command: def.command ? [...def.command] : null,
       readiness: plannedReadiness(tong, alias, port),

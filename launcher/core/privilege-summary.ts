@@ -15,7 +15,7 @@ export type PrivilegeSubject = Pick<
   PlannedTong,
   'name' | 'file' | 'image' | 'build' | 'lifecycle' | 'alias' | 'aliases' | 'secretEnv' | 'mounts' | 'memoryBytes'
 > &
-  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect'>>;
+  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts'>>;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
@@ -81,6 +81,7 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
             `through this tong, with the conversation and the workspace content in it`,
         ]
       : []),
+    ...(tong.hosts && tong.hosts.length > 0 ? [`  hosts:     ${tong.hosts.map(escapeControl).join(', ')} (names it resolves; host-gateway is this host)`] : []),
     `  memory:    ${tong.memoryBytes === null ? 'unlimited' : formatBytes(tong.memoryBytes)}`,
     `  lifecycle: ${tong.lifecycle === 'shared' ? 'shared (keeps running after the session)' : 'session'}`,
   ];

@@ -479,6 +479,7 @@ class DockerRuntime implements ContainerRuntime {
         Mounts: mounts,
         AutoRemove: spec.autoRemove ?? false,
         ...(spec.memoryBytes !== null ? { Memory: spec.memoryBytes } : {}),
+        ...(spec.extraHosts && spec.extraHosts.length > 0 ? { ExtraHosts: spec.extraHosts } : {}),
         ...(spec.network ? { NetworkMode: spec.network.name } : {}),
       },
       ...(spec.name !== null ? { name: spec.name } : {}),

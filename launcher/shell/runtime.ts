@@ -31,6 +31,8 @@ export interface ContainerSpec {
   mounts: MountSpec[];
   /** Memory limit in bytes, or null for none. */
   memoryBytes: number | null;
+  /** Extra /etc/hosts entries, `NAME:ADDRESS` (`host-gateway` allowed), as docker run --add-host. */
+  extraHosts?: string[];
   /** The one network joined at create time (engine API 1.41 takes only one), with its DNS aliases. */
   network: { name: string; aliases: string[] } | null;
   /** Keep stdin open so `attach` can write to it (the readiness probe reads its instructions there). */

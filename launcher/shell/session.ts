@@ -148,6 +148,7 @@ export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, h
     command: wrapped ? wrapped.command : tong.command,
     mounts: [...tong.mounts, ...(hasSecrets ? [{ ...SECRET_TMPFS }] : [])],
     memoryBytes: tong.memoryBytes,
+    extraHosts: tong.hosts,
     network: { name: network, aliases: [tong.alias, ...tong.aliases] },
   };
 }

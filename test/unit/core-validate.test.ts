@@ -48,6 +48,7 @@ const cases: Case[] = [
   { name: 'file name may not start with a hyphen', tong: '-x', yaml: 'image: img\n', errors: [['(file name)', 'DNS label']] },
 
   // --- interface ---
+  { name: 'hosts: a bad entry names the accepted forms', yaml: 'image: img\nhosts: ["ghe.corp:10.1.2.3", "nocolon", "x:localhost"]\n', errors: [['hosts[1]: host entry "nocolon" is not NAME:host-gateway or NAME:IPv4-ADDRESS'], ['hosts[2]: host entry "x:localhost" is not']] },
   { name: 'unknown interface kind lists the kinds', yaml: 'image: img\ninterface: {kind: grpc}\n', errors: [['interface.kind: expected kind mcp, model, egress, port, none']] },
   { name: 'missing interface kind', yaml: 'image: img\ninterface: {port: 1}\n', errors: [['interface.kind: required: kind (mcp | model | egress | port | none)']] },
   { name: 'mcp needs a port', yaml: 'image: img\ninterface: {kind: mcp, name: gh}\n', errors: [['interface.port: required', '1–65535']] },
