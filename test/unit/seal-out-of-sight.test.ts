@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffSnapshots, isGitBookkeeping, isHostToolPath, reportLines } from '../../launcher/core/out-of-sight.js';
 import { outOfSightReport, snapshotWorkspace } from '../../launcher/shell/out-of-sight.js';
-import { tempDirSync } from '../support/process.js';
+import { CLI, tempDirSync } from '../support/process.js';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', '-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
@@ -125,4 +125,21 @@ test('submodule git dirs are watched by the same rules; a workspace that is no r
     'the agent changed .envrc, which git does not show',
     'the agent changed .git/config, which git does not show',
   ]);
+});
+
+test('tongs run reports after Ctrl-C too: the anvil writes an ignored .envrc, SIGINT ends it, exit 130 and the line', async (t) => {
+  const dir = repo(t);
+  const empty = tempDirSync(t, 'tongs-oos-layer-');
+  const child = spawn(process.execPath, [CLI, 'run', '--user-tongs', empty, '--workspace', dir, '--', 'sh', '-c', `echo x > '${dir}/.envrc'; echo WROTE; exec sleep 30`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TONGS_HOME: path.join(empty, 'home') },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  await new Promise<void>((resolve) => child.stdout.on('data', (d) => ((stdout += d), stdout.includes('WROTE') && resolve())));
+  child.kill('SIGINT');
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  assert.equal(status, 130, stderr);
+  assert.match(stderr, /^tongs: the agent changed \.envrc, which git does not show$/m);
 });
