@@ -26,6 +26,9 @@
  * - `docker run --rm` (the docker CLI, i.e. the anvil): Podman answers the CLI's wait for removal
  *   (`condition=removed`) with status 0 whatever the container exited with, so on Podman the anvil's
  *   `--rm` is dropped and the session teardown removes it by label (dockerCliCommand);
+ * - `host-gateway` in extra hosts (a definition's `hosts:`): Podman 4.3 leaves such an entry out of
+ *   /etc/hosts, so on Podman it is replaced by the gateway address of the container's network, which
+ *   is this host's address on that bridge;
  * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
  *   framed: launcher/shell/secret-delivery.ts), as engines differ in passing that close on.
  */
@@ -457,7 +460,20 @@ class DockerRuntime implements ContainerRuntime {
     return (out.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
+  /** The spec's extra hosts in the engine's terms (see the module comment on Podman and host-gateway). */
+  private async extraHostsOf(spec: ContainerSpec): Promise<string[]> {
+    const hosts = spec.extraHosts ?? [];
+    if (!hosts.some((h) => h.endsWith(':host-gateway')) || !spec.network || !(await this.engineInfo()).podman) return hosts;
+    const net = (await this.call(`cannot inspect network ${spec.network.name}`, () => this.docker.getNetwork(spec.network!.name).inspect())) as
+      | { IPAM?: { Config?: { Gateway?: string }[] } }
+      | undefined;
+    const gateway = net?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
+    if (!gateway) throw new DockerError(`network ${spec.network.name} has no gateway address to stand for host-gateway`, { kind: 'engine' });
+    return hosts.map((h) => (h.endsWith(':host-gateway') ? `${h.slice(0, -'host-gateway'.length)}${gateway}` : h));
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
+    const extraHosts = await this.extraHostsOf(spec);
     const mounts: Docker.MountSettings[] = spec.mounts.map((m) =>
       m.type === 'tmpfs'
         ? {
@@ -479,7 +495,7 @@ class DockerRuntime implements ContainerRuntime {
         Mounts: mounts,
         AutoRemove: spec.autoRemove ?? false,
         ...(spec.memoryBytes !== null ? { Memory: spec.memoryBytes } : {}),
-        ...(spec.extraHosts && spec.extraHosts.length > 0 ? { ExtraHosts: spec.extraHosts } : {}),
+        ...(extraHosts.length > 0 ? { ExtraHosts: extraHosts } : {}),
         ...(spec.network ? { NetworkMode: spec.network.name } : {}),
       },
       ...(spec.name !== null ? { name: spec.name } : {}),
