@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     [
       'tongs run, 1 mcp tong, sealed (guard + report on this repo)',
       s(m('sealed1')),
-      `+${(m('sealed1') - m('tongs1')).toFixed(0)} ms over unsealed`,
+      `${m('sealed1') - m('tongs1') >= 0 ? '+' : ''}${(m('sealed1') - m('tongs1')).toFixed(0)} ms over unsealed`,
       '-',
       `<= +50 ms ${m('sealed1') - m('tongs1') <= 50 ? 'ok' : 'MISSED'}`,
       '-',
