@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { hostGateway } from '../support/docker.js';
 import { REPO_ROOT, runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
 
 /**
@@ -66,23 +67,6 @@ export function make(args: string[], env: NodeJS.ProcessEnv): Promise<MakeResult
 export function stateDir(home: string, project: string, harness: string): string {
   const key = `${path.basename(project).replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 32)}-${createHash('sha256').update(project).digest('hex').slice(0, 12)}`;
   return path.join(home, '.tongs', 'state', key, harness);
-}
-
-/**
- * The host as containers on a bridge network reach it: the address the engine maps `host-gateway` to,
- * read from a throwaway container's /etc/hosts. A fake model on the host is reached from the model
- * tong at `http://<this>:<port>` (the anvil itself has no network: the seal's rule 5).
- */
-export function hostGateway(): string {
-  const r = spawnSync(
-    'docker',
-    ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', 'dev.tongs.test=e2e', 'tongs-base:local', 'cat', '/etc/hosts'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
-  assert.ok(ip, r.stdout);
-  return ip;
 }
 
 /**

@@ -14,24 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { FakeGitHub } from '../fakes/github-api.js';
-import { requireDocker } from '../support/docker.js';
+import { hostGateway, requireDocker } from '../support/docker.js';
 import { OWNER, assertNoSessionLeft, make } from './anvil-scenario.js';
-
-/**
- * The host as containers on any bridge network reach it: the address the engine maps `host-gateway`
- * to (what `--add-host …:host-gateway` gives the anvil), read from a throwaway container's /etc/hosts.
- */
-function hostGateway(): string {
-  const r = spawnSync(
-    'docker',
-    ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', 'dev.tongs.test=e2e', 'tongs-base:local', 'cat', '/etc/hosts'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
-  assert.ok(ip, r.stdout);
-  return ip;
-}
 
 test('make run_claude: the agent opens a pull request through the GitHub tong and never sees the token', { timeout: 900_000 }, async (t) => {
   if (!(await requireDocker(t))) return;

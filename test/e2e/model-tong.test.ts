@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeModelUpstream, type FakeModelUpstream } from '../fakes/model-upstream.js';
-import { REPO_ROOT, TEST_LABEL, cleanupByLabel, requireDocker, runTongs } from '../support/docker.js';
+import { REPO_ROOT, TEST_LABEL, cleanupByLabel, hostGateway, requireDocker, runTongs } from '../support/docker.js';
 import { runProcess, tempDirSync } from '../support/process.js';
 
 const RUN_ID = randomBytes(4).toString('hex');
@@ -23,14 +23,6 @@ const REAL_KEY = `sk-ant-api03-${MARK}`;
 const ANVIL_IMAGE = process.env.ANVIL_IMAGE ?? 'tongs-anvil:local';
 /** What the entrypoint change does (README "The model tong"), inline, until the anvil's entrypoint has it. */
 const EXPORT_BEARER = 'ANTHROPIC_AUTH_TOKEN=$(cat /run/tongs/anthropic-model-token); export ANTHROPIC_AUTH_TOKEN; ';
-
-function hostGateway(): string {
-  const r = spawnSync('docker', ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', `${TEST_LABEL}=${RUN_ID}`, 'tongs-base:local', 'cat', '/etc/hosts'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
-  assert.ok(ip, r.stdout);
-  return ip;
-}
 
 function prepare(t: TestContext): { home: string; layers: string[]; upstreamUrl: (u: FakeModelUpstream) => string } {
   const make = spawnSync('make', ['-s', '--no-print-directory', '-C', REPO_ROOT, 'model-api-image', 'anvil-image'], { encoding: 'utf8', env: { ...process.env, MAKEFLAGS: '', MAKELEVEL: '' } });

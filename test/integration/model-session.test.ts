@@ -10,7 +10,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { networkInterfaces } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +28,7 @@ import {
   sessionOfLauncher,
   tempDir,
   type CliProcess,
+  hostGateway,
 } from '../support/docker.js';
 import { expectedStream, startFakeModelUpstream } from '../fakes/model-upstream.js';
 
@@ -36,22 +36,6 @@ const RUN_ID = randomBytes(4).toString('hex');
 const MARK = `model-key-${randomBytes(12).toString('hex')}`;
 const REAL_KEY = `sk-ant-api03-${MARK}`;
 const MODEL_IMAGE = 'tongs-model-api:local';
-
-/**
- * The host as containers on any bridge network reach it: the address the engine maps `host-gateway`
- * to, read from a throwaway container's /etc/hosts.
- */
-function hostGateway(): string {
-  const r = spawnSync('docker', ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'cat', '/etc/hosts'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
-  if (ip && /^\d+\.\d+\.\d+\.\d+$/.test(ip)) return ip;
-  // Podman 4.3 leaves a `host-gateway` entry out: any address of this host is reached from a
-  // container through its network's gateway (the fake listens on 0.0.0.0).
-  const own = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
-  assert.ok(own, 'this host has a non-loopback IPv4 address');
-  return own.address;
-}
 
 /** Make sure the model tong image exists (make model-api-image; a no-op when up to date). */
 function buildModelImage(): void {

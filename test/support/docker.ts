@@ -14,6 +14,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
@@ -242,4 +243,22 @@ export function launchTongs(
     await cleanupByLabel(runtime, LABEL_LAUNCHER_PID, String(pid));
   });
   return p;
+}
+
+/**
+ * The host as a container on a bridge network reaches it: the address the engine maps `host-gateway`
+ * to (what `--add-host …:host-gateway` gives), read from a throwaway container's /etc/hosts. Podman
+ * 4.3 leaves that entry out; then any non-loopback address of this host serves (a fake listening on
+ * 0.0.0.0 is reached through the container network's gateway). Throws when neither is found.
+ */
+export function hostGateway(): string {
+  const r = spawnSync('docker', ['run', '--rm', '--add-host', 'tongs-host:host-gateway', '--label', `${TEST_LABEL}=host-gateway`, BASE_IMAGE, 'cat', '/etc/hosts'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`cannot read a container's /etc/hosts: ${r.stderr}`);
+  const ip = /^(\S+)\s+tongs-host$/m.exec(r.stdout)?.[1];
+  if (ip && /^\d+\.\d+\.\d+\.\d+$/.test(ip)) return ip;
+  const own = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!own) throw new Error('this host has no non-loopback IPv4 address for containers to reach');
+  return own.address;
 }
