@@ -324,6 +324,10 @@ async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise<number
 async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
+  // The engine's first call (the anvil image's gate label, DESIGN.md "Launch order") overlaps loading
+  // the definitions; the plan needs its answer.
+  const engine = launchRuntime(ctx.anvilArgv);
+  engine.catch(() => {});
   const tongs = await loadTongsCached(ctx.sources);
   if (tongs.length === 0) return passthrough(ctx, cli);
   const [{ refuseLaunch, planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
@@ -351,13 +355,14 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
+      anvilGate: (await engine).gate,
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
     await hooks?.onPlan(plan);
-    return await startSession(plan, cli, temp.cleanup, hooks);
+    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -463,14 +468,37 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
  * Hand the plan to the Docker runtime (loaded only now: it imports dockerode), with the secret
  * resolver of issue #6 (`--providers`, default `$TONGS_HOME/secret-providers.yaml`).
  */
-async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>, hooks?: LaunchHooks): Promise<number> {
+async function startSession(
+  plan: LaunchPlan,
+  cli: CommandLine,
+  cleanupTemp: () => Promise<void>,
+  runtime: import('./shell/runtime.js').ContainerRuntime,
+  hooks?: LaunchHooks,
+): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
     import('./shell/session.js'),
     import('./shell/secret-providers.js'),
   ]);
   const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
   const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets });
+  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets, runtime });
+}
+
+/**
+ * The engine of a launch, resolved as the docker CLI would with the anvil argv's own `-H`/`--context`
+ * (launcher/shell/engine.ts), and whether the anvil image has the launch gate (planLaunch's
+ * `anvilGate`). Loads dockerode.
+ */
+async function launchRuntime(anvilArgv: readonly string[]) {
+  const [{ createDockerRuntime }, { resolveEngine }, { createProgress }, { readAnvilGate }] = await Promise.all([
+    import('./shell/docker-runtime.js'),
+    import('./shell/engine.js'),
+    import('./shell/progress.js'),
+    import('./shell/anvil.js'),
+  ]);
+  const progress = createProgress({ quiet: true });
+  const runtime = createDockerRuntime({ engine: resolveEngine({ anvilArgv }), debug: (line) => progress.debug(line) });
+  return { runtime, gate: await readAnvilGate(runtime, anvilArgv) };
 }
 
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
@@ -495,6 +523,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     startedAt: new Date().toISOString(),
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
+    anvilGate: tongs.length > 0 ? (await launchRuntime(ctx.anvilArgv)).gate : false,
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
