@@ -16,7 +16,10 @@
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-import { stat } from 'node:fs/promises';
+// Node's own modules are imported statically: the bundle (make/bundle.mjs) runs under the V8 code
+// cache, whose loader cannot serve a dynamic import() that esbuild leaves in place.
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -245,9 +248,8 @@ async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[
   return merged.tongs;
 }
 
-/** Session id: 12 hex characters from 6 random bytes. (node:crypto is loaded only when needed.) */
+/** Session id: 12 hex characters from 6 random bytes. */
 async function mintSessionId(): Promise<string> {
-  const { randomBytes } = await import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
@@ -257,7 +259,7 @@ async function mintSessionId(): Promise<string> {
  * (launcher/shell/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
-  const [{ randomBytes }, { sharedTongToken }] = await Promise.all([import('node:crypto'), import('./shell/shared-tokens.js')]);
+  const { sharedTongToken } = await import('./shell/shared-tokens.js');
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
     const kind = t.definition.interface?.kind;
@@ -449,10 +451,7 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
   if (ctx.workspace === null) return;
   const envPath = workspaceEnvFilePath(ctx);
   if (!tongs.some((t) => t.layer === 'workspace') && envPath === null) return;
-  const [{ approveWorkspace, defaultApprovalsPath }, { readFile }] = await Promise.all([
-    import('./shell/approval.js'),
-    import('node:fs/promises'),
-  ]);
+  const { approveWorkspace, defaultApprovalsPath } = await import('./shell/approval.js');
   await approveWorkspace({
     tongs,
     envFile: envPath === null ? null : { path: envPath, content: await readFile(envPath, 'utf8') },
@@ -713,5 +712,8 @@ async function reportError(error: unknown, args: string[]): Promise<number> {
 }
 
 const args = process.argv.slice(2);
-const status = await main(args).catch((error: unknown) => reportError(error, args));
-process.exit(status);
+// The one place a status becomes the process's exit (a promise chain, not top-level await, so the
+// CommonJS bundle can hold this module too).
+void main(args)
+  .catch((error: unknown) => reportError(error, args))
+  .then((status) => process.exit(status));
