@@ -14,7 +14,7 @@
  */
 import { DockerError, InterruptedError, TongsError } from '../errors.js';
 import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
-import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../core/labels.js';
+import { LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_ROLE, LABEL_SESSION } from '../core/labels.js';
 import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
 import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
 import { resolveEngine } from './engine.js';
@@ -55,6 +55,8 @@ export interface AppliedSession {
   /** Milliseconds from the start of applyPlan until every tong was started, then ready. */
   startedMs: number;
   readyMs: number;
+  /** Work applyPlan left running (removing the probe container, whose work is done); never rejects. */
+  background: Promise<void>;
 }
 
 /** Environment override for the image the in-network readiness probe runs (default: the anvil's). */
@@ -335,12 +337,48 @@ export async function applyPlan(
       relayStarted.then((id) => id && progress.debug('relay ready')),
     ]);
     const readyMs = now() - tStart;
-    return { containers, reused: [...reused.keys()], startedMs, readyMs };
+    // The probe's work is done: it goes now, while the harness runs, instead of at teardown.
+    const background = probe
+      ? probe.containerId.then((id) => (id ? runtime.removeContainer(id) : undefined)).then(() => progress.debug('probe container removed'), () => {})
+      : Promise.resolve();
+    return { containers, reused: [...reused.keys()], startedMs, readyMs, background };
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
     await Promise.allSettled([networkCreated, volumeCreated, probe?.containerId, relayStarted]);
     throw err;
+  }
+}
+
+/**
+ * Once the session's anvil container exits, remove the session's other containers (not a shared
+ * tong, which outlives the session). Resolves with how many went and when the
+ * removal began (Date.now()), or 0 when the anvil container cannot be found or waited for (then
+ * teardown removes everything itself); never rejects.
+ */
+async function removeAtAnvilExit(
+  runtime: ContainerRuntime,
+  plan: LaunchPlan,
+  applied: AppliedSession,
+): Promise<{ containers: number; startedAt: number }> {
+  const none = { containers: 0, startedAt: Date.now() };
+  try {
+    const [anvil] = await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId, [LABEL_ROLE]: 'anvil' });
+    // Only a running anvil: the engine's wait returns at once for one created but not yet started (the
+    // create → connect → start path), and one not there yet cannot be waited for. Teardown does it all then.
+    if (!anvil || anvil.state !== 'running') return none;
+    await runtime.waitContainer(anvil.id);
+    const startedAt = Date.now();
+    await applied.background;
+    // By label, as teardown does: the tongs, the relay and anything else of the session but the anvil
+    // (the docker CLI removes a `--rm` one) and shared tongs (they outlive the session).
+    const doomed = (await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId })).filter(
+      (c) => c.labels[LABEL_ROLE] !== 'anvil' && c.labels[LABEL_LIFECYCLE] !== 'shared',
+    );
+    await Promise.all(doomed.map((c) => runtime.removeContainer(c.id)));
+    return { containers: doomed.length, startedAt };
+  } catch {
+    return none;
   }
 }
 
@@ -444,6 +482,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
 
   let status = 0;
   let failure: unknown = null;
+  let earlyTeardown: Promise<{ containers: number; startedAt: number }> | null = null;
   // performance.now() counts from process start: this shows what Node and the CLI cost before the session.
   progress.debug(
     `session starts ${performance.now().toFixed(0)} ms after the launcher process started` +
@@ -519,6 +558,9 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       const early: NodeJS.Signals | null = signalled;
       if (early) anvil.kill(early);
     }
+    // Teardown starts at the anvil container's exit (issue #12 item 3): its tongs go while the docker
+    // CLI is still removing the `--rm` anvil; what is left goes once the CLI has exited.
+    earlyTeardown = removeAtAnvilExit(rt, plan, applied);
     status = await (anvil as AnvilHandle | null)!.exited;
   } catch (err) {
     if (err instanceof AnvilExitedEarly) {
@@ -532,11 +574,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     if (runtime) {
       const t0 = Date.now();
       try {
+        const early = earlyTeardown ? await earlyTeardown : { containers: 0, startedAt: t0 };
         const removed = await removeSessionResources(runtime, plan.sessionId, plan.network?.name ?? null);
-        if (removed.containers + removed.networks > 0 || failure) {
-          progress.line(
-            `removed ${removed.containers} container${removed.containers === 1 ? '' : 's'} and the session network in ${formatSeconds(Date.now() - t0)}`,
-          );
+        const count = early.containers + removed.containers;
+        if (count + removed.networks > 0 || failure) {
+          progress.line(`removed ${count} container${count === 1 ? '' : 's'} and the session network in ${formatSeconds(Date.now() - Math.min(t0, early.startedAt))}`);
         }
       } catch (err) {
         // With no usable engine the launch already fails with that one message; saying it twice helps nobody.
