@@ -3,7 +3,7 @@
  * The `tongs` command line (DESIGN.md "The launcher CLI", issue #2).
  *
  *   tongs run  [options] -- <anvil argv…>   launch tongs, then the anvil in the foreground
- *   tongs plan [options] -- <anvil argv…>   print the LaunchPlan as JSON; no Docker, writes nothing
+ *   tongs plan [options] -- <anvil argv…>   print the LaunchPlan as JSON; starts nothing, writes nothing
  *   tongs validate [layer options]          check every definition; print all problems
  *   tongs schema                            print the JSON Schema of a definition
  *   tongs ps [--json]                       sessions and tongs that still exist
@@ -33,7 +33,8 @@ import { runPassthrough } from './shell/passthrough.js';
 
 const HELP = `Usage:
   tongs run  [options] -- <anvil argv…>   launch the tongs, then the anvil command in the foreground
-  tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (no Docker, writes nothing)
+  tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (starts nothing, writes nothing;
+                                          asks the engine only for the anvil image's gate label)
   tongs validate [layer options]          check every tong definition and print all problems
   tongs schema                            print the JSON Schema of a tong definition
   tongs ps [--json]                       list the sessions and tongs that tongs started
