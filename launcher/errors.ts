@@ -42,9 +42,10 @@ export class SecretError extends TongsError {}
  * - `too-old`: the engine answers with an API version older than tongs needs;
  * - `conflict`: a name is already taken (a container or network of that name exists);
  * - `in-use`: the object is still used (a network with containers attached);
+ * - `no-executable`: a container could not start because its command is not in the image;
  * - `engine`: the engine answered and refused or failed this one operation otherwise (the default).
  */
-export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'engine';
+export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'no-executable' | 'engine';
 
 /** The kinds that mean no engine can be used at all. */
 const UNAVAILABLE: ReadonlySet<DockerFailureKind> = new Set(['unreachable', 'permission', 'config', 'too-old']);

@@ -22,19 +22,18 @@ import {
   hasSecretRef,
   listSecretRefs,
   parseSecretTemplate,
+  ENV_PROVIDER,
   renderSecretTemplate,
   secretRefKey,
+  type ProviderTable,
   type SecretRef,
 } from '../core/secret-refs.js';
 
-/** The name of the built-in provider that reads the launcher's environment. */
-export const ENV_PROVIDER = 'env';
+export { ENV_PROVIDER, type ProviderTable } from '../core/secret-refs.js';
 
 /** The placeholder replaced by the reference in a command provider's argv. */
 export const REF_PLACEHOLDER = '{ref}';
 
-/** Command providers by name: argv templates (the `env` provider is built in and never listed). */
-export type ProviderTable = ReadonlyMap<string, readonly string[]>;
 
 /** `$TONGS_HOME/secret-providers.yaml`, `TONGS_HOME` defaulting to `~/.tongs` (DESIGN.md "Tong definitions"). */
 export function defaultProvidersPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -89,6 +89,19 @@ test('a second network with the same name is refused', async (t) => {
   await assert.rejects(runtime.createNetwork(net, labels), /cannot create network tongs-rt-dup-\w+: .*already exists/);
 });
 
+test('failures carry their kind: a name taken is `conflict`, a command missing from the image `no-executable`', async (t) => {
+  runtime = await requireDocker(t);
+  if (!runtime) return;
+  const rt = runtime;
+  const name = `tongs-rt-kind-${RUN_ID}`;
+  const first = await rt.createContainer(spec({ name }));
+  t.after(() => rt.removeContainer(first));
+  await assert.rejects(rt.createContainer(spec({ name })), (e: unknown) => e instanceof DockerError && e.kind === 'conflict');
+  const missing = await rt.createContainer(spec({ entrypoint: ['/no/such/program'], command: [] }));
+  t.after(() => rt.removeContainer(missing));
+  await assert.rejects(rt.startContainer(missing), (e: unknown) => e instanceof DockerError && e.kind === 'no-executable');
+});
+
 test('listContainers and listNetworks filter by label key and value', async (t) => {
   runtime = await requireDocker(t);
   if (!runtime) return;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   definitionCacheKey,
@@ -59,10 +59,15 @@ test('an entry is private, read back only under its key, and a corrupt file is a
   assert.equal(await readDefinitionCache(file, 'k'), null);
 });
 
-test('writing into a directory that cannot exist is not an error', async (t) => {
+test('writing into a directory that cannot exist is not an error, and stores nothing', async (t) => {
   const dir = await tempDir(t, 'tongs-cache-');
-  await writeFile(path.join(dir, 'home'), 'a file where the home directory should be');
-  await writeDefinitionCache(definitionCachePath(path.join(dir, 'home')), 'k', { tongs: [], warnings: [] });
+  const home = path.join(dir, 'home');
+  await writeFile(home, 'a file where the home directory should be');
+  const file = definitionCachePath(home);
+  await assert.doesNotReject(writeDefinitionCache(file, 'k', { tongs: [], warnings: [] }));
+  assert.equal(await readDefinitionCache(file, 'k'), null, 'nothing can be read back');
+  assert.equal(await readFile(home, 'utf8'), 'a file where the home directory should be', 'the file in the way is untouched');
+  assert.deepEqual(await readdir(dir), ['home'], 'nothing was written beside it');
 });
 
 interface Project {
