@@ -33,7 +33,7 @@ export class SecretError extends TongsError {}
 
 /**
  * What kind of engine failure a DockerError is. Set where the failure is recognised (the engine
- * resolver, launcher/shell/engine.ts, and the runtime, launcher/shell/docker-runtime.ts), so callers
+ * resolver, launcher/shell/engine/engine.ts, and the runtime, launcher/shell/engine/docker-runtime.ts), so callers
  * branch on the kind, never on message text (issue #16):
  * - `unreachable`: nothing answers at the endpoint (not running, missing socket, refused, timeout);
  * - `permission`: the endpoint exists but this user may not connect (a socket owned by the docker group);

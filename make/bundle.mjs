@@ -13,7 +13,7 @@
 // `import()`s stay lazy: esbuild wraps each such module in an initializer that runs on first import.
 // `import.meta.url` becomes the bundle's own file URL. Left out of the bundle and required from
 // node_modules only when used: dockerode's BuildKit (gRPC) and ssh2 dependencies, which
-// launcher/shell/docker-runtime.ts defers anyway, and esbuild itself.
+// launcher/shell/engine/docker-runtime.ts defers anyway, and esbuild itself.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';

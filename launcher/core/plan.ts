@@ -62,7 +62,7 @@ export interface PlanInput {
   /**
    * Bearer tokens for mcp and model tongs (issues #5, #6, #11), keyed by tong name; null plans none.
    * Session tongs get one per session; a shared tong keeps one per tong
-   * (launcher/shell/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
+   * (launcher/shell/gather/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
    * `TONGS_MODEL_TOKEN`.
    */
   mcpTokens: Readonly<Record<string, string>> | null;

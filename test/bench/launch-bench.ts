@@ -26,8 +26,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, REPO_ROOT, buildTestImages, cleanupByLabel, dockerProblem } from '../support/docker.js';
-import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { LABEL_LAUNCHER_PID, LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
   CLI,
   REPO_ROOT,

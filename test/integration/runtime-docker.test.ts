@@ -1,5 +1,5 @@
 /**
- * The Docker runtime (launcher/shell/docker-runtime.ts) against the real engine: the contract the
+ * The Docker runtime (launcher/shell/engine/docker-runtime.ts) against the real engine: the contract the
  * session and the secret delivery rely on (issue #3 item 1, issue #6): exec with stdin bytes and exit
  * status, tmpfs mounts, idempotent stop/remove/disconnect, listing by label, network aliases, image
  * inspection (HEALTHCHECK), and builds that follow the progress stream and surface a failed step.
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import type { ContainerRuntime, ContainerSpec } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime, ContainerSpec } from '../../launcher/shell/engine/runtime.js';
 import { BASE_IMAGE, TEST_LABEL, buildTestImages, cleanupByLabel, leftovers, requireDocker, tempDir } from '../support/docker.js';
 
 const RUN_ID = randomBytes(4).toString('hex');

@@ -1,5 +1,5 @@
 /**
- * The validated-definition cache (launcher/shell/definition-cache.ts; issue #3 "Speed"): a second
+ * The validated-definition cache (launcher/shell/gather/definition-cache.ts; issue #3 "Speed"): a second
  * `tongs run` over unchanged definitions loads neither yaml nor zod and behaves the same; any change
  * to a file, a new file or another layer misses; problems are never cached; a corrupt cache is ignored.
  */
@@ -12,7 +12,7 @@ import {
   definitionCachePath,
   readDefinitionCache,
   writeDefinitionCache,
-} from '../../launcher/shell/definition-cache.js';
+} from '../../launcher/shell/gather/definition-cache.js';
 import type { DefinitionSource } from '../../launcher/core/validate.js';
 import { CLI_MODULES, REPO_ROOT, runProcess, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
 

@@ -1,5 +1,5 @@
 /**
- * The in-network readiness probe program (launcher/shell/readiness.ts PROBE_SCRIPT), run here with the
+ * The in-network readiness probe program (launcher/shell/apply/readiness.ts PROBE_SCRIPT), run here with the
  * host's node against servers on 127.0.0.1 exactly as the probe container runs it (`node -e`, targets on
  * stdin, JSON lines out): tcp connect, MCP `initialize` over Streamable HTTP (SSE and JSON answers) with
  * and without the bearer, timeouts with the detail a user reads.
@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { PROBE_SCRIPT, probeTargets, startNetworkProbe, type ProbeTarget } from '../../launcher/shell/readiness.js';
+import { PROBE_SCRIPT, probeTargets, startNetworkProbe, type ProbeTarget } from '../../launcher/shell/apply/readiness.js';
 import { FakeRuntime } from '../fakes/fake-runtime.js';
 import { buildPlan } from '../support/plan-builder.js';
 

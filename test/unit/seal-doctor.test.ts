@@ -317,7 +317,7 @@ test('the check program: a linked worktree has its own git dir and the main one 
 });
 
 test('the launcher rows: writable binds of the user state in the argv, and secret values in the argv', async (t) => {
-  const { argvSecretRow, argvStateRow, userStatePaths } = await import('../../launcher/shell/doctor.js');
+  const { argvSecretRow, argvStateRow, userStatePaths } = await import('../../launcher/shell/commands/doctor.js');
   const home = await tempDir(t, 'tongs-doctor-home-');
   mkdirSync(path.join(home, '.claude'));
   const state = userStatePaths({}, home);

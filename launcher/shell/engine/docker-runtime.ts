@@ -1,6 +1,6 @@
 /**
- * The Docker implementation of ContainerRuntime (launcher/shell/runtime.ts). This is the ONLY module that
- * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine.ts resolves, as
+ * The Docker implementation of ContainerRuntime (launcher/shell/engine/runtime.ts). This is the ONLY module that
+ * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine/engine.ts resolves, as
  * the docker CLI would (DOCKER_HOST, DOCKER_CONTEXT, the current context, the default socket); its
  * endpoint becomes explicit dockerode options (unix socket, tcp with TLS, ssh).
  *
@@ -30,7 +30,7 @@
  *   /etc/hosts, so on Podman it is replaced by the gateway address of the container's network, which
  *   is this host's address on that bridge;
  * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
- *   framed: launcher/shell/secret-delivery.ts), as engines differ in passing that close on.
+ *   framed: launcher/shell/apply/secret-delivery.ts), as engines differ in passing that close on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
@@ -38,8 +38,8 @@ import { createRequire, Module } from 'node:module';
 import { userInfo } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { DockerError, type DockerFailureKind } from '../errors.js';
-import { withoutRunRm } from '../core/docker-argv.js';
+import { DockerError, type DockerFailureKind } from '../../errors.js';
+import { withoutRunRm } from '../../core/docker-argv.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
 import type {
   AttachedStreams,
@@ -243,7 +243,7 @@ export interface DockerRuntimeOptions {
 
 /**
  * Creates the Docker runtime for the resolved engine. Contacts nothing.
- * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine.ts) or
+ * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine/engine.ts) or
  *   its TLS material cannot be read.
  */
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): ContainerRuntime {

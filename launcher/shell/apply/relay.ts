@@ -5,9 +5,9 @@
  * network interface, mounts the same volume. Both are labelled with the session, so teardown and
  * `tongs gc` remove them with the rest.
  */
-import { DockerError } from '../errors.js';
-import type { PlannedRelay } from '../core/plan-types.js';
-import type { ContainerRuntime } from './runtime.js';
+import { DockerError } from '../../errors.js';
+import type { PlannedRelay } from '../../core/plan-types.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
 /** The relay program inside the anvil image (make/anvil-image.sh stages it with the merge tool). */
 export const RELAY_PROGRAM = '/opt/tongs/merge/dist/anvil/src/relay.js';

@@ -10,19 +10,19 @@
  * proxy and `--rm` semantics as `docker run`.
  *
  * The docker CLI gets the runtime's `dockerCliCommand()` environment (DOCKER_HOST, or DOCKER_CONTEXT
- * for a context), so it talks to the engine the launcher chose (launcher/shell/engine.ts) and never to
- * another one, and the argv as that engine needs it (Podman: see launcher/shell/docker-runtime.ts).
+ * for a context), so it talks to the engine the launcher chose (launcher/shell/engine/engine.ts) and never to
+ * another one, and the argv as that engine needs it (Podman: see launcher/shell/engine/docker-runtime.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { CommandNotFoundError, DockerError } from '../errors.js';
-import { parseDockerRunArgv } from '../core/docker-argv.js';
-import { LABEL_GATE, LABEL_ROLE, LABEL_SESSION } from '../core/labels.js';
-import type { LaunchPlan, PlannedFile } from '../core/plan-types.js';
-import { applyEnv } from './engine.js';
-import type { ContainerRuntime } from './runtime.js';
+import { CommandNotFoundError, DockerError } from '../../errors.js';
+import { parseDockerRunArgv } from '../../core/docker-argv.js';
+import { LABEL_GATE, LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
+import type { LaunchPlan, PlannedFile } from '../../core/plan-types.js';
+import { applyEnv } from '../engine/engine.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
 /** Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs. */
 export async function writePlanFiles(files: PlannedFile[]): Promise<void> {

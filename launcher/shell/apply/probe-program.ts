@@ -1,5 +1,5 @@
 /**
- * The in-network readiness probe's program (launcher/shell/readiness.ts), type-checked here and run
+ * The in-network readiness probe's program (launcher/shell/apply/readiness.ts), type-checked here and run
  * inside the session network as `node -e PROBE_SCRIPT` from the anvil image: {@link probeMain}'s own
  * source text, called with the two Node modules it needs. So it must stay self-contained: no imports,
  * no module-level names, nothing but its parameters and Node's globals (any Node >= 18: global fetch).

@@ -19,10 +19,10 @@ import {
   LABEL_SESSION,
   LABEL_STARTED,
   LABEL_TONG,
-} from '../core/labels.js';
-import { DockerError } from '../errors.js';
-import { createDockerRuntime } from './docker-runtime.js';
-import type { ContainerRuntime, ContainerSummary, NetworkSummary } from './runtime.js';
+} from '../../core/labels.js';
+import { DockerError } from '../../errors.js';
+import { createDockerRuntime } from '../engine/docker-runtime.js';
+import type { ContainerRuntime, ContainerSummary, NetworkSummary } from '../engine/runtime.js';
 
 export interface PsOptions {
   json: boolean;

@@ -20,11 +20,11 @@
  * probed, e.g. `tong 'slow' not ready after 2 s: tcp slow:8080 refused`. A tong whose container exits
  * while being probed fails at once, with the tail of its log.
  */
-import { ReadinessError, DockerError } from '../errors.js';
-import type { PlannedTong, ReadinessMode } from '../core/plan-types.js';
-import type { ContainerRuntime } from './runtime.js';
+import { ReadinessError, DockerError } from '../../errors.js';
+import type { PlannedTong, ReadinessMode } from '../../core/plan-types.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
-/** The probe program (`node -e PROBE_SCRIPT`): launcher/shell/probe-program.ts, type-checked there. */
+/** The probe program (`node -e PROBE_SCRIPT`): launcher/shell/apply/probe-program.ts, type-checked there. */
 export { PROBE_SCRIPT } from './probe-program.js';
 import { PROBE_SCRIPT } from './probe-program.js';
 

@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MergedTong } from '../core/layers.js';
-import type { DefinitionSource } from '../core/validate.js';
+import type { MergedTong } from '../../core/layers.js';
+import type { DefinitionSource } from '../../core/validate.js';
 
 /** What a cache entry holds: the merge result, warnings included (they are printed on every launch). */
 export interface CachedDefinitions {
@@ -32,7 +32,7 @@ export function definitionCachePath(tongsHome: string): string {
 }
 
 /** The compiled directory of the validating code (`launcher/core/`), next to this module's own directory. */
-const CORE_DIR = fileURLToPath(new URL('../core/', import.meta.url));
+const CORE_DIR = fileURLToPath(new URL('../../core/', import.meta.url));
 
 let codeDigest: Promise<string> | undefined;
 

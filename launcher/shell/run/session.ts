@@ -12,19 +12,19 @@
  * teardown are ignored, so a second Ctrl-C cannot leave resources behind. The exit status is 128+n
  * after a signal (130 for SIGINT), otherwise the anvil's own.
  */
-import { DockerError, InterruptedError, TongsError } from '../errors.js';
-import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
-import { LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_ROLE, LABEL_SESSION } from '../core/labels.js';
+import { DockerError, InterruptedError, TongsError } from '../../errors.js';
+import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
+import { LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
 import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
-import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
-import { resolveEngine } from './engine.js';
-import { createProgress, formatSeconds, type Progress } from './progress.js';
-import { openGate, prepareGate } from './gate.js';
-import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
-import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
-import { createRelayVolume, startRelay } from './relay.js';
-import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
-import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
+import { createDockerRuntime, dockerodeLoadMs } from '../engine/docker-runtime.js';
+import { resolveEngine } from '../engine/engine.js';
+import { createProgress, formatSeconds, type Progress } from '../progress.js';
+import { openGate, prepareGate } from '../apply/gate.js';
+import { removeSessionResources, sweepDeadSessions, type Liveness } from '../commands/ps-gc.js';
+import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from '../apply/readiness.js';
+import { createRelayVolume, startRelay } from '../apply/relay.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo } from '../engine/runtime.js';
+import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from '../apply/secret-delivery.js';
 
 export interface RunSessionOptions {
   /** Silence progress lines (`--quiet`). */

@@ -16,8 +16,8 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { SecretError } from '../errors.js';
-import type { PlannedTong } from '../core/plan-types.js';
+import { SecretError } from '../../errors.js';
+import type { PlannedTong } from '../../core/plan-types.js';
 import {
   hasSecretRef,
   listSecretRefs,
@@ -27,9 +27,9 @@ import {
   secretRefKey,
   type ProviderTable,
   type SecretRef,
-} from '../core/secret-refs.js';
+} from '../../core/secret-refs.js';
 
-export { ENV_PROVIDER, type ProviderTable } from '../core/secret-refs.js';
+export { ENV_PROVIDER, type ProviderTable } from '../../core/secret-refs.js';
 
 /** The placeholder replaced by the reference in a command provider's argv. */
 export const REF_PLACEHOLDER = '{ref}';
@@ -189,7 +189,7 @@ export interface ResolveSecretsOptions {
 }
 
 /**
- * Build the `resolveSecrets` hook of `RunSessionOptions` (launcher/shell/session.ts): given the tongs
+ * Build the `resolveSecrets` hook of `RunSessionOptions` (launcher/shell/run/session.ts): given the tongs
  * that will actually be created, return per tong name its final secret environment. The providers
  * file is read only when some reference needs a command provider, every reference of every tong is
  * checked against the provider table before any command runs, and each reference is resolved once
