@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { PROBE_SCRIPT, probeTargets, startNetworkProbe, type ProbeTarget } from '../../launcher/shell/apply/readiness.js';
+import { PROBE_SCRIPT, probeTargets, startNetworkProbe, type ProbeTarget } from '../../launcher/shell/apply/probe.js';
 import { FakeRuntime } from '../fakes/fake-runtime.js';
 import { buildPlan } from '../support/plan-builder.js';
 

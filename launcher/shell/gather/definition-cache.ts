@@ -31,7 +31,7 @@ export function definitionCachePath(tongsHome: string): string {
   return path.join(tongsHome, 'cache', 'definitions.json');
 }
 
-/** The compiled directory of the validating code (`launcher/core/`), next to this module's own directory. */
+/** The compiled directory of the validating code (`launcher/core/`), two levels up from this module's own. */
 const CORE_DIR = fileURLToPath(new URL('../../core/', import.meta.url));
 
 let codeDigest: Promise<string> | undefined;
