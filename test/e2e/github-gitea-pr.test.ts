@@ -1,8 +1,8 @@
 /**
  * A full turn of the real harness against Gitea and against Forgejo (issue #15 "A full turn of the
  * real harness opens a PR on each provider's fake through the tong"): `make run_claude` with the
- * repository's layer, the shipped git tong definition (sidecars/github.yaml, in a user layer only to
- * name the image under test: GITHUB_IMAGE, default tongs-github:local), GITEA_URL/GITEA_TOKEN on the
+ * shipped git tong definition (sidecars/github.yaml, in a repo layer of the test's own only to name
+ * the image under test: GITHUB_IMAGE, default tongs-github:local) and the shipped model tong, GITEA_URL/GITEA_TOKEN on the
  * host and no GITHUB_TOKEN, the real Claude Code in the real anvil, a scripted model on the host that
  * asks for `mcp__github__create_pr`, and the Gitea REST fake (then the Forgejo one) on the host. The
  * agent opens a pull request on that forge; its token never reaches the agent's side.
@@ -16,7 +16,7 @@ import { startFakeAnthropicApi } from '../fakes/anthropic-api.js';
 import { FakeGitea } from '../fakes/gitea-api.js';
 import { REPO_ROOT } from '../support/process.js';
 import { hostGateway, requireDocker } from '../support/docker.js';
-import { OWNER, assertNoSessionLeft, make } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, make, writeModelTong } from './anvil-scenario.js';
 
 const GITHUB_IMAGE = process.env.GITHUB_IMAGE || 'tongs-github:local';
 
@@ -26,12 +26,13 @@ for (const flavor of ['gitea', 'forgejo'] as const) {
     if (!(await requireDocker(t))) return;
     const dir = mkdtempSync(path.join(tmpdir(), `tongs-e2e-${flavor}-`));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const [user, home, project] = ['user', 'home', `proj-${flavor}`].map((d) => path.join(dir, d)) as [string, string, string];
-    for (const d of [user, home, project]) mkdirSync(d, { recursive: true });
+    const [user, repo, home, project] = ['user', 'repo', 'home', `proj-${flavor}`].map((d) => path.join(dir, d)) as [string, string, string, string];
+    for (const d of [user, repo, home, project]) mkdirSync(d, { recursive: true });
     if (process.getuid?.() === 0) for (const d of [home, project]) chownSync(d, OWNER, OWNER);
-    // The shipped definition, unchanged but for the image under test (a user layer replaces it whole).
+    // The shipped definitions, unchanged but for the image under test and without build contexts.
+    writeModelTong(repo);
     const shipped = readFileSync(path.join(REPO_ROOT, 'sidecars', 'github.yaml'), 'utf8');
-    writeFileSync(path.join(user, 'github.yaml'), shipped.replace(/^image: .*$/m, `image: ${GITHUB_IMAGE}`).replace(/^build: .*$/m, ''));
+    writeFileSync(path.join(repo, 'github.yaml'), shipped.replace(/^image: .*$/m, `image: ${GITHUB_IMAGE}`).replace(/^build: .*$/m, ''));
 
     const token = `${flavor}_e2e${Date.now().toString(36)}SECRETVALUE`;
     const fake = new FakeGitea({ flavor, token });
@@ -71,6 +72,7 @@ for (const flavor of ['gitea', 'forgejo'] as const) {
         'run_claude',
         `PROJECT_DIR=${project}`,
         `USER_TONGS=${user}`,
+        `REPO_TONGS=${repo}`,
         `GITHUB_IMAGE=${GITHUB_IMAGE}`,
         ...(process.env.ANVIL_IMAGE ? [`ANVIL_IMAGE=${process.env.ANVIL_IMAGE}`] : []),
         'CLAUDE_ARGS=-p "open a PR that fixes the greeting" --output-format stream-json --verbose --allowedTools mcp__github__create_pr',

@@ -168,7 +168,9 @@ export function createServer(deps: ServerDeps): McpServer {
   };
   // How the tools name what they serve, for the model: "GitHub" or "GitHub or Gitea/Forgejo (git.example.com)".
   const giteaEntry = registry.entries.find((e) => e.kind === 'gitea');
-  const forges = giteaEntry ? `GitHub (${registry.entries[0]!.hosts.at(-1)}) or Gitea/Forgejo (${giteaEntry.hosts.join(', ') || config.giteaUrl})` : 'GitHub';
+  const githubHosts = registry.entries[0]!.hosts;
+  const githubHost = githubHosts.find((h) => !h.startsWith('api.') && !h.startsWith('www.')) ?? githubHosts[0];
+  const forges = giteaEntry ? `GitHub (${githubHost}) or Gitea/Forgejo (${giteaEntry.hosts.join(', ') || config.giteaUrl})` : 'GitHub';
   const resolution = giteaEntry
     ? ` clone_url's host picks the forge; without clone_url the repository is on ${registry.fallback.kind === 'gitea' ? 'Gitea/Forgejo' : 'GitHub'}.`
     : '';
