@@ -16,7 +16,10 @@
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-import { stat } from 'node:fs/promises';
+// Node's own modules are imported statically: the bundle (make/bundle.mjs) runs under the V8 code
+// cache, whose loader cannot serve a dynamic import() that esbuild leaves in place.
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -245,9 +248,8 @@ async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[
   return merged.tongs;
 }
 
-/** Session id: 12 hex characters from 6 random bytes. (node:crypto is loaded only when needed.) */
+/** Session id: 12 hex characters from 6 random bytes. */
 async function mintSessionId(): Promise<string> {
-  const { randomBytes } = await import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
@@ -257,7 +259,7 @@ async function mintSessionId(): Promise<string> {
  * (launcher/shell/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
-  const [{ randomBytes }, { sharedTongToken }] = await Promise.all([import('node:crypto'), import('./shell/shared-tokens.js')]);
+  const { sharedTongToken } = await import('./shell/shared-tokens.js');
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
     const kind = t.definition.interface?.kind;
@@ -324,6 +326,10 @@ async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise<number
 async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
+  // The engine's first call (the anvil image's gate label, DESIGN.md "Launch order") overlaps loading
+  // the definitions; the plan needs its answer.
+  const engine = launchRuntime(ctx.anvilArgv);
+  engine.catch(() => {});
   const tongs = await loadTongsCached(ctx.sources);
   if (tongs.length === 0) return passthrough(ctx, cli);
   const [{ refuseLaunch, planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
@@ -351,13 +357,14 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
+      anvilGate: (await engine).gate,
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
     await hooks?.onPlan(plan);
-    return await startSession(plan, cli, temp.cleanup, hooks);
+    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -444,10 +451,7 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
   if (ctx.workspace === null) return;
   const envPath = workspaceEnvFilePath(ctx);
   if (!tongs.some((t) => t.layer === 'workspace') && envPath === null) return;
-  const [{ approveWorkspace, defaultApprovalsPath }, { readFile }] = await Promise.all([
-    import('./shell/approval.js'),
-    import('node:fs/promises'),
-  ]);
+  const { approveWorkspace, defaultApprovalsPath } = await import('./shell/approval.js');
   await approveWorkspace({
     tongs,
     envFile: envPath === null ? null : { path: envPath, content: await readFile(envPath, 'utf8') },
@@ -463,14 +467,37 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
  * Hand the plan to the Docker runtime (loaded only now: it imports dockerode), with the secret
  * resolver of issue #6 (`--providers`, default `$TONGS_HOME/secret-providers.yaml`).
  */
-async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>, hooks?: LaunchHooks): Promise<number> {
+async function startSession(
+  plan: LaunchPlan,
+  cli: CommandLine,
+  cleanupTemp: () => Promise<void>,
+  runtime: import('./shell/runtime.js').ContainerRuntime,
+  hooks?: LaunchHooks,
+): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
     import('./shell/session.js'),
     import('./shell/secret-providers.js'),
   ]);
   const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
   const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets });
+  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets, runtime });
+}
+
+/**
+ * The engine of a launch, resolved as the docker CLI would with the anvil argv's own `-H`/`--context`
+ * (launcher/shell/engine.ts), and whether the anvil image has the launch gate (planLaunch's
+ * `anvilGate`). Loads dockerode.
+ */
+async function launchRuntime(anvilArgv: readonly string[]) {
+  const [{ createDockerRuntime }, { resolveEngine }, { createProgress }, { readAnvilGate }] = await Promise.all([
+    import('./shell/docker-runtime.js'),
+    import('./shell/engine.js'),
+    import('./shell/progress.js'),
+    import('./shell/anvil.js'),
+  ]);
+  const progress = createProgress({ quiet: true });
+  const runtime = createDockerRuntime({ engine: resolveEngine({ anvilArgv }), debug: (line) => progress.debug(line) });
+  return { runtime, gate: await readAnvilGate(runtime, anvilArgv) };
 }
 
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
@@ -495,6 +522,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     startedAt: new Date().toISOString(),
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
+    anvilGate: tongs.length > 0 ? (await launchRuntime(ctx.anvilArgv)).gate : false,
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
@@ -684,5 +712,8 @@ async function reportError(error: unknown, args: string[]): Promise<number> {
 }
 
 const args = process.argv.slice(2);
-const status = await main(args).catch((error: unknown) => reportError(error, args));
-process.exit(status);
+// The one place a status becomes the process's exit (a promise chain, not top-level await, so the
+// CommonJS bundle can hold this module too).
+void main(args)
+  .catch((error: unknown) => reportError(error, args))
+  .then((status) => process.exit(status));

@@ -307,6 +307,8 @@ class DockerRuntime implements ContainerRuntime {
   engineInfo(): Promise<EngineInfo> {
     this.info ??= (async () => {
       let v: { Version?: string; ApiVersion?: string; Components?: Array<{ Name?: string; Version?: string }> };
+      // performance.now() counts from the process's start (issue #12: launcher start → first engine call).
+      this.debug?.(`first engine call ${performance.now().toFixed(0)} ms after the launcher process started`);
       try {
         v = (await this.docker.version()) as typeof v;
       } catch (err) {

@@ -19,9 +19,10 @@ import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle }
 import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
 import { resolveEngine } from './engine.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
+import { openGate, prepareGate } from './gate.js';
 import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
 import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
-import { startRelay } from './relay.js';
+import { createRelayVolume, startRelay } from './relay.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
 import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
 
@@ -168,6 +169,12 @@ export async function applyPlan(
     signal?: AbortSignal;
     resolveSecrets?: RunSessionOptions['resolveSecrets'];
     now?: () => number;
+    /**
+     * Called once, without waiting for it, as soon as the secrets are resolved and the session network
+     * and the relay's socket volume exist: what the anvil needs to be created (DESIGN.md "Launch
+     * order": the gated anvil starts here, while the tongs start).
+     */
+    onAnvilReady?: () => void;
   },
 ): Promise<AppliedSession> {
   const { progress, signal } = options;
@@ -214,11 +221,20 @@ export async function applyPlan(
     return network.name;
   });
   networkCreated.catch(() => {});
-  // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. It starts
-  // with the tongs; the launch waits for it with their readiness.
+  // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. Its volume is
+  // made with the network, as the anvil mounts it; the relay starts with the tongs, and the launch
+  // waits for it with their readiness.
   const relay = plan.relay;
-  const relayStarted = relay ? networkCreated.then((name) => startRelay(runtime, relay, name)) : Promise.resolve(null);
+  const volumeCreated = relay ? createRelayVolume(runtime, relay) : Promise.resolve();
+  volumeCreated.catch(() => {});
+  const relayStarted = relay ? Promise.all([networkCreated, volumeCreated]).then(([name]) => startRelay(runtime, relay, name)) : Promise.resolve(null);
   relayStarted.catch(() => {});
+  if (options.onAnvilReady) {
+    const ready = options.onAnvilReady;
+    void Promise.all([networkCreated, volumeCreated]).then(() => {
+      if (!signal?.aborted) ready();
+    }, () => {});
+  }
   const probe: NetworkProbe | null =
     targetCount > 0 && probeImage
       ? startNetworkProbe(runtime, {
@@ -323,16 +339,32 @@ export async function applyPlan(
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
-    await Promise.allSettled([networkCreated, probe?.containerId, relayStarted]);
+    await Promise.allSettled([networkCreated, volumeCreated, probe?.containerId, relayStarted]);
     throw err;
   }
 }
+
+/** Control flow, never shown: a gated anvil exited before its gate opened, with this status. */
+class AnvilExitedEarly extends Error {
+  constructor(readonly status: number) {
+    super(`the anvil exited (status ${status}) before its tongs were ready`);
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Execute `plan` and return the process exit status to use (the anvil's own status, 128+n after a
  * signal). Throws a TongsError (after teardown) on any launcher failure: DockerError, SecretError,
  * ReadinessError, CommandNotFoundError (docker cannot be executed), InterruptedError (a signal before
- * the anvil started).
+ * the harness started).
+ *
+ * Launch order (DESIGN.md "Launch order", `plan.launchOrder`): `parallel` creates and starts the anvil
+ * as soon as the session network and the relay volume exist, while the tongs start; its entrypoint
+ * holds the harness at the gate until every tong is ready (`go`), or exits 1 without running it
+ * (`stop`) when the launch fails. An anvil that exits while it waits (a bad docker option, a broken
+ * config layer, Ctrl-C on its TTY) ends the launch with its own status. `serial` starts the anvil
+ * only once every tong is ready.
  */
 export async function runSession(plan: LaunchPlan, options: RunSessionOptions): Promise<number> {
   const progress = createProgress({ quiet: options.quiet, ...(options.progressStream ? { stream: options.progressStream } : {}) });
@@ -343,6 +375,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
   let tearingDown = false;
   let graceTimer: NodeJS.Timeout | null = null;
   const graceMs = options.anvilGraceMs ?? 10_000;
+  const gate = plan.launchOrder?.mode === 'parallel' ? plan.launchOrder.gate : null;
+  /** parallel: the anvil's start, once begun. */
+  let anvilStarting: Promise<void> | null = null;
+  /** The harness may run: the gate said `go`, or (serial) the anvil was started. */
+  let harnessFreed = false;
 
   const onSignal = (sig: NodeJS.Signals) => {
     if (tearingDown) {
@@ -354,7 +391,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       return;
     }
     signalled = sig;
-    if (anvil?.running()) {
+    if (anvil?.running() && harnessFreed) {
       // The anvil goes first (DESIGN.md step 7); one that ignores the signal is stopped after the grace.
       anvil.kill(sig);
       graceTimer = setTimeout(() => {
@@ -364,11 +401,46 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       }, graceMs);
       graceTimer.unref();
     } else {
+      // Before the harness runs, a signal abandons the start-up; a gated anvil is then told `stop`.
       controller.abort(new InterruptedError(sig, 128 + signalNumber(sig)));
     }
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+
+  /** parallel: start the anvil; its early exit, or a failed start, aborts the launch. */
+  const startGatedAnvil = (rt: ContainerRuntime) => {
+    if (anvilStarting) return anvilStarting;
+    progress.debug(`starting the anvil while the tongs start (${plan.launchOrder?.reason ?? 'gated'}): ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
+    anvilStarting = startAnvil(plan, rt).then((handle) => {
+      anvil = handle;
+      // The docker CLI may now hold the terminal (raw mode with -t): no spinner, and `\r\n` line ends.
+      progress.shareTerminal();
+      progress.debug('anvil started; its harness waits at the gate');
+      void handle.exited.then(
+        (status) => {
+          if (!harnessFreed) controller.abort(new AnvilExitedEarly(status));
+        },
+        (err: unknown) => controller.abort(err),
+      );
+    });
+    anvilStarting.catch((err: unknown) => controller.abort(err));
+    return anvilStarting;
+  };
+
+  /** parallel, on a failed launch: `stop` at the gate, then wait for the anvil (stopping one that hangs). */
+  const stopGatedAnvil = async (rt: ContainerRuntime) => {
+    if (!gate) return;
+    await openGate(gate.hostDir, 'stop').catch(() => {});
+    await anvilStarting?.catch(() => {});
+    const handle = anvil as AnvilHandle | null;
+    if (!handle?.running()) return;
+    const settled = handle.exited.then(() => true, () => true);
+    if (await Promise.race([settled, delay(5_000).then(() => false)])) return;
+    await stopAnvil(rt, plan.sessionId).catch(() => {});
+    if (!(await Promise.race([settled, delay(5_000).then(() => false)]))) handle.kill('SIGKILL');
+    await settled;
+  };
 
   let status = 0;
   let failure: unknown = null;
@@ -403,8 +475,22 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     // Handled: awaited below once applyPlan is done; without this, a sweep that fails while applyPlan
     // still runs would be an unhandled rejection (a stack trace instead of one `tongs:` line).
     sweep.catch(() => {});
-    const applied = await applyPlan(plan, rt, { progress, signal: controller.signal, resolveSecrets: options.resolveSecrets });
-    await sweep;
+    progress.debug(`launch order: ${plan.launchOrder?.mode ?? 'serial'} (${plan.launchOrder?.reason ?? 'no order planned'})`);
+    // The anvil's files must exist before it is created: docker would make a missing bind source a dir.
+    if (gate) await Promise.all([prepareGate(gate.hostDir), writePlanFiles(plan.files)]);
+    let applied: AppliedSession;
+    try {
+      applied = await applyPlan(plan, rt, {
+        progress,
+        signal: controller.signal,
+        resolveSecrets: options.resolveSecrets,
+        ...(gate ? { onAnvilReady: () => void startGatedAnvil(rt) } : {}),
+      });
+      await sweep;
+    } catch (err) {
+      await stopGatedAnvil(rt);
+      throw err;
+    }
     const n = plan.tongs.length;
     const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
     // Stop the spinner first, so no frame is drawn again under the finished line.
@@ -412,16 +498,33 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     progress.line(
       `started ${n} tong${n === 1 ? '' : 's'}${reused} in ${formatSeconds(applied.startedMs)}; ready in ${formatSeconds(applied.readyMs)}`,
     );
-    await writePlanFiles(plan.files);
-    controller.signal.throwIfAborted();
-    progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
-    anvil = await startAnvil(plan, rt);
-    // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
-    const early: NodeJS.Signals | null = signalled;
-    if (early) anvil.kill(early);
-    status = await anvil.exited;
+    if (gate) {
+      try {
+        await startGatedAnvil(rt);
+        controller.signal.throwIfAborted();
+      } catch (err) {
+        await stopGatedAnvil(rt);
+        throw err;
+      }
+      harnessFreed = true;
+      await openGate(gate.hostDir, 'go');
+      progress.debug('gate open: the harness starts');
+    } else {
+      await writePlanFiles(plan.files);
+      controller.signal.throwIfAborted();
+      progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
+      harnessFreed = true;
+      anvil = await startAnvil(plan, rt);
+      // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
+      const early: NodeJS.Signals | null = signalled;
+      if (early) anvil.kill(early);
+    }
+    status = await (anvil as AnvilHandle | null)!.exited;
   } catch (err) {
-    failure = err;
+    if (err instanceof AnvilExitedEarly) {
+      progress.debug(err.message);
+      status = err.status;
+    } else failure = err;
   } finally {
     tearingDown = true;
     if (graceTimer) clearTimeout(graceTimer);
@@ -450,7 +553,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
   }
   if (signalled) {
     const code = 128 + signalNumber(signalled);
-    if (!anvil) throw failure instanceof InterruptedError ? failure : new InterruptedError(signalled, code);
+    if (!harnessFreed) throw failure instanceof InterruptedError ? failure : new InterruptedError(signalled, code);
     return code;
   }
   if (failure) throw failure;

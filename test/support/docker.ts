@@ -189,7 +189,7 @@ export type CliResult = ProcessResult;
 /** A running CLI process with its collected output. */
 export type CliProcess = WatchedProcess;
 
-/** Start `node dist/launcher/cli.js ARGS` in the repository root, stdin from /dev/null, env added to ours. */
+/** Start `node dist/bundle/tongs.cjs ARGS` (the CLI as it ships) in the repository root, stdin from /dev/null, env added to ours. */
 export function startTongs(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,

@@ -14,7 +14,7 @@ import {
   writeDefinitionCache,
 } from '../../launcher/shell/definition-cache.js';
 import type { DefinitionSource } from '../../launcher/core/validate.js';
-import { CLI, REPO_ROOT, runProcess, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
+import { CLI_MODULES, REPO_ROOT, runProcess, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
 
 const MCP_TONG = 'image: helper:local\ninterface: { kind: mcp, name: helper, port: 8080 }\n';
 const HOOK = path.join(REPO_ROOT, 'test', 'fixtures', 'module-trace', 'register.mjs');
@@ -91,7 +91,7 @@ async function project(t: AfterHook): Promise<Project> {
       await writeFile(log, '');
       const r = await runProcess(
         process.execPath,
-        ['--import', HOOK, CLI, 'run', '--repo-tongs', repo, '--workspace', workspace, '--', 'docker', 'run', '--rm', 'img'],
+        ['--import', HOOK, CLI_MODULES, 'run', '--repo-tongs', repo, '--workspace', workspace, '--', 'docker', 'run', '--rm', 'img'],
         { env: { ...process.env, TONGS_HOME: home, TONGS_TEST_MODULE_LOG: log, DOCKER_HOST: unreachableDockerHost(dir) } },
       );
       const loaded = new Set((await readFile(log, 'utf8')).split('\n').filter(Boolean));
