@@ -289,6 +289,48 @@ describe('Gitea and Forgejo specifics', () => {
     assert.equal(after['notes/new.md'], 'new\n');
   });
 
+  test('create_pr on Gitea reads the same requests and bytes for a repository of 100,000 files as for one of 10', async () => {
+    const measure = async (size: number) => {
+      const files = Object.fromEntries(Array.from({ length: size }, (_, i) => [`src/m${i % 100}/f${i}.ts`, `export const v${i} = ${i};\n`]));
+      gitea.addRepo('acme', 'ops', { files: { 'README.md': 'ops\n', 'src/m7/f7.ts': 'export const v7 = 7;\n', ...files } });
+      gitea.addPull('acme', 'ops', { title: 'labels exist', labels: ['tongs'] });
+      gitea.clearRequests();
+      let bytes = 0;
+      let requests = 0;
+      const counting: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        const body = await res.arrayBuffer();
+        requests++;
+        bytes += body.byteLength;
+        return new Response(body.byteLength ? body : null, { status: res.status, statusText: res.statusText, headers: res.headers });
+      };
+      const provider = createGiteaProvider({ url: gitea.url, token: gitea.token, fetch: counting });
+      const created = await provider.createPullRequest(
+        { owner: 'acme', name: 'ops' },
+        {
+          branch: 'tongs/perf/change',
+          base: 'main',
+          title: 'Perf',
+          body: 'b',
+          label: 'tongs',
+          files: [
+            { path: 'src/m7/f7.ts', content: 'export const v7 = 8;\n', action: 'update' },
+            { path: 'src/new/a.ts', content: 'a\n', action: 'create' },
+            { path: 'README.md', content: '', action: 'delete' },
+          ],
+        },
+      );
+      assert.ok(created.number > 0);
+      return { requests, bytes };
+    };
+    const small = await measure(10);
+    const large = await measure(100_000);
+    assert.equal(large.requests, small.requests);
+    assert.equal(small.requests, 10, '2 version checks, 2 branches, 3 lookups, labels, 1 write, the PR');
+    assert.equal(large.bytes, small.bytes, 'bytes read (response bodies)');
+    assert.ok(small.bytes < 20_000, `a few kB, not a tree listing: ${small.bytes}`);
+  });
+
   test('a missing label is created when the token may; otherwise the PR is opened with a warning', async () => {
     const t = await startGiteaTong(gitea);
     open.push(t);
