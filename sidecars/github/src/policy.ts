@@ -70,7 +70,8 @@ function explicitlyAllows(pattern: string, dir: string): boolean {
 /**
  * Checks one normalised path against the scope (spec REQ-3 "Scope validation failure"). Order:
  * a `deny` match refuses; each of `WORKFLOWS_PATTERNS` refuses unless a matching allow pattern names
- * its top folder (`.github`, `.gitea`, `.forgejo`) explicitly; a non-empty `allow` list must match. The error names the path and pattern.
+ * its top folder (`.github`, `.gitea`, `.forgejo`) explicitly; a non-empty `allow` list must match.
+ * The error names the path and pattern.
  */
 export function checkScope(filePath: string, scope: Scope): void {
   for (const pattern of scope.deny) {
