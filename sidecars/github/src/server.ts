@@ -3,8 +3,9 @@
  * "Git providers"; git-provider spec REQ-2..7, 11). Each call is resolved to GitHub, Gitea or
  * Forgejo by the registry (registry.ts); tools, policy and result shapes are the same for each. It
  * registers `list_prs`, `get_pr_status` and, when PR creation is enabled, `create_pr`, each with zod
- * input and output schemas. Results are `structuredContent` plus the same JSON as text; failures are thrown and become `isError: true` results with one sentence
- * from `describeError`, with both tokens (GitHub's and Gitea's) redacted.
+ * input and output schemas. Results are `structuredContent` plus the same JSON as text; failures are
+ * thrown and become `isError: true` results with one sentence from `describeError`, with both tokens
+ * (GitHub's and Gitea's) redacted.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
