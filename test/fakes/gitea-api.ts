@@ -139,7 +139,7 @@ export class FakeGitea {
     this.requests.length = 0;
   }
 
-  /** Queues a scripted failure (matched on the path without `/api/v1`). */
+  /** Queues a scripted failure (matched on the path without `/api/v1`, or the full path outside it). */
   failNext(spec: FailureSpec): void {
     this.failures.push({ times: 1, ...spec });
   }
@@ -276,6 +276,10 @@ export class FakeGitea {
       res.end(payload === undefined ? '' : JSON.stringify(payload));
     };
 
+    // Scripted failures match the path without /api/v1 (e.g. /repos/o/r/pulls), or the full path outside it.
+    const failure = this.takeFailure(method, url.pathname.startsWith('/api/v1/') ? url.pathname.slice('/api/v1'.length) : url.pathname);
+    if (failure) return send(failure.status, failure.body ?? { message: 'Injected failure', url: `${this.baseUrl}/api/swagger` }, failure.headers);
+
     if (url.pathname === '/api/forgejo/v1/version' && method === 'GET') {
       if (this.flavor === 'forgejo') return send(200, { version: this.version });
       // Gitea has no such route: its web 404 page, not JSON.
@@ -291,8 +295,6 @@ export class FakeGitea {
     // Public, as on a real server: no token needed to ask the version.
     if (method === 'GET' && apiPath === '/version') return send(200, { version: this.version });
 
-    const failure = this.takeFailure(method, apiPath);
-    if (failure) return send(failure.status, failure.body ?? { message: 'Injected failure', url: `${this.baseUrl}/api/swagger` }, failure.headers);
 
     const auth = req.headers.authorization ?? '';
     const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);

@@ -347,6 +347,23 @@ describe('Gitea and Forgejo specifics', () => {
     assert.deepEqual(gitea.pulls('acme', 'ops')[0]!.labels, []);
   });
 
+  test('a proxy answering 403 for the Forgejo path means Gitea; a 503 there is reported, and detection is tried again', async () => {
+    const t = await startGiteaTong(gitea);
+    open.push(t);
+    gitea.failNext({ path: /^\/api\/forgejo\/v1\/version$/, status: 403, body: { message: 'Forbidden' } });
+    const ok = await t.call('list_prs', { repo_owner: 'acme', repo_name: 'ops' });
+    assert.equal(ok.isError, undefined, textOf(ok));
+    assert.match(t.logs.join(''), /Gitea 1\.23\.1 at /);
+
+    const t2 = await startGiteaTong(gitea);
+    open.push(t2);
+    gitea.failNext({ path: /^\/api\/forgejo\/v1\/version$/, status: 503, body: { message: 'maintenance' } });
+    const down = await t2.call('list_prs', { repo_owner: 'acme', repo_name: 'ops' });
+    assert.match(textOf(down), /Gitea could not be reached or failed \(503: maintenance\)/);
+    const again = await t2.call('list_prs', { repo_owner: 'acme', repo_name: 'ops' });
+    assert.equal(again.isError, undefined, textOf(again));
+  });
+
   test('a Gitea older than 1.20 is refused before any write, naming the version', async () => {
     gitea.version = '1.19.4';
     const t = await startGiteaTong(gitea);

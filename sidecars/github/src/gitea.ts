@@ -178,11 +178,18 @@ export function createGiteaProvider(options: GiteaProviderOptions): GitProvider 
         label = { name: 'Forgejo', tokenVar: 'GITEA_TOKEN' };
         return { label, version: forgejo.version ?? '' };
       } catch (err) {
-        if (!isStatus(err, 404)) throw err;
+        // Gitea answers its web 404 page; a proxy in front may answer another 4xx. Only an
+        // unreachable or failing server (5xx, network) stops the call.
+        if (!(err instanceof GiteaHttpError) || err.status >= 500) throw err;
       }
-      const gitea = await call(() => api.version.getVersion());
       label = GITEA_LABEL;
-      return { label, version: gitea.version ?? '' };
+      try {
+        return { label, version: (await call(() => api.version.getVersion())).version ?? '' };
+      } catch (err) {
+        // The version only gates create_pr; a 4xx here leaves it unknown and the real call will say more.
+        if (!(err instanceof GiteaHttpError) || err.status >= 500) throw err;
+        return { label, version: '' };
+      }
     })().then(
       (info) => {
         log(`${info.label.name} ${info.version || '(version unknown)'} at ${options.url}`);
