@@ -380,6 +380,81 @@ const SCENARIOS: { name: string; run: (p: ProviderCase) => Promise<void> }[] = [
     },
   },
   {
+    name: 'REQ-2 discovery: TONG_PR_ENABLED=true lists the three tools with output schemas; otherwise only the read tools',
+    run: async (p) => {
+      const on = await p.tong({ TONG_PR_ENABLED: 'true' });
+      const { tools } = await on.client.listTools();
+      assert.deepEqual(tools.map((x) => x.name).sort(), ['create_pr', 'get_pr_status', 'list_prs']);
+      for (const tool of tools) assert.ok(tool.outputSchema && (tool.description ?? '').length > 80, tool.name);
+      const create = tools.find((x) => x.name === 'create_pr')!;
+      assert.deepEqual([...(create.inputSchema.required ?? [])].sort(), ['body', 'files', 'repo_name', 'repo_owner', 'title']);
+      for (const value of [undefined, 'false', 'TRUE']) {
+        const off = await p.tong({ TONG_PR_ENABLED: value });
+        assert.deepEqual((await off.client.listTools()).tools.map((x) => x.name).sort(), ['get_pr_status', 'list_prs'], String(value));
+        assert.match(textOf(await off.call('create_pr', prArgs())), /create_pr not found/);
+      }
+      assert.equal(p.fake.requests.length, 0);
+    },
+  },
+  {
+    name: 'REQ-6 the tier comes from the environment only: unset, invalid or a tool argument all mean tier 1',
+    run: async (p) => {
+      for (const value of [undefined, 'abc', '4', '2.5']) {
+        const t = await p.tong({ TONG_TIER: value });
+        const { tools } = await t.client.listTools();
+        for (const tool of tools) assert.ok(!('tier' in (tool.inputSchema.properties ?? {})), tool.name);
+        assert.match(textOf(await t.call('create_pr', { ...prArgs(), tier: 3 })), /Tier 1 cannot create pull requests/, String(value));
+      }
+      const t2 = await p.tong({ TONG_TIER: '2' });
+      const files = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `checks/t${i}.md`, content: 'x', action: 'create' }));
+      assert.equal((await t2.call('create_pr', prArgs({ title: 'three', files: files(3) }))).isError, undefined);
+      assert.equal(p.fake.pulls(OWNER, REPO).length, 1);
+    },
+  },
+  {
+    name: 'REQ-11 slugs: symbol-heavy titles give single hyphens, at most 50 characters; a bad change_type is refused',
+    run: async (p) => {
+      const t = await p.tong({ TONG_DRY_RUN: 'true' });
+      const r = await t.call('create_pr', prArgs({ title: '  --Fix: the   "ALERT" thresholds for Disk/Memory & CPU usage on every node!!  ' }));
+      assert.equal((r.structuredContent as { branch: string }).branch, 'tongs/fix/fix-the-alert-thresholds-for-disk-memory-cpu-usage');
+      assert.match(textOf(await t.call('create_pr', prArgs({ change_type: '../x' }))), /change_type/);
+      assert.equal(p.fake.requests.length, 0);
+    },
+  },
+  {
+    name: 'paths: normalised before scope and commit; absolute, "..", .git and backslashes refused; duplicates refused',
+    run: async (p) => {
+      const one = (path: string) => [{ path, content: 'x\n', action: 'create' }];
+      const t = await p.tong({ TONG_SCOPE_ALLOW: 'checks/**' });
+      const ok = await t.call('create_pr', prArgs({ files: one('./checks//new.md') }));
+      assert.equal(ok.isError, undefined, textOf(ok));
+      assert.equal(p.fake.filesAt(OWNER, REPO, (ok.structuredContent as { branch: string }).branch)!['checks/new.md'], 'x\n');
+      p.fake.clearRequests();
+      for (const [path, why] of [
+        ['/etc/passwd', 'it is absolute'],
+        ['checks/../../etc/passwd', 'it contains ".."'],
+        ['.git/config', 'it is inside .git'],
+        ['checks\\x.md', 'it contains a backslash'],
+      ] as const) {
+        const r = await t.call('create_pr', prArgs({ title: `Bad ${why}`, files: one(path) }));
+        assert.ok(textOf(r).includes(`File path ${JSON.stringify(path)} is refused: ${why}`), textOf(r));
+      }
+      assert.match(textOf(await t.call('create_pr', prArgs({ files: [...one('checks/a.md'), ...one('./checks/a.md')] }))), /'checks\/a\.md' appears more than once/);
+      assert.equal(p.fake.requests.length, 0);
+    },
+  },
+  {
+    name: 'scope: a path outside a non-empty allow list names the patterns; deny beats allow',
+    run: async (p) => {
+      const t = await p.tong({ TONG_SCOPE_ALLOW: 'checks/**, docs/*.md', TONG_SCOPE_DENY: 'checks/secret*' });
+      const outside = await t.call('create_pr', prArgs({ files: [{ path: 'README2.md', content: 'x', action: 'create' }] }));
+      assert.match(textOf(outside), /'README2\.md' is outside the allowed scope: it matches none of the patterns 'checks\/\*\*', 'docs\/\*\.md'/);
+      const denied = await t.call('create_pr', prArgs({ files: [{ path: 'checks/secret.md', content: 'x', action: 'create' }] }));
+      assert.match(textOf(denied), /denied by the scope pattern 'checks\/secret\*'/);
+      assert.equal(p.fake.requests.length, 0);
+    },
+  },
+  {
     name: 'errors: bad credentials (401) name the forge and its token variable; the token is never echoed',
     run: async (p) => {
       const bad = 'definitely-wrong-token-ZYXW9876';
