@@ -364,6 +364,19 @@ describe('Gitea and Forgejo specifics', () => {
     assert.equal(again.isError, undefined, textOf(again));
   });
 
+  test('a branch made by someone else between the check and the write (change files 422) is reported as existing', async () => {
+    const t = await startGiteaTong(gitea);
+    open.push(t);
+    assert.equal((await t.call('create_pr', prArgs())).isError, undefined);
+    gitea.failNext({ method: 'GET', path: /\/branches\/tongs\/fix\/add-notes$/, status: 404, body: { message: 'The target couldn\'t be found.' } });
+    gitea.clearRequests();
+    const r = await t.call('create_pr', prArgs());
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /Branch 'tongs\/fix\/add-notes' already exists in acme\/ops/);
+    assert.deepEqual(gitea.writes().map((w) => `${w.method} ${w.path}`), ['POST /api/v1/repos/acme/ops/contents'], 'the refused write, nothing after it');
+    assert.equal(gitea.pulls('acme', 'ops').length, 1);
+  });
+
   test('a Gitea older than 1.20 is refused before any write, naming the version', async () => {
     gitea.version = '1.19.4';
     const t = await startGiteaTong(gitea);
