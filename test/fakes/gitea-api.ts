@@ -10,7 +10,8 @@
  *   with `new_branch` → 201 `FilesResponse`; 404 missing branch or file, 422 branch or file exists,
  *   sha missing or stale, bad base64);
  * - pulls: list, create (409 when an open PR has the same head and base), get, files, reviews;
- * - labels: list, create (403 when the fake is told the token may not);
+ * - labels: list, create (403 when the fake is told the token may not); an organisation's labels
+ *   (`GET /orgs/{org}/labels`, 404 for a user);
  * - `page`/`limit` pagination (limit capped at 50, Gitea's `MAX_RESPONSE_ITEMS`) with `X-Total-Count`
  *   and `Link`; errors as Gitea's `APIError` `{message, url}`; 401 without a valid token.
  *
@@ -100,6 +101,8 @@ export class FakeGitea {
   /** When false, creating a label answers 403 (a token without issue write access). */
   canCreateLabels = true;
   private readonly repos = new Map<string, Repo>();
+  /** Organisations (lower-case name) and their labels (name → id); other owners are users. */
+  private readonly orgs = new Map<string, Map<string, number>>();
   private readonly failures: FailureSpec[] = [];
   private readonly server: http.Server;
   private nextId = 1;
@@ -174,6 +177,18 @@ export class FakeGitea {
       reviews: (seed.reviews ?? []).map((r) => ({ id: this.nextId++, user: r.user, ...giteaState(r.state), body: r.body ?? '' })),
     });
     return number;
+  }
+
+  /** Makes `org` an organisation (its label list answers instead of 404) and gives it `labels`. */
+  addOrg(org: string, labels: string[] = []): void {
+    const map = this.orgs.get(org.toLowerCase()) ?? new Map<string, number>();
+    for (const l of labels) if (!map.has(l)) map.set(l, this.nextId++);
+    this.orgs.set(org.toLowerCase(), map);
+  }
+
+  /** Makes `org` a user again (forgets the organisation and its labels). */
+  removeOrg(org: string): void {
+    this.orgs.delete(org.toLowerCase());
   }
 
   /** Label names defined in a repository. */
@@ -330,6 +345,11 @@ export class FakeGitea {
 
   private route(method: string, apiPath: string, url: URL, body: unknown): { status: number; body: unknown; headers?: Record<string, string> } {
     const parts = apiPath.split('/').filter(Boolean).map(decodeURIComponent);
+    if (method === 'GET' && parts[0] === 'orgs' && parts[2] === 'labels' && parts.length === 3) {
+      const org = this.orgs.get(parts[1]!.toLowerCase());
+      if (!org) throw this.notFound();
+      return this.page(url, [...org].map(([n, id]) => ({ ...this.labelJson(undefined, n, id), url: `${this.baseUrl}/api/v1/orgs/${parts[1]}/labels/${id}` })));
+    }
     if (parts[0] !== 'repos' || parts.length < 3) throw this.notFound();
     const repo = this.repo(parts[1]!, parts[2]!);
     const rest = parts.slice(3);
@@ -402,7 +422,8 @@ export class FakeGitea {
       const files = this.diff(repo, base, head);
       if (files.length === 0) throw this.apiError(422, 'Invalid PullRequest: There are no changes between the head and the base');
       const ids = Array.isArray(b.labels) ? b.labels.map(Number) : [];
-      const names = [...repo.labels].filter(([, id]) => ids.includes(id)).map(([n]) => n);
+      const usable = [...repo.labels, ...(this.orgs.get(repo.owner.toLowerCase()) ?? [])];
+      const names = usable.filter(([, id]) => ids.includes(id)).map(([n]) => n);
       if (names.length !== ids.length) throw this.apiError(422, 'label does not exist');
       const pull: Pull = {
         number: this.nextIndex(repo),
@@ -576,8 +597,9 @@ export class FakeGitea {
     };
   }
 
-  private labelJson(repo: Repo, name: string, id: number) {
-    return { id, name, exclusive: false, is_archived: false, color: 'ededed', description: '', url: `${this.baseUrl}/api/v1/repos/${repo.owner}/${repo.name}/labels/${id}` };
+  private labelJson(repo: Repo | undefined, name: string, id: number) {
+    const url = repo ? `${this.baseUrl}/api/v1/repos/${repo.owner}/${repo.name}/labels/${id}` : '';
+    return { id, name, exclusive: false, is_archived: false, color: 'ededed', description: '', url };
   }
 
   private pullJson(repo: Repo, web: string, p: Pull) {
@@ -595,7 +617,7 @@ export class FakeGitea {
       user: this.userJson('tongs-bot'),
       title: p.title,
       body: p.body,
-      labels: p.labels.map((l) => this.labelJson(repo, l, repo.labels.get(l) ?? 0)),
+      labels: p.labels.map((l) => this.labelJson(repo, l, repo.labels.get(l) ?? this.orgs.get(repo.owner.toLowerCase())?.get(l) ?? 0)),
       milestone: null,
       assignee: null,
       assignees: null,

@@ -174,6 +174,7 @@ beforeEach(() => {
   }
   gitea.canCreateLabels = true;
   gitea.version = '1.23.1';
+  gitea.removeOrg('acme');
 });
 after(async () => {
   for (const t of open) await t.close();
@@ -375,6 +376,19 @@ describe('Gitea and Forgejo specifics', () => {
     assert.match(textOf(r), /Branch 'tongs\/fix\/add-notes' already exists in acme\/ops/);
     assert.deepEqual(gitea.writes().map((w) => `${w.method} ${w.path}`), ['POST /api/v1/repos/acme/ops/contents'], 'the refused write, nothing after it');
     assert.equal(gitea.pulls('acme', 'ops').length, 1);
+  });
+
+  test("an organisation's label is used when the repository has none of that name; none is created", async () => {
+    gitea.addOrg('acme', ['tongs']);
+    const t = await startGiteaTong(gitea);
+    open.push(t);
+    const r = await t.call('create_pr', prArgs());
+    assert.equal(r.isError, undefined, textOf(r));
+    assert.deepEqual(gitea.labels('acme', 'ops'), [], 'no repository label was made');
+    assert.deepEqual(gitea.pulls('acme', 'ops')[0]!.labels, ['tongs']);
+    assert.ok(gitea.requests.some((q) => q.path === '/api/v1/orgs/acme/labels'));
+    const listed = await t.call('list_prs', { repo_owner: 'acme', repo_name: 'ops' });
+    assert.equal((listed.structuredContent as { prs: unknown[] }).prs.length, 1);
   });
 
   test('a Gitea older than 1.20 is refused before any write, naming the version', async () => {

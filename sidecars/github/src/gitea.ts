@@ -7,7 +7,8 @@
  *   (one contents lookup per file, so the cost does not grow with the repository), then ONE write
  *   makes the commit and the branch: the change-files endpoint `POST /repos/{owner}/{repo}/contents`
  *   with `new_branch` (Gitea ≥ 1.20, Forgejo ≥ 1.20). Then the label is looked up by name (Gitea
- *   labels are numeric ids) and created when missing if the token may, and the pull request is opened
+ *   labels are numeric ids; the repository's, then its organisation's) and created in the repository
+ *   when missing if the token may, and the pull request is opened
  *   with it. If opening the PR fails, the branch is deleted again.
  * - `list_prs` / `get_pr_status`: open PRs filtered by label name; review states mapped to the
  *   lower-case states GitHub's provider reports.
@@ -290,6 +291,15 @@ export function createGiteaProvider(options: GiteaProviderOptions): GitProvider 
       }
       const labels = await all((page) => api.repos.issueListLabels(owner, name, { page, limit }));
       let labelId = labels.find((l) => l.name === pr.label)?.id;
+      if (labelId === undefined) {
+        // An organisation's labels apply to its repositories' PRs too; a user owner answers 404.
+        try {
+          const orgLabels = await all((page) => api.orgs.orgListLabels(owner, { page, limit }));
+          labelId = orgLabels.find((l) => l.name === pr.label)?.id;
+        } catch (err) {
+          if (!(err instanceof GiteaHttpError) || err.status >= 500) throw err;
+        }
+      }
 
       // The one write that makes the commit and the branch.
       try {
