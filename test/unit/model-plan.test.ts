@@ -177,7 +177,7 @@ test('a model tong needs a harness, and one whose emitter speaks its dialect', a
   const model = tongs(['repo', 'model-api', await shippedModelApi()]);
   const refused = (overrides: Partial<PlanInput>, pattern: RegExp) =>
     assert.throws(() => planLaunch(input(overrides)), (e: unknown) => e instanceof RefusalError && pattern.test(e.message));
-  refused({ tongs: model, harness: null }, /^model tong 'model-api' needs --harness; supported harnesses: claude, opencode$/);
+  refused({ tongs: model, harness: null }, /^model tong 'model-api' needs --harness; supported harnesses: claude, codex, gemini, opencode$/);
   refused({ tongs: model, harness: 'cursor' }, /^unknown harness 'cursor': model tong 'model-api' needs one of the supported harnesses/);
   refused(
     { tongs: [...model, ...tongs(['repo', 'github', GITHUB])], harness: null },
@@ -187,7 +187,7 @@ test('a model tong needs a harness, and one whose emitter speaks its dialect', a
   assert.equal(planLaunch(input({ tongs: model, harness: null, hostEnv: [] })).network, null);
   // Every emitter speaks every dialect today; the table and the emitters stay in step.
   for (const harness of ['claude', 'opencode']) {
-    for (const dialect of MODEL_DIALECT_NAMES) assert.ok(getEmitter(harness)?.models[dialect], `${harness} speaks ${dialect}`);
+    for (const dialect of MODEL_DIALECT_NAMES) assert.ok(getEmitter(harness)?.dialects.includes(dialect), `${harness} speaks ${dialect}`);
   }
 });
 
