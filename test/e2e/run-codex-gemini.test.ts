@@ -89,7 +89,8 @@ test('make run_codex: a full turn calls the tong tool, which runs in the tong, a
   assert.ok(call, `Codex offered the tong's whoami tool: ${JSON.stringify(api.requests[0]?.body.tools)}`);
   const final = api.requests.find((q) => q.answer === 'final');
   assert.ok(final?.text?.includes(s.mark), `the tool result carries the tong's TONG_MARK (set only in the tong): ${trace}`);
-  assert.match(r.stdout, new RegExp(`THE TONG SAID: .*${s.mark}`), trace);
+  assert.match(r.stdout, new RegExp(`THE TONG SAID: [\\s\\S]*"mark":"${s.mark}","tokenRequired":true`), trace);
+  assert.match(r.stdout + r.stderr, /mcp: tongtest\/whoami \(completed\)/, 'Codex ran the tong tool');
   assert.equal(api.requests[0]?.authorization, 'Bearer sk-fake');
   assertNoSessionLeft(s.project);
   // Codex kept its sessions in the project's private state, not in the user's ~/.codex.
@@ -99,6 +100,8 @@ test('make run_codex: a full turn calls the tong tool, which runs in the tong, a
 test('make run_gemini: a full turn calls the tong tool, which runs in the tong, and Gemini prints its result', { timeout: 600_000 }, async (t) => {
   if (!(await requireDocker(t))) return;
   const s = scenario(t, 'gemini-turn');
+  // The user's own choice of login, seeded into the project's private state: the Gemini API key.
+  userFile(s.home, '.gemini/settings.json', JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
   const api = await startFakeGeminiApi({ toolSuffix: 'whoami', finalTextPrefix: 'THE TONG SAID: ' });
   t.after(() => api.close());
   const r = await make(
@@ -114,7 +117,8 @@ test('make run_gemini: a full turn calls the tong tool, which runs in the tong, 
   assert.ok(api.requests.some((q) => q.answer === 'function_call'), `Gemini offered the tong's whoami tool: ${trace}`);
   const final = api.requests.find((q) => q.answer === 'final');
   assert.ok(final?.text?.includes(s.mark), `the tool result carries the tong's TONG_MARK: ${trace}`);
-  assert.match(r.stdout, new RegExp(`THE TONG SAID: .*${s.mark}`), trace);
+  // The tong required its bearer (tokenRequired), and Gemini sent it from the system settings.
+  assert.match(r.stdout, new RegExp(`THE TONG SAID: .*${s.mark}.*tokenRequired.{0,4}true`), trace);
   assert.equal(api.requests.find((q) => q.answer === 'function_call')?.apiKey, 'fake-key');
   assertNoSessionLeft(s.project);
 });

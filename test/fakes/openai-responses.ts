@@ -2,7 +2,8 @@
  * A scripted stand-in for the OpenAI Responses API (`POST /v1/responses`, streaming SSE), run on the
  * host so the real Codex CLI in the anvil goes through a whole agent turn (issue #14 "Codex, full
  * turn"). The script is one tool call: the first request whose `tools` offer a function whose name
- * ends with `toolSuffix` gets a `function_call` item calling it with `{}`; the request that carries
+ * ends with `toolSuffix` gets a `function_call` item calling it with `{}` (with its `namespace` when
+ * the function is a namespace tool's); the request that carries
  * that call's `function_call_output` gets a message, `finalTextPrefix` plus the output. Anything else
  * (e.g. a title or compaction request) gets a short text, recorded as `filler`.
  *
@@ -32,14 +33,18 @@ export interface FakeResponsesApi {
 
 type Item = Record<string, unknown>;
 
-/** Every function name the request offers, namespaced tools included (`namespace.name` and bare). */
-function offeredTools(body: FakeResponsesRequest['body']): string[] {
-  const names: string[] = [];
+/**
+ * Every function the request offers, with its namespace when it is one of a `namespace` tool's (as
+ * Codex 0.171 offers MCP tools: `{"type": "namespace", "name": "mcp__<server>", "tools": [...]}`).
+ */
+function offeredTools(body: FakeResponsesRequest['body']): { name: string; namespace?: string }[] {
+  const tools: { name: string; namespace?: string }[] = [];
   for (const t of body.tools ?? []) {
-    if (t.name) names.push(t.name);
-    for (const inner of t.tools ?? []) if (inner.name) names.push(inner.name, `${t.name ?? ''}${inner.name}`);
+    if (t.type === 'namespace') {
+      for (const inner of t.tools ?? []) if (inner.name) tools.push({ name: inner.name, namespace: t.name });
+    } else if (t.name) tools.push({ name: t.name });
   }
-  return names;
+  return tools;
 }
 
 export async function startFakeResponsesApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string }): Promise<FakeResponsesApi> {
@@ -66,11 +71,11 @@ export async function startFakeResponsesApi(options: { toolSuffix: string; final
         record.text = text;
         item = { type: 'message', id: `msg_${n}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] };
       } else {
-        const tool = offeredTools(body).find((name) => name.endsWith(options.toolSuffix));
+        const tool = offeredTools(body).find((x) => x.name.endsWith(options.toolSuffix));
         if (tool) {
           record.answer = 'function_call';
-          record.tool = tool;
-          item = { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, name: tool, arguments: '{}', status: 'completed' };
+          record.tool = tool.namespace ? `${tool.namespace}.${tool.name}` : tool.name;
+          item = { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, ...(tool.namespace ? { namespace: tool.namespace } : {}), name: tool.name, arguments: '{}', status: 'completed' };
         } else {
           record.answer = 'filler';
           record.text = 'ok';
