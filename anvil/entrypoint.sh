@@ -82,6 +82,17 @@ if [ -f /run/tongs/anthropic-model-token ]; then
   export ANTHROPIC_AUTH_TOKEN
   unset ANTHROPIC_API_KEY
 fi
+# Codex (dialect openai) and Gemini CLI (dialect google) present theirs as their API key (issue #14).
+if [ -f /run/tongs/openai-model-token ]; then
+  OPENAI_API_KEY=$(cat /run/tongs/openai-model-token)
+  export OPENAI_API_KEY
+  unset CODEX_API_KEY
+fi
+if [ -f /run/tongs/google-model-token ]; then
+  GEMINI_API_KEY=$(cat /run/tongs/google-model-token)
+  export GEMINI_API_KEY
+  unset GOOGLE_API_KEY
+fi
 
 # --- bearers as environment (issue #14: Codex's bearer_token_env_var) -------------------------------
 # Each file of /run/tongs/env is exported as the variable it is named after: the value is in no argv

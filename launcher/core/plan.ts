@@ -114,17 +114,23 @@ const kindTongs = (kind: string, list: readonly MergedTong[]) =>
 /**
  * Refuse, before any Docker work, what cannot be launched. Over every merged definition (whatever
  * `when` decides, so a conflict never depends on the host): alias collisions and two model tongs of
- * one dialect. Over the tongs that start: an mcp or model tong without an emitter for the harness, a
- * model dialect the harness's emitter does not speak, a workspace mount without a workspace, an anvil
+ * one dialect. Over the tongs that start: an mcp or model tong without an emitter for the harness, an
+ * unknown `--harness`, a workspace mount without a workspace, an anvil
  * argv that is not a `docker run` with an image, or an anvil network mode that cannot reach tongs.
+ * A model tong of a dialect the harness does not speak is not refused: it is left out (issue #14).
  * Throws one RefusalError whose message has one line per reason. When no tong starts (none defined,
  * or every one skipped by `when`) only the definition checks apply: the launch is a passthrough.
  */
 export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvilArgv' | 'workspace' | 'hostEnv'>): LaunchSelection {
   const { harness, anvilArgv, workspace } = input;
   const reasons: string[] = [...findAliasCollisions(input.tongs), ...findModelDialectConflicts(input.tongs), ...findEgressConflicts(input.tongs)];
-  const { started: tongs, skipped } = applyWhen(input.tongs, input.hostEnv ?? []);
   const emitter = getEmitter(harness);
+  // A model tong of a dialect the harness does not speak serves other harnesses (the repo layer ships
+  // one per dialect): it is left out of this session, before `when`, and not listed as skipped.
+  const forHarness = emitter
+    ? input.tongs.filter((t) => t.definition.interface?.kind !== 'model' || emitter.dialects.includes(t.definition.interface.dialect))
+    : input.tongs;
+  const { started: tongs, skipped } = applyWhen(forHarness, input.hostEnv ?? []);
   if (tongs.length === 0) {
     if (reasons.length > 0) throw new RefusalError(reasons.join('\n'));
     return { started: [], skipped, docker: parseDockerRunArgv(anvilArgv), emitter };
@@ -141,17 +147,6 @@ export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvil
         ? `unknown harness '${harness}': ${names} ${verb} one of the supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`
         : `${names} ${verb} --harness; supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`,
     );
-  }
-  if (emitter) {
-    for (const t of models) {
-      const iface = t.definition.interface;
-      if (iface?.kind !== 'model' || emitter.dialects.includes(iface.dialect)) continue;
-      const speakers = SUPPORTED_HARNESSES.filter((h) => getEmitter(h)?.dialects.includes(iface.dialect));
-      reasons.push(
-        `harness '${emitter.harness}' cannot use model tong '${t.name}' (${t.displayPath}): it does not speak dialect '${iface.dialect}'` +
-          (speakers.length > 0 ? `; harnesses that do: ${speakers.join(', ')}` : ''),
-      );
-    }
   }
   if (!workspace) {
     for (const t of tongs) {

@@ -125,14 +125,58 @@ test('--harness with an unknown name lists the supported harnesses, whatever the
   assert.deepEqual(planLaunch(input({ harness: 'cursor', tongs: [] })).anvilArgv, input({}).anvilArgv);
 });
 
-test('codex and gemini speak no model dialect yet: a model tong is refused, naming the harnesses that do', async () => {
-  const model = await readFile(path.join(REPO_ROOT, 'sidecars', 'model-api.yaml'), 'utf8');
-  for (const harness of ['codex', 'gemini']) {
-    assert.throws(
-      () => planLaunch(input({ harness, tongs: tongs(['repo', 'model-api', model]), hostEnv: ['ANTHROPIC_API_KEY'] })),
-      (e: unknown) => e instanceof RefusalError && /does not speak dialect 'anthropic'; harnesses that do: claude, opencode/.test(e.message),
-    );
-  }
+const shipped = (name: string) => readFile(path.join(REPO_ROOT, 'sidecars', `${name}.yaml`), 'utf8');
+const ALL_KEYS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'];
+const MODEL_TOKENS = { 'model-api': 'bearer-anthropic', 'model-openai': 'bearer-openai', 'model-google': 'bearer-google', github: BEARER };
+
+async function shippedModels(): Promise<MergedTong[]> {
+  return tongs(['repo', 'model-api', await shipped('model-api')], ['repo', 'model-openai', await shipped('model-openai')], ['repo', 'model-google', await shipped('model-google')], ['repo', 'github', GITHUB]);
+}
+
+/** The parts of a plan a model tong changes, as pinned JSON. */
+function wiring(plan: ReturnType<typeof planLaunch>): string {
+  const { models, skipped, warnings, mcpConfig, files, anvilArgv } = plan;
+  return `${JSON.stringify({ tongs: plan.tongs.map((t) => [t.name, t.kind, t.dialect]), models, skipped, warnings, mcpConfig, files, anvilArgv }, null, 2)}\n`;
+}
+
+test('golden: codex with the shipped model tongs: only the openai one starts, and Codex\'s model provider is the tong', async () => {
+  const plan = planLaunch(input({ tongs: await shippedModels(), hostEnv: ALL_KEYS, mcpTokens: MODEL_TOKENS }));
+  await assertGolden('plan-model-codex.json', wiring(plan));
+  assert.deepEqual(plan.tongs.map((t) => t.name), ['github', 'model-openai'], 'the anthropic and google tongs serve other harnesses');
+  assert.deepEqual(plan.skipped, [], 'and are not listed as skipped');
+  assert.deepEqual(plan.models.map((m) => [m.dialect, m.tong, m.tokenPath]), [['openai', 'model-openai', '/run/tongs/openai-model-token']]);
+  const tail = plan.anvilArgv.slice(plan.anvilArgv.indexOf('list') + 1);
+  assert.ok(tail.includes('model_provider="tongs"') && tail.includes('model_providers.tongs.base_url="http://model-openai:8080/v1"'), tail.join(' '));
+  assert.ok(tail.includes('model_providers.tongs.env_key="OPENAI_API_KEY"'));
+  assert.ok(plan.anvilArgv.includes('/tmp/tongs-x/openai-model-token:/run/tongs/openai-model-token:ro'));
+  assert.ok(!plan.anvilArgv.some((a) => /bearer-/.test(a)), 'no bearer in the argv');
+  const tong = plan.tongs.find((t) => t.name === 'model-openai');
+  assert.equal(tong?.env.TONG_DIALECT, 'openai');
+  assert.equal(tong?.secretEnv.OPENAI_API_KEY, '${secret:env:OPENAI_API_KEY?}');
+});
+
+test('golden: gemini with the shipped model tongs: only the google one starts, through GOOGLE_GEMINI_BASE_URL and an API-key login', async () => {
+  const plan = planLaunch(input({ harness: 'gemini', anvilArgv: ['docker', 'run', '--rm', 'tongs-anvil:local', 'gemini'], tongs: await shippedModels(), hostEnv: ALL_KEYS, mcpTokens: MODEL_TOKENS }));
+  await assertGolden('plan-model-gemini.json', wiring(plan));
+  assert.deepEqual(plan.tongs.map((t) => t.name), ['github', 'model-google']);
+  const settings = JSON.parse(plan.files.find((f) => f.containerPath === '/run/tongs/gemini/settings.json')!.content) as Record<string, unknown>;
+  assert.deepEqual(settings.security, { auth: { selectedType: 'gemini-api-key' } });
+  assert.ok(plan.anvilArgv.includes('GOOGLE_GEMINI_BASE_URL=http://model-google:8080'));
+  assert.ok(!plan.anvilArgv.some((a) => /bearer-/.test(a)), 'no bearer in the argv');
+  assert.ok(!plan.files.find((f) => f.containerPath.endsWith('settings.json'))!.content.includes('bearer-google'), 'the model bearer is only in its token file');
+  // A model tong alone: the settings file still carries the login choice; no mcpConfig.
+  const alone = planLaunch(input({ harness: 'gemini', anvilArgv: ['docker', 'run', 'tongs-anvil:local', 'gemini'], tongs: tongs(['repo', 'model-google', await shipped('model-google')]), hostEnv: ['GEMINI_API_KEY'], mcpTokens: MODEL_TOKENS }));
+  assert.equal(alone.mcpConfig, null);
+  assert.deepEqual(JSON.parse(alone.files[0]!.content), { security: { auth: { selectedType: 'gemini-api-key' } } });
+});
+
+test('claude with every shipped model tong and every key: only the anthropic one starts, the others are not mentioned', async () => {
+  const plan = planLaunch(input({ harness: 'claude', anvilArgv: ['docker', 'run', 'tongs-anvil:local', 'claude'], tongs: await shippedModels(), hostEnv: ALL_KEYS, mcpTokens: MODEL_TOKENS }));
+  assert.deepEqual(plan.tongs.map((t) => t.name), ['github', 'model-api']);
+  assert.deepEqual(plan.skipped, []);
+  // Without the google key, gemini skips its tong by when.env and says so.
+  const noKey = planLaunch(input({ harness: 'gemini', anvilArgv: ['docker', 'run', 'tongs-anvil:local', 'gemini'], tongs: await shippedModels(), hostEnv: ['ANTHROPIC_API_KEY'], mcpTokens: MODEL_TOKENS }));
+  assert.deepEqual(noKey.skipped.map((x) => x.name), ['model-google']);
 });
 
 test('tongs-codex-config: a same-named mcp_servers entry goes whole, subtables included; the rest stays', () => {

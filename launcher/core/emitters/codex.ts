@@ -12,6 +12,13 @@
  * (a stdio entry would then fail to load, `url is not supported for stdio`); `TONGS_CODEX_MCP` names
  * the tongs' servers, and the entrypoint removes those entries from the anvil's private
  * `$CODEX_HOME/config.toml` first (`tongs-codex-config`), so a tong's entry replaces the user's whole.
+ *
+ * A model tong (dialect openai, issue #14 item 4): Codex's model provider becomes the tong, by
+ * overrides above every config layer (and above a profile's `model_provider`):
+ *   -c model_provider="tongs" -c model_providers.tongs.base_url="http://<alias>:<port>/v1"
+ *   -c model_providers.tongs.env_key="OPENAI_API_KEY" -c model_providers.tongs.wire_api="responses"
+ * The key Codex sends is the session bearer, which the entrypoint exports as `OPENAI_API_KEY` from
+ * its read-only file; the tong swaps it for the real key.
  */
 import { ANVIL_FILES_DIR, type AnvilOption, type EmittedFile, type HarnessEmitter } from './types.js';
 
@@ -23,13 +30,16 @@ export function codexBearerVariable(server: string): string {
   return `TONGS_MCP_BEARER_${server.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
+/** The model provider a model tong becomes in Codex's config. */
+export const CODEX_MODEL_PROVIDER = 'tongs';
+
 /** A TOML basic string (JSON's escapes are TOML's for everything a URL or a variable name holds). */
 const tomlString = (s: string) => JSON.stringify(s);
 
 export const codexEmitter: HarnessEmitter = {
   harness: 'codex',
-  dialects: [],
-  emit({ servers }) {
+  dialects: ['openai'],
+  emit({ servers, models }) {
     const files: EmittedFile[] = [];
     const anvil: AnvilOption[] = [];
     const harnessArgs: string[] = [];
@@ -48,6 +58,17 @@ export const codexEmitter: HarnessEmitter = {
       mcpServers[s.name] = entry;
     }
     if (servers.length > 0) anvil.push({ env: 'TONGS_CODEX_MCP', value: servers.map((s) => s.name).join(',') });
+    for (const m of models) {
+      const p = `model_providers.${CODEX_MODEL_PROVIDER}`;
+      anvil.push({ mount: m.tokenPath });
+      harnessArgs.push(
+        '-c', `model_provider=${tomlString(CODEX_MODEL_PROVIDER)}`,
+        '-c', `${p}.name=${tomlString(`tongs model tong ${m.tong}`)}`,
+        '-c', `${p}.base_url=${tomlString(`${m.baseUrl}/v1`)}`,
+        '-c', `${p}.env_key=${tomlString('OPENAI_API_KEY')}`,
+        '-c', `${p}.wire_api=${tomlString('responses')}`,
+      );
+    }
     return { files, anvil, harnessArgs, mcpConfig: servers.length > 0 ? { mcp_servers: mcpServers } : null };
   },
 };

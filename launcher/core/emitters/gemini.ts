@@ -10,16 +10,21 @@
  * group- or world-writable, and disables every MCP server in an untrusted folder: the anvil
  * entrypoint copies the file into a root-owned directory the harness user can read, and trusts
  * /workspace (the anvil is the sandbox).
+ *
+ * A model tong (dialect google, issue #14 item 4): `GOOGLE_GEMINI_BASE_URL=http://<alias>:<port>` as
+ * a `-e` option and `security.auth.selectedType: "gemini-api-key"` in the system settings, so Gemini
+ * uses an API key; the key is the session bearer, which the entrypoint exports as `GEMINI_API_KEY`
+ * from its read-only file, and the tong swaps it for the real key.
  */
-import { ANVIL_FILES_DIR, type HarnessEmitter } from './types.js';
+import { ANVIL_FILES_DIR, type AnvilOption, type HarnessEmitter } from './types.js';
 
 /** Where the system settings are mounted in the anvil. */
 export const GEMINI_SYSTEM_SETTINGS = `${ANVIL_FILES_DIR}/gemini/settings.json`;
 
 export const geminiEmitter: HarnessEmitter = {
   harness: 'gemini',
-  dialects: [],
-  emit({ servers }) {
+  dialects: ['google'],
+  emit({ servers, models }) {
     const mcpServers: Record<string, unknown> = {};
     for (const s of servers) {
       mcpServers[s.name] = {
@@ -27,12 +32,17 @@ export const geminiEmitter: HarnessEmitter = {
         ...(s.bearerToken ? { headers: { Authorization: `Bearer ${s.bearerToken}` } } : {}),
       };
     }
-    const document = { mcpServers };
+    const document: Record<string, unknown> = servers.length > 0 ? { mcpServers } : {};
+    const anvil: AnvilOption[] = [{ mount: GEMINI_SYSTEM_SETTINGS }, { env: 'GEMINI_CLI_SYSTEM_SETTINGS_PATH', value: GEMINI_SYSTEM_SETTINGS }];
+    for (const m of models) {
+      document.security = { auth: { selectedType: 'gemini-api-key' } };
+      anvil.push({ mount: m.tokenPath }, { env: 'GOOGLE_GEMINI_BASE_URL', value: m.baseUrl });
+    }
     return {
       files: [{ containerPath: GEMINI_SYSTEM_SETTINGS, content: `${JSON.stringify(document, null, 2)}\n`, mode: 0o600 }],
-      anvil: [{ mount: GEMINI_SYSTEM_SETTINGS }, { env: 'GEMINI_CLI_SYSTEM_SETTINGS_PATH', value: GEMINI_SYSTEM_SETTINGS }],
+      anvil,
       harnessArgs: [],
-      mcpConfig: servers.length > 0 ? document : null,
+      mcpConfig: servers.length > 0 ? { mcpServers } : null,
     };
   },
 };
