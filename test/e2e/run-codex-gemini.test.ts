@@ -10,20 +10,30 @@
  *  - A full turn: the CLI asks a scripted model on the host (test/fakes/openai-responses.ts,
  *    test/fakes/gemini-api.ts) and calls the tong's `whoami` tool when told to; the tool runs in the
  *    tong (its TONG_MARK and hostname come back) and the CLI prints the model's final text.
- *    These harnesses have no model tong dialect yet (issue #14 item 4), so the scripted model is
- *    reached directly: the anvil joins the session network (TONGS_ANVIL_RELAY=0, unsealed) with
+ *    Directly: the anvil joins the session network (TONGS_ANVIL_RELAY=0, unsealed) with
  *    host.docker.internal mapped to the host, and the model settings come in ANVIL_DOCKER_ARGS.
+ *  - The same turn through the model tong (issue #14 item 4; TONGS_TEST_MODEL_API_IMAGE, default
+ *    tongs-model-api:local), sealed (the relay: the anvil has no network): the host's
+ *    OPENAI_API_KEY / GEMINI_API_KEY and base URL go to the shipped model-openai / model-google
+ *    tong, the upstream (the scripted model) gets the real key. Mid-turn, the anvil is searched: the
+ *    real key is in no `docker inspect` of the session, no process's argv or environment in the
+ *    anvil; the tong's MCP bearer is in no `docker inspect` and no argv.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, chownSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import { startFakeGeminiApi } from '../fakes/gemini-api.js';
 import { startFakeResponsesApi } from '../fakes/openai-responses.js';
-import { requireDocker } from '../support/docker.js';
+import { hostGateway, requireDocker } from '../support/docker.js';
+import { REPO_ROOT } from '../support/process.js';
 import { OWNER, assertNoSessionLeft, make, scenario, stateDir } from './anvil-scenario.js';
 
 const ANVIL_IMAGE = process.env.TONGS_TEST_ANVIL_IMAGE ?? 'tongs-anvil:local';
+/** The model tong image (`make model-api-image`), for the shipped openai and google definitions. */
+const MODEL_API_IMAGE = process.env.TONGS_TEST_MODEL_API_IMAGE ?? 'tongs-model-api:local';
 
 /** Host environment for make: a fake HOME, no model key (the shipped model tong stays off). */
 function hostEnv(home: string, relay: '0' | '1'): NodeJS.ProcessEnv {
@@ -120,5 +130,105 @@ test('make run_gemini: a full turn calls the tong tool, which runs in the tong, 
   // The tong required its bearer (tokenRequired), and Gemini sent it from the system settings.
   assert.match(r.stdout, new RegExp(`THE TONG SAID: .*${s.mark}.*tokenRequired.{0,4}true`), trace);
   assert.equal(api.requests.find((q) => q.answer === 'function_call')?.apiKey, 'fake-key');
+  assertNoSessionLeft(s.project);
+});
+
+/** The shipped model tong definitions, on the test's image, in the scenario's repo layer. */
+function writeModelTongs(repo: string): void {
+  for (const name of ['model-openai', 'model-google']) {
+    const text = readFileSync(path.join(REPO_ROOT, 'sidecars', `${name}.yaml`), 'utf8').replace(/^build: .*$/m, '').replace(/^image: .*$/m, `image: ${MODEL_API_IMAGE}`);
+    writeFileSync(path.join(repo, `${name}.yaml`), text);
+  }
+}
+
+const docker = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8' });
+
+/**
+ * The leak search, mid-turn (the seal's rule 4, issue #14 "Secrets"): the session's containers by the
+ * anvil's session label; `realKey` in none of their `docker inspect`, nor in any argv or environment
+ * of a process in the anvil; the MCP bearer (read from its file in the anvil) in no `docker inspect`
+ * and no argv. Returns what it found wrong, empty when nothing.
+ */
+function leaks(project: string, realKey: string, bearerFile: string | null): string[] {
+  const anvil = docker(['ps', '--filter', 'label=dev.tongs.role=anvil', '--format', '{{.ID}} {{.Names}}']).stdout
+    .split('\n').find((l) => l.includes(path.basename(project)))?.split(' ')[0];
+  if (!anvil) return ['no anvil of this session is running'];
+  const session = docker(['inspect', '-f', '{{ index .Config.Labels "dev.tongs.session" }}', anvil]).stdout.trim();
+  const ids = docker(['ps', '-aq', '--filter', `label=dev.tongs.session=${session}`]).stdout.split('\n').filter(Boolean);
+  const inspect = docker(['inspect', anvil, ...ids]).stdout;
+  const proc = (what: string) =>
+    docker(['exec', anvil, 'sh', '-c', `for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/${what} 2>/dev/null; echo; done`]).stdout;
+  const found: string[] = [];
+  if (!inspect.includes(anvil)) found.push('docker inspect gave nothing');
+  if (inspect.includes(realKey)) found.push('the real key is in docker inspect');
+  const argv = proc('cmdline');
+  if (!argv.includes('node') && !argv.includes('codex')) found.push(`no process argv read: ${argv.slice(0, 200)}`);
+  if (argv.includes(realKey)) found.push('the real key is in an argv in the anvil');
+  if (proc('environ').includes(realKey)) found.push('the real key is in an environment in the anvil');
+  if (bearerFile) {
+    const bearer = docker(['exec', anvil, 'cat', bearerFile]).stdout.trim();
+    if (bearer.length < 16) found.push(`no bearer in ${bearerFile}`);
+    else {
+      if (inspect.includes(bearer)) found.push('the MCP bearer is in docker inspect');
+      if (argv.includes(bearer)) found.push('the MCP bearer is in an argv in the anvil');
+    }
+  }
+  return found;
+}
+
+test('make run_codex through the model tong (sealed): the upstream gets the real key, the turn calls the tong tool, nothing leaks', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const s = scenario(t, 'codex-model');
+  writeModelTongs(path.join(s.dir, 'repo'));
+  const realKey = `sk-proj-e2e-${randomBytes(12).toString('hex')}`;
+  let found: string[] = ['the leak search did not run'];
+  const api = await startFakeResponsesApi({
+    toolSuffix: 'whoami',
+    finalTextPrefix: 'THE TONG SAID: ',
+    beforeToolCall: async () => {
+      found = leaks(s.project, realKey, '/run/tongs/env/TONGS_MCP_BEARER_TONGTEST');
+    },
+  });
+  t.after(() => api.close());
+  const env = { ...hostEnv(s.home, '1'), OPENAI_API_KEY: realKey, OPENAI_BASE_URL: `http://${hostGateway()}:${api.port}/v1` };
+  const r = await make(
+    ['run_codex', ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`, 'CODEX_ARGS=exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -m gpt-fake "who answers the whoami tool?"', 'ANVIL_DOCKER_ARGS='],
+    env,
+  );
+  const trace = `${r.stdout}\n${r.stderr}\n${JSON.stringify(api.requests.map((q) => [q.path, q.answer, q.tool]))}`;
+  assert.equal(r.status, 0, trace);
+  assert.match(r.stderr, /model: the harness reaches the OpenAI API through the model tong 'model-openai'/);
+  assert.ok(api.requests.length >= 2, trace);
+  for (const q of api.requests) assert.equal(q.authorization, `Bearer ${realKey}`, 'the upstream gets the real key, never the session bearer');
+  assert.match(r.stdout, new RegExp(`THE TONG SAID: [\\s\\S]*"mark":"${s.mark}","tokenRequired":true`), trace);
+  assert.deepEqual(found, [], 'nothing leaked');
+  assertNoSessionLeft(s.project);
+});
+
+test('make run_gemini through the model tong (sealed): the upstream gets the real key, the turn calls the tong tool, nothing leaks', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const s = scenario(t, 'gemini-model');
+  writeModelTongs(path.join(s.dir, 'repo'));
+  const realKey = `AIza-e2e-${randomBytes(12).toString('hex')}`;
+  let found: string[] = ['the leak search did not run'];
+  const api = await startFakeGeminiApi({
+    toolSuffix: 'whoami',
+    finalTextPrefix: 'THE TONG SAID: ',
+    beforeToolCall: async () => {
+      found = leaks(s.project, realKey, null);
+    },
+  });
+  t.after(() => api.close());
+  const env = { ...hostEnv(s.home, '1'), GEMINI_API_KEY: realKey, GOOGLE_GEMINI_BASE_URL: `http://${hostGateway()}:${api.port}` };
+  const r = await make(
+    ['run_gemini', ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`, 'GEMINI_ARGS=--yolo -m gemini-2.5-flash -p "who answers the whoami tool?"', 'ANVIL_DOCKER_ARGS='],
+    env,
+  );
+  const trace = `${r.stdout}\n${r.stderr}\n${JSON.stringify(api.requests.map((q) => [q.path, q.answer, q.tool]))}`;
+  assert.equal(r.status, 0, trace);
+  assert.match(r.stderr, /model: the harness reaches the Gemini API through the model tong 'model-google'/);
+  for (const q of api.requests) assert.equal(q.apiKey, realKey, 'the upstream gets the real key, never the session bearer');
+  assert.match(r.stdout, new RegExp(`THE TONG SAID: .*${s.mark}.*tokenRequired.{0,4}true`), trace);
+  assert.deepEqual(found, [], 'nothing leaked');
   assertNoSessionLeft(s.project);
 });

@@ -8,6 +8,9 @@
  * Anything else — Gemini CLI's own side requests (next-speaker check, routing), `countTokens` — gets
  * a short JSON text, recorded as `filler`.
  *
+ * `beforeToolCall` runs (and is awaited) before the tool call is answered, so a test can look at the
+ * anvil mid-turn.
+ *
  * Streaming: one SSE `data:` line per GenerateContentResponse
  * (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent), `finishReason:
  * "STOP"` and `usageMetadata` in the last one.
@@ -35,12 +38,13 @@ export interface FakeGeminiApi {
   close(): Promise<void>;
 }
 
-export async function startFakeGeminiApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string }): Promise<FakeGeminiApi> {
+export async function startFakeGeminiApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string; beforeToolCall?: () => Promise<void> }): Promise<FakeGeminiApi> {
   const requests: FakeGeminiRequest[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString('utf8')));
-    req.on('end', () => {
+    req.on('end', () => void answer());
+    const answer = async () => {
       const url = req.url ?? '';
       const body = (raw ? JSON.parse(raw) : {}) as FakeGeminiRequest['body'];
       const key = req.headers['x-goog-api-key'];
@@ -67,6 +71,7 @@ export async function startFakeGeminiApi(options: { toolSuffix: string; finalTex
         record.text = `${options.finalTextPrefix}${JSON.stringify(answered.functionResponse!.response)}`;
         part = { text: record.text };
       } else if (tool && stream) {
+        await options.beforeToolCall?.();
         record.answer = 'function_call';
         record.tool = tool;
         part = { functionCall: { name: tool, args: {} } };
@@ -87,7 +92,7 @@ export async function startFakeGeminiApi(options: { toolSuffix: string; finalTex
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       res.end(`data: ${JSON.stringify(response)}\r\n\r\n`);
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, options.host ?? '0.0.0.0', resolve));
   return {

@@ -7,6 +7,9 @@
  * that call's `function_call_output` gets a message, `finalTextPrefix` plus the output. Anything else
  * (e.g. a title or compaction request) gets a short text, recorded as `filler`.
  *
+ * `beforeToolCall` runs (and is awaited) before the tool call is answered: the session is then up,
+ * so a test can look at the anvil mid-turn.
+ *
  * Events, in the documented order (https://platform.openai.com/docs/api-reference/responses-streaming):
  * `response.created`, `response.output_item.added`, for text `response.output_text.delta`, then
  * `response.output_item.done` with the whole item and `response.completed` with usage.
@@ -47,13 +50,14 @@ function offeredTools(body: FakeResponsesRequest['body']): { name: string; names
   return tools;
 }
 
-export async function startFakeResponsesApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string }): Promise<FakeResponsesApi> {
+export async function startFakeResponsesApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string; beforeToolCall?: () => Promise<void> }): Promise<FakeResponsesApi> {
   const requests: FakeResponsesRequest[] = [];
   let n = 0;
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString('utf8')));
-    req.on('end', () => {
+    req.on('end', () => void answer());
+    const answer = async () => {
       const body = (raw ? JSON.parse(raw) : {}) as FakeResponsesRequest['body'];
       const record: FakeResponsesRequest = { path: req.url ?? '', body, answer: 'other', authorization: req.headers.authorization };
       requests.push(record);
@@ -73,6 +77,7 @@ export async function startFakeResponsesApi(options: { toolSuffix: string; final
       } else {
         const tool = offeredTools(body).find((x) => x.name.endsWith(options.toolSuffix));
         if (tool) {
+          await options.beforeToolCall?.();
           record.answer = 'function_call';
           record.tool = tool.namespace ? `${tool.namespace}.${tool.name}` : tool.name;
           item = { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, ...(tool.namespace ? { namespace: tool.namespace } : {}), name: tool.name, arguments: '{}', status: 'completed' };
@@ -97,7 +102,7 @@ export async function startFakeResponsesApi(options: { toolSuffix: string; final
         response: { ...response, status: 'completed', output: [item], usage: { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 } },
       });
       res.end();
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, options.host ?? '0.0.0.0', resolve));
   return {
