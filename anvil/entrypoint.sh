@@ -165,13 +165,23 @@ build_opencode_config() {
 prepare_codex() {
   [ -n "${TONGS_CODEX_MCP:-}" ] || return 0
   config="${CODEX_HOME:-$home/.codex}/config.toml"
-  [ -f "$config" ] || return 0
   old_ifs=$IFS
   IFS=,
   # shellcheck disable=SC2086 # split the comma-separated names
   removed=$(tongs-codex-config "$config" $TONGS_CODEX_MCP) || die "cannot read Codex's config $config (see above); stopping"
   IFS=$old_ifs
   if [ -n "$removed" ]; then say "the tongs replace Codex's mcp_servers entries $removed of $config"; fi
+  # The project's own .codex/config.toml (read by Codex once the project is trusted) is not the anvil's
+  # to rewrite: a same-named entry there blends with the tong's, so say which.
+  if [ -f "$workspace/.codex/config.toml" ]; then
+    IFS=,
+    # shellcheck disable=SC2086
+    clash=$(tongs-codex-config --check "$workspace/.codex/config.toml" $TONGS_CODEX_MCP 2>/dev/null) || clash=""
+    IFS=$old_ifs
+    if [ -n "$clash" ]; then
+      say "the project's .codex/config.toml defines mcp_servers $clash too: once this project is trusted, Codex merges it into the tong's entry; rename it there"
+    fi
+  fi
 }
 
 # --- Gemini CLI: system settings it accepts, and a trusted workspace ------------------------------

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `tongs-codex-config CONFIG NAME…` — remove the `[mcp_servers.<NAME>]` entries (with their subtables)
+ * `tongs-codex-config [--check] CONFIG NAME…` — remove the `[mcp_servers.<NAME>]` entries (with their subtables)
  * from the Codex config file CONFIG in place (issue #14 item 1: a tong's entry replaces the user's
  * same-named entry whole). Codex deep-merges its `-c mcp_servers.<name>.…` overrides into the
  * entry of config.toml; a stdio entry of the user's would blend with the tong's URL and fail to load.
  * The anvil entrypoint runs it on the anvil's private `$CODEX_HOME/config.toml`, never on a file of
  * the host user's. The file is rewritten only when an entry goes (comments are then lost, the
- * values kept); the names removed are printed on stdout, space-separated.
+ * values kept); the names removed are printed on stdout, space-separated. `--check` only prints the
+ * names CONFIG has and writes nothing (for a file that is not the anvil's own, e.g. the project's
+ * `.codex/config.toml`).
  * Exit status: 0 done (also when CONFIG does not exist); 1 CONFIG is not valid TOML; 2 usage error.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -25,10 +27,11 @@ export function dropMcpServers(text: string, names: readonly string[]): { text: 
   return { text: stringify(doc), removed };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [file, ...names] = argv;
+async function main(args: string[]): Promise<number> {
+  const check = args[0] === '--check';
+  const [file, ...names] = check ? args.slice(1) : args;
   if (!file || names.length === 0) {
-    process.stderr.write('usage: tongs-codex-config CONFIG NAME…\n');
+    process.stderr.write('usage: tongs-codex-config [--check] CONFIG NAME…\n');
     return 2;
   }
   let text: string;
@@ -45,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tongs: ${file}: not valid TOML: ${(err as Error).message}\n`);
     return 1;
   }
-  if (result.removed.length > 0) await writeFile(file, result.text);
+  if (!check && result.removed.length > 0) await writeFile(file, result.text);
   process.stdout.write(result.removed.join(' '));
   return 0;
 }

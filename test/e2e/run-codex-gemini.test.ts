@@ -57,12 +57,16 @@ test('make run_codex: `codex mcp list` shows the tong with its bearer variable, 
   if (!(await requireDocker(t))) return;
   const s = scenario(t, 'codex');
   userFile(s.home, '.codex/config.toml', '[mcp_servers.tongtest]\ncommand = "not-the-tong"\nargs = ["x"]\n\n[mcp_servers.mine]\ncommand = "mine"\n');
+  // The project's own config too (read by Codex only once the project is trusted): named, not rewritten.
+  mkdirSync(path.join(s.project, '.codex'));
+  writeFileSync(path.join(s.project, '.codex', 'config.toml'), '[mcp_servers.tongtest]\ncommand = "project-one"\n');
   const r = await make(['run_codex', ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`, 'CODEX_ARGS=mcp list', 'ANVIL_DOCKER_ARGS='], hostEnv(s.home, '1'));
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^tongtest\s+http:\/\/tongtest:8080\/mcp\s+TONGS_MCP_BEARER_TONGTEST\s+enabled\s+Bearer token/m, r.stdout);
   assert.match(r.stdout, /^mine\s+mine/m, 'the user\'s other servers stay');
   assert.match(r.stderr, /the tongs replace Codex's mcp_servers entries tongtest/);
   assert.ok(!r.stdout.includes('not-the-tong'), 'the user\'s same-named stdio entry is gone whole');
+  assert.match(r.stderr, /the project's \.codex\/config\.toml defines mcp_servers tongtest too/);
   assertNoSessionLeft(s.project);
 });
 

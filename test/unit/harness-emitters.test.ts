@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { dropMcpServers } from '../../anvil/src/codex-config.js';
@@ -198,4 +200,23 @@ url = "http://other/mcp"
   assert.deepEqual(same.removed, []);
   assert.deepEqual(dropMcpServers('model = "o3"\n', ['github']).removed, []);
   assert.throws(() => dropMcpServers('[broken', ['github']));
+});
+
+test('tongs-codex-config CLI: rewrites the anvil\'s config, --check only reports, a missing file is nothing', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tongs-codex-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.toml');
+  const text = '[mcp_servers.github]\ncommand = "x"\n[mcp_servers.keep]\ncommand = "y"\n';
+  await writeFile(file, text);
+  const run = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/anvil/src/codex-config.js'), ...args], { encoding: 'utf8' });
+  const check = run('--check', file, 'github', 'notes');
+  assert.deepEqual([check.status, check.stdout], [0, 'github']);
+  assert.equal(await readFile(file, 'utf8'), text, '--check writes nothing');
+  const drop = run(file, 'github', 'notes');
+  assert.deepEqual([drop.status, drop.stdout], [0, 'github']);
+  assert.deepEqual(Object.keys(parse(await readFile(file, 'utf8')).mcp_servers as object), ['keep']);
+  assert.deepEqual([run(path.join(dir, 'missing.toml'), 'github').status, run(path.join(dir, 'missing.toml'), 'github').stdout], [0, '']);
+  await writeFile(file, '[broken');
+  assert.equal(run(file, 'github').status, 1);
+  assert.equal(run().status, 2);
 });
