@@ -233,6 +233,24 @@ if [ "$drop" = 1 ] && [ -d /run/tongs ]; then
   done
 fi
 
+# --- the launch gate (DESIGN.md "Launch order") ---------------------------------------------------
+# The launcher starts this container while the tongs start; the harness may run only once every tong
+# is ready. It writes `go` into $TONGS_GATE/state then, or `stop` when a tong failed (it reports that
+# itself, so nothing is said here). Everything above already ran meanwhile. Polled every 10 ms for
+# the first 5 s (a launch is ready well within that), then every 100 ms; a launcher that died
+# leaves the anvil waiting for TONGS_GATE_TIMEOUT seconds at most (default 900: image builds count).
+if [ -n "${TONGS_GATE:-}" ]; then
+  gate_n=0
+  gate_limit=$(( ${TONGS_GATE_TIMEOUT:-900} * 10 + 450 )) # 500 polls of 10 ms, then polls of 100 ms
+  while [ ! -e "$TONGS_GATE/state" ]; do
+    gate_n=$((gate_n + 1))
+    if [ "$gate_n" -le 500 ]; then sleep 0.01; else sleep 0.1; fi
+    [ "$gate_n" -lt "$gate_limit" ] || die "the launcher gave no go within ${TONGS_GATE_TIMEOUT:-900} s (has it died? \`tongs gc\` removes what it left)"
+  done
+  read -r gate_state <"$TONGS_GATE/state" || gate_state=
+  [ "$gate_state" = go ] || exit 1
+fi
+
 # --- exec the harness ----------------------------------------------------------------------------
 if [ "$drop" = 0 ]; then
   exec "$@"

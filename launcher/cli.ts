@@ -3,7 +3,7 @@
  * The `tongs` command line (DESIGN.md "The launcher CLI", issue #2).
  *
  *   tongs run  [options] -- <anvil argv…>   launch tongs, then the anvil in the foreground
- *   tongs plan [options] -- <anvil argv…>   print the LaunchPlan as JSON; no Docker, writes nothing
+ *   tongs plan [options] -- <anvil argv…>   print the LaunchPlan as JSON; starts nothing, writes nothing
  *   tongs validate [layer options]          check every definition; print all problems
  *   tongs schema                            print the JSON Schema of a definition
  *   tongs ps [--json]                       sessions and tongs that still exist
@@ -16,7 +16,10 @@
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-import { stat } from 'node:fs/promises';
+// Node's own modules are imported statically: the bundle (make/bundle.mjs) runs under the V8 code
+// cache, whose loader cannot serve a dynamic import() that esbuild leaves in place.
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,12 +28,13 @@ import type { MergeResult, MergedTong } from './core/layers.js';
 import type { LaunchPlan } from './core/plan-types.js';
 import type { DefinitionSource } from './core/validate.js';
 import { setEnvNames } from './core/when.js';
-import { discoverDefinitions, type LayerDirs } from './shell/discover.js';
-import { runPassthrough } from './shell/passthrough.js';
+import { discoverDefinitions, type LayerDirs } from './shell/gather/discover.js';
+import { runPassthrough } from './shell/run/passthrough.js';
 
 const HELP = `Usage:
   tongs run  [options] -- <anvil argv…>   launch the tongs, then the anvil command in the foreground
-  tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (no Docker, writes nothing)
+  tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (starts nothing, writes nothing;
+                                          asks the engine only for the anvil image's gate label)
   tongs validate [layer options]          check every tong definition and print all problems
   tongs schema                            print the JSON Schema of a tong definition
   tongs ps [--json]                       list the sessions and tongs that tongs started
@@ -229,11 +233,11 @@ async function validateAndMerge(sources: DefinitionSource[]): Promise<MergeResul
 }
 
 /**
- * `loadTongs` through the definition cache (launcher/shell/definition-cache.ts): unchanged files and
+ * `loadTongs` through the definition cache (launcher/shell/gather/definition-cache.ts): unchanged files and
  * code skip yaml and zod entirely. Only `run` uses it; `plan` and `validate` write nothing.
  */
 async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[]> {
-  const cache = await import('./shell/definition-cache.js');
+  const cache = await import('./shell/gather/definition-cache.js');
   const file = cache.definitionCachePath(tongsHome());
   const key = await cache.definitionCacheKey(sources);
   let merged = await cache.readDefinitionCache(file, key);
@@ -245,19 +249,18 @@ async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[
   return merged.tongs;
 }
 
-/** Session id: 12 hex characters from 6 random bytes. (node:crypto is loaded only when needed.) */
+/** Session id: 12 hex characters from 6 random bytes. */
 async function mintSessionId(): Promise<string> {
-  const { randomBytes } = await import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
 /**
  * Bearer tokens of the mcp and model tongs (issues #6, #11): a fresh one per session for session
  * tongs; for a shared tong, which outlives the session, its stored per-tong token
- * (launcher/shell/shared-tokens.ts).
+ * (launcher/shell/gather/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
-  const [{ randomBytes }, { sharedTongToken }] = await Promise.all([import('node:crypto'), import('./shell/shared-tokens.js')]);
+  const { sharedTongToken } = await import('./shell/gather/shared-tokens.js');
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
     const kind = t.definition.interface?.kind;
@@ -295,10 +298,10 @@ async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promi
 }
 
 /**
- * What `tongs doctor` changes in a launch (launcher/shell/doctor.ts): the plan gets no harness
+ * What `tongs doctor` changes in a launch (launcher/shell/commands/doctor.ts): the plan gets no harness
  * arguments, the doctor sees the plan, and it wraps the secret resolver. `tongs run` passes none.
  */
-type LaunchHooks = import('./shell/doctor.js').DoctorHooks;
+type LaunchHooks = import('./shell/commands/doctor.js').DoctorHooks;
 
 /**
  * `tongs run`: discover → validate → merge → refuse → temp dir and ids → plan → runSession, then the
@@ -308,7 +311,7 @@ async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise<number
   const ctx = await launchContext(cli);
   if (ctx.workspace === null) return launch(ctx, cli, hooks);
   const workspace = ctx.workspace;
-  const { snapshotWorkspace, outOfSightReport } = await import('./shell/out-of-sight.js');
+  const { snapshotWorkspace, outOfSightReport } = await import('./shell/teardown/out-of-sight.js');
   const before = await snapshotWorkspace(workspace);
   try {
     return await launch(ctx, cli, hooks);
@@ -324,6 +327,10 @@ async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise<number
 async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
+  // The engine's first call (the anvil image's gate label, DESIGN.md "Launch order") overlaps loading
+  // the definitions; the plan needs its answer.
+  const engine = launchRuntime(ctx.anvilArgv);
+  engine.catch(() => {});
   const tongs = await loadTongsCached(ctx.sources);
   if (tongs.length === 0) return passthrough(ctx, cli);
   const [{ refuseLaunch, planLaunch }, { launchSummary }] = await Promise.all([import('./core/plan.js'), import('./core/launch-summary.js')]);
@@ -351,13 +358,14 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
+      anvilGate: (await engine).gate,
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
     await hooks?.onPlan(plan);
-    return await startSession(plan, cli, temp.cleanup, hooks);
+    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -385,7 +393,7 @@ async function loadEgress(
 ): Promise<{ env: Record<string, string>; open: boolean; allow: string[] } | undefined> {
   if (!started.some((t) => t.definition.interface?.kind === 'egress')) return undefined;
   const [{ readEgressSources }, { parseEgressSources, mergeEgress, egressTongEnv }] = await Promise.all([
-    import('./shell/egress-files.js'),
+    import('./shell/gather/egress-files.js'),
     import('./core/egress.js'),
   ]);
   const { files, problems } = parseEgressSources(await readEgressSources(ctx.workspace ? { workspace: ctx.workspace } : {}));
@@ -394,8 +402,8 @@ async function loadEgress(
   const list = { ...merged, open: merged.open || process.env.TONGS_EGRESS === 'open' };
   let workspaceApproved = false;
   if (ask && ctx.workspace && list.workspaceEntries.length > 0) {
-    const { approveWorkspace, defaultApprovalsPath } = await import('./shell/approval.js');
-    const { workspaceEgressFile } = await import('./shell/egress-files.js');
+    const { approveWorkspace, defaultApprovalsPath } = await import('./shell/gather/approval.js');
+    const { workspaceEgressFile } = await import('./shell/gather/egress-files.js');
     await approveWorkspace({
       tongs: [],
       egressEntries: { file: workspaceEgressFile(ctx.workspace), entries: list.workspaceEntries },
@@ -444,10 +452,7 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
   if (ctx.workspace === null) return;
   const envPath = workspaceEnvFilePath(ctx);
   if (!tongs.some((t) => t.layer === 'workspace') && envPath === null) return;
-  const [{ approveWorkspace, defaultApprovalsPath }, { readFile }] = await Promise.all([
-    import('./shell/approval.js'),
-    import('node:fs/promises'),
-  ]);
+  const { approveWorkspace, defaultApprovalsPath } = await import('./shell/gather/approval.js');
   await approveWorkspace({
     tongs,
     envFile: envPath === null ? null : { path: envPath, content: await readFile(envPath, 'utf8') },
@@ -463,14 +468,37 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
  * Hand the plan to the Docker runtime (loaded only now: it imports dockerode), with the secret
  * resolver of issue #6 (`--providers`, default `$TONGS_HOME/secret-providers.yaml`).
  */
-async function startSession(plan: LaunchPlan, cli: CommandLine, cleanupTemp: () => Promise<void>, hooks?: LaunchHooks): Promise<number> {
+async function startSession(
+  plan: LaunchPlan,
+  cli: CommandLine,
+  cleanupTemp: () => Promise<void>,
+  runtime: import('./shell/engine/runtime.js').ContainerRuntime,
+  hooks?: LaunchHooks,
+): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
-    import('./shell/session.js'),
-    import('./shell/secret-providers.js'),
+    import('./shell/run/session.js'),
+    import('./shell/gather/secret-providers.js'),
   ]);
   const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
   const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets });
+  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets, runtime });
+}
+
+/**
+ * The engine of a launch, resolved as the docker CLI would with the anvil argv's own `-H`/`--context`
+ * (launcher/shell/engine/engine.ts), and whether the anvil image has the launch gate (planLaunch's
+ * `anvilGate`). Loads dockerode.
+ */
+async function launchRuntime(anvilArgv: readonly string[]) {
+  const [{ createDockerRuntime }, { resolveEngine }, { createProgress }, { readAnvilGate }] = await Promise.all([
+    import('./shell/engine/docker-runtime.js'),
+    import('./shell/engine/engine.js'),
+    import('./shell/progress.js'),
+    import('./shell/run/anvil.js'),
+  ]);
+  const progress = createProgress({ quiet: true });
+  const runtime = createDockerRuntime({ engine: resolveEngine({ anvilArgv }), debug: (line) => progress.debug(line) });
+  return { runtime, gate: await readAnvilGate(runtime, anvilArgv) };
 }
 
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
@@ -495,6 +523,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     startedAt: new Date().toISOString(),
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
+    anvilGate: tongs.length > 0 ? (await launchRuntime(ctx.anvilArgv)).gate : false,
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
@@ -537,12 +566,12 @@ async function schemaCommand(): Promise<number> {
 
 /**
  * The runtime of the engine a command outside a launch uses (`ps`, `gc`): resolved as the docker CLI
- * would (launcher/shell/engine.ts); `DEBUG=tongs` says which engine and why. `run` resolves in
+ * would (launcher/shell/engine/engine.ts); `DEBUG=tongs` says which engine and why. `run` resolves in
  * runSession, with the anvil argv's own `-H`/`--context` taken into account.
  */
 async function engineRuntime() {
   const [{ createDockerRuntime }, { createProgress }] = await Promise.all([
-    import('./shell/docker-runtime.js'),
+    import('./shell/engine/docker-runtime.js'),
     import('./shell/progress.js'),
   ]);
   const progress = createProgress({ quiet: true });
@@ -564,11 +593,11 @@ async function main(args: string[]): Promise<number> {
     case 'schema':
       return schemaCommand();
     case 'ps': {
-      const [{ psCommand }, runtime] = await Promise.all([import('./shell/ps-gc.js'), engineRuntime()]);
+      const [{ psCommand }, runtime] = await Promise.all([import('./shell/commands/ps-gc.js'), engineRuntime()]);
       return psCommand({ json: cli.values.json ?? false, runtime });
     }
     case 'gc': {
-      const [{ gcCommand }, runtime] = await Promise.all([import('./shell/ps-gc.js'), engineRuntime()]);
+      const [{ gcCommand }, runtime] = await Promise.all([import('./shell/commands/ps-gc.js'), engineRuntime()]);
       return gcCommand({ shared: cli.values.shared ?? false, quiet: cli.values.quiet ?? false, runtime });
     }
     case 'state':
@@ -580,10 +609,10 @@ async function main(args: string[]): Promise<number> {
 
 /**
  * `tongs doctor` (DESIGN.md "The seal" rule 6, issue #11 item 4): `tongs run`'s whole path with the
- * check program in place of the harness (launcher/shell/doctor.ts), then the report on stdout.
+ * check program in place of the harness (launcher/shell/commands/doctor.ts), then the report on stdout.
  */
 async function doctorCommand(cli: CommandLine): Promise<number> {
-  const { prepareDoctor } = await import('./shell/doctor.js');
+  const { prepareDoctor } = await import('./shell/commands/doctor.js');
   const doctor = await prepareDoctor({
     anvilArgv: cli.anvilArgv ?? [],
     workspace: await resolveWorkspace(cli.values),
@@ -602,7 +631,7 @@ async function doctorCommand(cli: CommandLine): Promise<number> {
 
 /** `tongs state ls|rm|init` (issue #10 item 1): the private harness state under `$TONGS_HOME/state`. */
 async function stateCommand(cli: CommandLine): Promise<number> {
-  const state = await import('./shell/harness-state.js');
+  const state = await import('./shell/commands/harness-state.js');
   const root = path.join(tongsHome(), 'state');
   const [action, operand] = cli.operands;
   if (action === 'init') {
@@ -684,5 +713,8 @@ async function reportError(error: unknown, args: string[]): Promise<number> {
 }
 
 const args = process.argv.slice(2);
-const status = await main(args).catch((error: unknown) => reportError(error, args));
-process.exit(status);
+// The one place a status becomes the process's exit (a promise chain, not top-level await, so the
+// CommonJS bundle can hold this module too).
+void main(args)
+  .catch((error: unknown) => reportError(error, args))
+  .then((status) => process.exit(status));

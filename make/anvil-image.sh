@@ -32,6 +32,31 @@ for f in "${merge_js[@]}"; do
   [ -f "$f" ] || { echo "tongs: $f is missing: run \`make build\`" >&2; exit 1; }
 done
 
+# --- the warm path (issue #12: `make run_claude` checks this on every run) ------------------------------
+# The full check below costs several docker CLI calls, a registry probe and hashing. When no input
+# file changed since the last check (names, sizes and mtimes, plus the loader cache for the host
+# libraries) and the image and its base still have the ids recorded then, one docker call decides.
+stamp="$root/.build/anvil-image-$(printf '%s' "$image" | tr -c 'a-zA-Z0-9' _).stamp"
+quick=$(
+  {
+    printf '%s\n' "$image" "${ANVIL_BASE_IMAGE:-}" "$default_base"
+    stat -L -c '%n %s %Y' "$0" "$anvil/Dockerfile" "$anvil/entrypoint.sh" "$anvil/opencode.defaults.json" \
+      "$anvil/package-lock.json" "$anvil/node_modules/.package-lock.json" "${merge_js[@]}" /etc/ld.so.cache
+    for dep in "${merge_deps[@]}"; do stat -L -c '%n %s %Y' "$root/node_modules/$dep/package.json"; done
+  } | sha256sum | cut -c1-16
+)
+if [ -f "$stamp" ] && read -r s_quick s_base s_ids <"$stamp" && [ "$s_quick" = "$quick" ] &&
+  [ "$(docker image inspect -f '{{.Id}}' "$image" "$s_base" 2>/dev/null | tr '\n' ,)" = "$s_ids" ]; then
+  echo "tongs: anvil image $image is up to date (base $s_base; no input changed)" >&2
+  exit 0
+fi
+rm -f "$stamp"
+record_stamp() { # after a check or a build: the quick key, the base, and both image ids
+  local ids
+  ids=$(docker image inspect -f '{{.Id}}' "$image" "$base" 2>/dev/null | tr '\n' ,) || return 0
+  printf '%s %s %s\n' "$quick" "$base" "$ids" >"$stamp"
+}
+
 # --- the base ----------------------------------------------------------------------------------------
 if [ -n "${ANVIL_BASE_IMAGE:-}" ]; then
   base=$ANVIL_BASE_IMAGE why="ANVIL_BASE_IMAGE"
@@ -65,6 +90,7 @@ inputs=$(
 )
 if [ "$(docker image inspect -f '{{ index .Config.Labels "tongs.anvil.inputs" }}' "$image" 2>/dev/null || true)" = "$inputs" ]; then
   echo "tongs: anvil image $image is up to date (base $base: $why)" >&2
+  record_stamp
   exit 0
 fi
 old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
@@ -113,4 +139,5 @@ rm -rf "$stage"
 if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
   docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
+record_stamp
 echo "tongs: anvil image $image built (Claude Code $claude_version, OpenCode $opencode_version, Codex $codex_version, Gemini CLI $gemini_version, base $base)" >&2

@@ -33,7 +33,7 @@ seal_state() {
   state_root=${TONGS_HOME:-$HOME/.tongs}/state/$key
   state=$state_root/$harness
   if [ ! -d "$state" ]; then
-    ${NODE:-node} "$root/dist/launcher/cli.js" state init --harness "$harness" --workspace "$project" "$state" >&2 ||
+    ${NODE:-node} "$root/dist/bundle/tongs.cjs" state init --harness "$harness" --workspace "$project" "$state" >&2 ||
       { echo "tongs: could not create the private $harness state in $state" >&2; exit 1; }
   fi
   local share=${TONGS_SHARE_LOGIN:-0} login="" target=""

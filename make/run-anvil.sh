@@ -99,13 +99,17 @@ tong_images() {
     images=$(tail -n +2 "$cache")
   else
     # A refused plan (e.g. a workspace tong awaiting approval) is reported by `tongs run` right after.
-    plan=$(${NODE:-node} "$root/dist/launcher/cli.js" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
+    plan=$(${NODE:-node} "$root/dist/bundle/tongs.cjs" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
     images=$(printf '%s' "$plan" | ${NODE:-node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       for (const i of new Set(JSON.parse(s).tongs.map((t) => t.image))) console.log(i);
     })')
     mkdir -p "$root/.build"
     printf '%s\n%s\n' "$key" "$images" >"$cache"
   fi
+  [ -n "$images" ] || return 0
+  # One docker call when every image is there (the warm path); one per image only when one is missing.
+  # shellcheck disable=SC2086 # the list is one image name per word
+  docker image inspect $images >/dev/null 2>&1 && return 0
   for image in $images; do
     docker image inspect "$image" >/dev/null 2>&1 && continue
     for target in ${TONG_IMAGE_TARGETS:-}; do
@@ -148,7 +152,7 @@ case $mode in
       eval "doctor_args=(${DOCTOR_ARGS:-})"
       set +f
     fi
-    exec ${NODE:-node} "$root/dist/launcher/cli.js" "$mode" --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" "${doctor_args[@]}" -- "${argv[@]}"
+    exec ${NODE:-node} "$root/dist/bundle/tongs.cjs" "$mode" --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" "${doctor_args[@]}" -- "${argv[@]}"
     ;;
   *)
     echo "tongs: unknown mode '$mode'; expected run, doctor, direct, print-argv or images" >&2

@@ -1,7 +1,7 @@
 /**
  * Private harness state, the pure half (DESIGN.md "The seal", rule 1; issue #10 item 1): which of the
  * user's own settings seed a project's private state, and the `.claude.json` that state starts with.
- * The shell half (launcher/shell/harness-state.ts) copies files and writes the directory.
+ * The shell half (launcher/shell/commands/harness-state.ts) copies files and writes the directory.
  *
  * The state lives in `$TONGS_HOME/state/<project-key>/<harness>/` (the key is made by
  * make/anvil-seal.sh) and is mounted where the harness keeps its state; nothing is ever written back

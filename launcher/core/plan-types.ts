@@ -144,6 +144,20 @@ export interface PlannedAnvilNetwork {
   loopback: Record<string, string>;
 }
 
+/**
+ * When the anvil starts (DESIGN.md "Launch order"). `parallel`: it is created and started while the
+ * tongs start, and its entrypoint's gate holds the harness until the launcher writes `go` into
+ * `gate.hostDir/state` (every tong ready) or `stop` (a tong failed). `serial`: it starts once every
+ * tong is ready, as an anvil image without the gate needs.
+ */
+export interface PlannedLaunchOrder {
+  mode: 'parallel' | 'serial';
+  /** Why this order, for `tongs plan` and `DEBUG=tongs`, e.g. `the anvil image has no org.tongs.gate label`. */
+  reason: string;
+  /** parallel: the host dir the launcher writes the gate's state into, mounted read-only in the anvil. */
+  gate: { hostDir: string; containerDir: string } | null;
+}
+
 export interface LaunchPlan {
   harness: string | null;
   sessionId: string;
@@ -188,4 +202,6 @@ export interface LaunchPlan {
   anvilNetwork: PlannedAnvilNetwork | null;
   /** relay mode: the tong side of the relay; null otherwise. */
   relay: PlannedRelay | null;
+  /** When the anvil starts; null for a passthrough plan. */
+  launchOrder: PlannedLaunchOrder | null;
 }

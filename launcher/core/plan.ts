@@ -14,6 +14,7 @@ import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, typ
 import {
   LABEL_ALIASES,
   LABEL_CONFIG_HASH,
+  LABEL_GATE,
   LABEL_LAUNCHER_HOST,
   LABEL_LAUNCHER_PID,
   LABEL_LIFECYCLE,
@@ -27,7 +28,7 @@ import type { MergedTong } from './layers.js';
 import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
-import type { LaunchPlan, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import type { LaunchPlan, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
 import { applyWhen } from './when.js';
 
 /** Readiness timeout when a definition gives none. */
@@ -56,7 +57,7 @@ export interface PlanInput {
   /**
    * Bearer tokens for mcp and model tongs (issues #5, #6, #11), keyed by tong name; null plans none.
    * Session tongs get one per session; a shared tong keeps one per tong
-   * (launcher/shell/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
+   * (launcher/shell/gather/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
    * `TONGS_MODEL_TOKEN`.
    */
   mcpTokens: Readonly<Record<string, string>> | null;
@@ -66,6 +67,12 @@ export interface PlanInput {
    * it joins the session network, as an image without the relay must.
    */
   anvilRelay?: boolean;
+  /**
+   * The anvil image carries the launch gate (its `org.tongs.gate` label, read by the shell before
+   * planning): the anvil then starts while the tongs start (DESIGN.md "Launch order"). Absent or
+   * false ⇒ the serial order. A string explains why the label could not be read (no engine answered).
+   */
+  anvilGate?: boolean | string;
   /**
    * The merged egress allowlist (launcher/core/egress.ts `mergeEgress`), with the workspace file's
    * entries already approved or left out, for the egress tong's environment (`egressTongEnv`). Absent
@@ -88,6 +95,10 @@ export interface PlanInput {
 export const EGRESS_NO_PROXY_EXTRA = ['localhost', '127.0.0.1', '::1'];
 
 export const RELAY_SOCKET_DIR = '/run/tongs/sock';
+/** Where the launch gate's dir is mounted (read-only) in the anvil, as `TONGS_GATE`. */
+export const GATE_CONTAINER_DIR = '/run/tongs/gate';
+/** Its name inside the session temp dir on the host. */
+export const GATE_DIR_NAME = 'gate';
 
 /** Docker network modes the anvil cannot share with a tong network. */
 const EXCLUSIVE_NETWORK_MODES = /^(host|none|container:.*)$/;
@@ -246,6 +257,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       anvilNetwork: null,
       relay: null,
       egress: null,
+      launchOrder: null,
     };
   }
   const { emitter } = selection;
@@ -387,6 +399,8 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     const prefix = tongEnvPrefix(t.name);
     inserted.push('-e', `${prefix}_HOST=${t.alias}`, '-e', `${prefix}_PORT=${t.port}`);
   }
+  const launchOrder = plannedLaunchOrder(input, docker);
+  if (launchOrder.gate) inserted.push('-v', `${launchOrder.gate.hostDir}:${launchOrder.gate.containerDir}:ro`, '-e', `TONGS_GATE=${launchOrder.gate.containerDir}`);
   const runIndex = docker?.runIndex ?? 0;
   const anvilArgv = [
     ...input.anvilArgv.slice(0, runIndex + 1),
@@ -409,6 +423,27 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
     relay,
     egress,
+    launchOrder,
+  };
+}
+
+/**
+ * The launch order (DESIGN.md "Launch order"): parallel only when the anvil image has the gate and the
+ * argv keeps it in the path: its own `--entrypoint` would skip the gate (the harness would run before
+ * its tongs are ready), and a detached `docker run` returns at once, so both keep the serial order.
+ */
+function plannedLaunchOrder(input: PlanInput, docker: DockerRunArgv | null): PlannedLaunchOrder {
+  const serial = (reason: string) => ({ mode: 'serial' as const, reason, gate: null });
+  if (!docker?.image) return serial('the anvil command is not a `docker run` naming an image');
+  if (input.anvilGate !== true) {
+    return serial(typeof input.anvilGate === 'string' ? input.anvilGate : `the anvil image ${docker.image} has no ${LABEL_GATE} label`);
+  }
+  if (docker.entrypoint !== null) return serial('the anvil command replaces the image entrypoint (--entrypoint), which holds the gate');
+  if (docker.detach) return serial('the anvil runs detached (-d)');
+  return {
+    mode: 'parallel',
+    reason: `the anvil image ${docker.image} has the ${LABEL_GATE} label: it starts with the tongs and its harness waits for them`,
+    gate: { hostDir: path.join(input.tempDir, GATE_DIR_NAME), containerDir: GATE_CONTAINER_DIR },
   };
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { seedClaudeGlobalConfig } from '../../launcher/core/harness-state.js';
-import { initHarnessState, userHarnessPaths } from '../../launcher/shell/harness-state.js';
+import { initHarnessState, userHarnessPaths } from '../../launcher/shell/commands/harness-state.js';
 import { runCli, tempDirSync } from '../support/process.js';
 
 test('the seeded .claude.json: onboarding done, preferences kept, the project trust carried over, no account data', () => {

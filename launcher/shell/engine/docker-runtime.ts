@@ -1,6 +1,6 @@
 /**
- * The Docker implementation of ContainerRuntime (launcher/shell/runtime.ts). This is the ONLY module that
- * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine.ts resolves, as
+ * The Docker implementation of ContainerRuntime (launcher/shell/engine/runtime.ts). This is the ONLY module that
+ * imports dockerode (DESIGN.md "Layout"). The engine is the one launcher/shell/engine/engine.ts resolves, as
  * the docker CLI would (DOCKER_HOST, DOCKER_CONTEXT, the current context, the default socket); its
  * endpoint becomes explicit dockerode options (unix socket, tcp with TLS, ssh).
  *
@@ -30,7 +30,7 @@
  *   /etc/hosts, so on Podman it is replaced by the gateway address of the container's network, which
  *   is this host's address on that bridge;
  * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
- *   framed: launcher/shell/secret-delivery.ts), as engines differ in passing that close on.
+ *   framed: launcher/shell/apply/secret-delivery.ts), as engines differ in passing that close on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
@@ -38,8 +38,8 @@ import { createRequire, Module } from 'node:module';
 import { userInfo } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { DockerError, type DockerFailureKind } from '../errors.js';
-import { withoutRunRm } from '../core/docker-argv.js';
+import { DockerError, type DockerFailureKind } from '../../errors.js';
+import { withoutRunRm } from '../../core/docker-argv.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
 import type {
   AttachedStreams,
@@ -243,7 +243,7 @@ export interface DockerRuntimeOptions {
 
 /**
  * Creates the Docker runtime for the resolved engine. Contacts nothing.
- * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine.ts) or
+ * @throws DockerError (kind `config`) when the engine cannot be chosen (launcher/shell/engine/engine.ts) or
  *   its TLS material cannot be read.
  */
 export function createDockerRuntime(options: DockerRuntimeOptions = {}): ContainerRuntime {
@@ -267,6 +267,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Contain
 function engineKind(status: number | undefined, message: string): DockerFailureKind {
   if (status === 409 || /already in use/i.test(message)) return 'conflict';
   if (/active endpoints|is being used|has associated containers/i.test(message)) return 'in-use';
+  // Docker: `exec: "node": executable file not found in $PATH`, `exec: "/x": stat /x: no such file or
+  // directory`; Podman: "executable file `node` not found in $PATH … a command that was not found".
+  if (/executable file .*not found|not found in \$PATH|start container process: exec: .*no such file or directory|command that was not found/i.test(message)) {
+    return 'no-executable';
+  }
   return 'engine';
 }
 
@@ -307,6 +312,8 @@ class DockerRuntime implements ContainerRuntime {
   engineInfo(): Promise<EngineInfo> {
     this.info ??= (async () => {
       let v: { Version?: string; ApiVersion?: string; Components?: Array<{ Name?: string; Version?: string }> };
+      // performance.now() counts from the process's start (issue #12: launcher start → first engine call).
+      this.debug?.(`first engine call ${performance.now().toFixed(0)} ms after the launcher process started`);
       try {
         v = (await this.docker.version()) as typeof v;
       } catch (err) {

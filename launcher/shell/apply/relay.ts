@@ -5,9 +5,9 @@
  * network interface, mounts the same volume. Both are labelled with the session, so teardown and
  * `tongs gc` remove them with the rest.
  */
-import { DockerError } from '../errors.js';
-import type { PlannedRelay } from '../core/plan-types.js';
-import type { ContainerRuntime } from './runtime.js';
+import { DockerError } from '../../errors.js';
+import type { PlannedRelay } from '../../core/plan-types.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
 /** The relay program inside the anvil image (make/anvil-image.sh stages it with the merge tool). */
 export const RELAY_PROGRAM = '/opt/tongs/merge/dist/anvil/src/relay.js';
@@ -15,12 +15,19 @@ export const RELAY_PROGRAM = '/opt/tongs/merge/dist/anvil/src/relay.js';
 const READY_LINE = 'TONGS RELAY READY';
 
 /**
- * Create the socket volume and start the relay container on `network`; resolves with the container id
- * once every socket listens.
+ * Create the socket volume (labelled with the session). It must exist before the anvil is created:
+ * `docker run -v NAME:…` would otherwise create it unlabelled, out of teardown's sight.
+ */
+export async function createRelayVolume(runtime: ContainerRuntime, relay: PlannedRelay): Promise<void> {
+  await runtime.createVolume(relay.volume, relay.labels);
+}
+
+/**
+ * Start the relay container on `network`, with the socket volume made by {@link createRelayVolume};
+ * resolves with the container id once every socket listens.
  * @throws DockerError with the relay's output when it exits or does not get ready within `timeoutMs`.
  */
 export async function startRelay(runtime: ContainerRuntime, relay: PlannedRelay, network: string, timeoutMs = 15_000): Promise<string> {
-  await runtime.createVolume(relay.volume, relay.labels);
   const id = await runtime.createContainer({
     name: relay.containerName,
     image: relay.image,

@@ -10,19 +10,19 @@
  * proxy and `--rm` semantics as `docker run`.
  *
  * The docker CLI gets the runtime's `dockerCliCommand()` environment (DOCKER_HOST, or DOCKER_CONTEXT
- * for a context), so it talks to the engine the launcher chose (launcher/shell/engine.ts) and never to
- * another one, and the argv as that engine needs it (Podman: see launcher/shell/docker-runtime.ts).
+ * for a context), so it talks to the engine the launcher chose (launcher/shell/engine/engine.ts) and never to
+ * another one, and the argv as that engine needs it (Podman: see launcher/shell/engine/docker-runtime.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { CommandNotFoundError, DockerError } from '../errors.js';
-import { parseDockerRunArgv } from '../core/docker-argv.js';
-import { LABEL_ROLE, LABEL_SESSION } from '../core/labels.js';
-import type { LaunchPlan, PlannedFile } from '../core/plan-types.js';
-import { applyEnv } from './engine.js';
-import type { ContainerRuntime } from './runtime.js';
+import { CommandNotFoundError, DockerError } from '../../errors.js';
+import { parseDockerRunArgv } from '../../core/docker-argv.js';
+import { LABEL_GATE, LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
+import type { LaunchPlan, PlannedFile } from '../../core/plan-types.js';
+import { applyEnv } from '../engine/engine.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
 /** Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs. */
 export async function writePlanFiles(files: PlannedFile[]): Promise<void> {
@@ -175,4 +175,22 @@ export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): P
 export async function stopAnvil(runtime: ContainerRuntime, sessionId: string, timeoutSec = 2): Promise<void> {
   const anvils = await runtime.listContainers({ [LABEL_SESSION]: sessionId, [LABEL_ROLE]: 'anvil' });
   await Promise.all(anvils.filter((a) => a.state === 'running').map((a) => runtime.stopContainer(a.id, timeoutSec)));
+}
+
+/**
+ * Whether the anvil image has the launch gate (its `org.tongs.gate` label is `1`; DESIGN.md "Launch
+ * order"), for planLaunch's `anvilGate`. Read before planning, as the plan's argv depends on it. Returns
+ * true or false, or a sentence saying why it could not tell (the image is absent, no engine answered),
+ * which keeps the serial order.
+ */
+export async function readAnvilGate(runtime: ContainerRuntime, anvilArgv: readonly string[]): Promise<boolean | string> {
+  const image = parseDockerRunArgv(anvilArgv)?.image;
+  if (!image) return false;
+  try {
+    const info = await runtime.inspectImage(image);
+    if (!info) return `the anvil image ${image} is not present locally (docker run pulls it), so its ${LABEL_GATE} label is unknown`;
+    return info.labels[LABEL_GATE] === '1';
+  } catch (err) {
+    return `the anvil image's ${LABEL_GATE} label could not be read: ${(err as Error).message.split('\n')[0]}`;
+  }
 }

@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { diffSnapshots, HOST_TOOL_PATHS, isGitBookkeeping, isHostToolPath, reportLines, SKIPPED_DIRS, type Snapshot } from '../core/out-of-sight.js';
+import { diffSnapshots, HOST_TOOL_PATHS, isGitBookkeeping, isHostToolPath, reportLines, SKIPPED_DIRS, type Snapshot } from '../../core/out-of-sight.js';
 
 /** Most entries one snapshot records; past it the rest of a tree is not watched (a huge `.idea/`). */
 const MAX_ENTRIES = 20_000;

@@ -23,14 +23,14 @@
  * exec` runs as the container's user by default — do not pass another user), and lives only for the
  * milliseconds between delivery and the wrapper reading it.
  */
-import { SecretError } from '../errors.js';
+import { SecretError } from '../../errors.js';
 
 /** Where the tong's secret tmpfs is mounted. */
 export const SECRET_DIR = '/run/tongs-secrets';
 
 /**
  * The tmpfs mount the runtime adds to a tong that receives secrets, in `MountSpec` terms
- * (launcher/shell/runtime.ts): 4 MiB (environment size is bounded by the kernel's argument limit
+ * (launcher/shell/engine/runtime.ts): 4 MiB (environment size is bounded by the kernel's argument limit
  * anyway), mode 01777 (see the module comment).
  */
 export const SECRET_TMPFS = {

@@ -7,9 +7,9 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
-import type { LayerName } from '../core/plan-types.js';
-import type { DefinitionSource } from '../core/validate.js';
+import { UsageError } from '../../errors.js';
+import type { LayerName } from '../../core/plan-types.js';
+import type { DefinitionSource } from '../../core/validate.js';
 
 /** One directory per layer; null means the layer is not configured. */
 export type LayerDirs = Record<LayerName, string | null>;

@@ -19,10 +19,10 @@ import {
   LABEL_SESSION,
   LABEL_STARTED,
   LABEL_TONG,
-} from '../core/labels.js';
-import { DockerError } from '../errors.js';
-import { createDockerRuntime } from './docker-runtime.js';
-import type { ContainerRuntime, ContainerSummary, NetworkSummary } from './runtime.js';
+} from '../../core/labels.js';
+import { DockerError } from '../../errors.js';
+import { createDockerRuntime } from '../engine/docker-runtime.js';
+import type { ContainerRuntime, ContainerSummary, NetworkSummary } from '../engine/runtime.js';
 
 export interface PsOptions {
   json: boolean;
@@ -79,10 +79,11 @@ export async function removeSessionResources(
   sessionId: string,
   networkName: string | null = null,
 ): Promise<RemovalSummary> {
-  const [containers, labelledNets, shared] = await Promise.all([
+  const [containers, labelledNets, shared, volumes] = await Promise.all([
     runtime.listContainers({ [LABEL_SESSION]: sessionId }),
     runtime.listNetworks({ [LABEL_SESSION]: sessionId }),
     runtime.listContainers({ [LABEL_MANAGED]: 'true', [LABEL_LIFECYCLE]: 'shared' }),
+    runtime.listVolumes({ [LABEL_SESSION]: sessionId }),
   ]);
   const networks = new Set(labelledNets.map((n) => n.name));
   if (networkName) networks.add(networkName);
@@ -91,10 +92,9 @@ export async function removeSessionResources(
     ...doomed.map((c) => runtime.removeContainer(c.id)),
     ...shared.flatMap((c) => c.networks.filter((n) => networks.has(n)).map((n) => runtime.disconnectNetwork(n, c.id))),
   ]);
-  await Promise.all([...networks].map((n) => removeNetworkSettled(runtime, n)));
-  // The relay's socket volume (DESIGN.md "The seal" rule 5): its containers are gone now.
-  const volumes = await runtime.listVolumes({ [LABEL_SESSION]: sessionId });
-  await Promise.all(volumes.map((v) => runtime.removeVolume(v.name)));
+  // The networks and the relay's socket volume (DESIGN.md "The seal" rule 5), together: the containers
+  // that used them are gone now.
+  await Promise.all([...[...networks].map((n) => removeNetworkSettled(runtime, n)), ...volumes.map((v) => runtime.removeVolume(v.name))]);
   return { containers: doomed.length, networks: labelledNets.length };
 }
 

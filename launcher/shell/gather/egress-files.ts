@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TongsError } from '../errors.js';
-import type { EgressSource } from '../core/egress.js';
+import { TongsError } from '../../errors.js';
+import type { EgressSource } from '../../core/egress.js';
 
 /** `$TONGS_HOME/egress.yaml`, `TONGS_HOME` defaulting to `~/.tongs`. */
 export function userEgressFile(env: NodeJS.ProcessEnv = process.env): string {

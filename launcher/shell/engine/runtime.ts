@@ -1,7 +1,7 @@
 /**
  * The narrow runtime interface the shell uses to talk to a container engine (STYLE.md: testcontainers
  * `container-client.ts`). One implementation talks to Docker through dockerode
- * (launcher/shell/docker-runtime.ts, the only module that imports it); test/fakes/fake-runtime.ts is a
+ * (launcher/shell/engine/docker-runtime.ts, the only module that imports it); test/fakes/fake-runtime.ts is a
  * hand-written fake for unit tests of the session logic.
  *
  * Rules every implementation follows (issue #3, DESIGN.md "Wiring a session"):
@@ -144,7 +144,7 @@ export interface EngineInfo {
 export interface ContainerRuntime {
   /**
    * Which engine this is, for messages: `DOCKER_HOST=…`, `unix:///var/run/docker.sock (the default
-   * socket)`, `unix:///… (docker context 'colima')` (launcher/shell/engine.ts chooses it).
+   * socket)`, `unix:///… (docker context 'colima')` (launcher/shell/engine/engine.ts chooses it).
    */
   describeEngine(): string;
   /**

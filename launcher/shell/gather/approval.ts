@@ -19,10 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { egressEntriesHash, summarizeEgressEntries } from '../core/egress.js';
-import { RefusalError } from '../errors.js';
-import type { LayerName } from '../core/plan-types.js';
-import { escapeControl, summarizeEnvFile, summarizeTong, type PrivilegeSubject } from '../core/privilege-summary.js';
+import { egressEntriesHash, summarizeEgressEntries } from '../../core/egress.js';
+import { RefusalError } from '../../errors.js';
+import type { LayerName } from '../../core/plan-types.js';
+import { escapeControl, summarizeEnvFile, summarizeTong, type PrivilegeSubject } from '../../core/privilege-summary.js';
 
 /** Where diagnostics go (process.stderr in the CLI). */
 export interface TextSink {

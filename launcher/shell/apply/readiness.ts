@@ -20,133 +20,13 @@
  * probed, e.g. `tong 'slow' not ready after 2 s: tcp slow:8080 refused`. A tong whose container exits
  * while being probed fails at once, with the tail of its log.
  */
-import { ReadinessError, DockerError } from '../errors.js';
-import type { PlannedTong, ReadinessMode } from '../core/plan-types.js';
-import type { ContainerRuntime } from './runtime.js';
+import { ReadinessError, DockerError } from '../../errors.js';
+import type { PlannedTong, ReadinessMode } from '../../core/plan-types.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
 
-/**
- * The probe program, run as `node -e PROBE_SCRIPT` inside the session network. Input (stdin, JSON):
- * `{"targets": [{"tong", "mode": "tcp"|"mcp", "host", "port", "path", "timeoutMs", "token"?}]}`.
- * Output (stdout, one JSON object per line): `{"tong", "ready": true, "ms"}` or
- * `{"tong", "ready": false, "detail"}` where detail reads like `tcp slow:8080 refused`.
- * Exit status 0 when every target is ready, 1 otherwise. Written for any Node >= 18 (global fetch).
- */
-export const PROBE_SCRIPT = String.raw`
-const net = require('node:net');
-const started = Date.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const why = (e) => {
-  const code = (e && (e.code || (e.cause && e.cause.code))) || '';
-  if (code === 'ECONNREFUSED') return 'refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'name not resolved';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'host unreachable';
-  if (code === 'ETIMEDOUT' || (e && e.name === 'TimeoutError')) return 'no answer';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
-  return code || (e && e.message) || String(e);
-};
-const dns = require('node:dns');
-// Alias → address, looked up once per tong (a container keeps its address on the session network),
-// so polling does not send hundreds of queries a second to the engine's embedded DNS.
-const addresses = new Map();
-function address(t) {
-  const known = addresses.get(t.host);
-  if (known) return Promise.resolve(known);
-  return new Promise((resolve, reject) => dns.lookup(t.host, (e, a) => {
-    if (e) return reject(e);
-    addresses.set(t.host, a);
-    resolve(a);
-  }));
-}
-function tcpOnce(t, ms) {
-  return new Promise((resolve, reject) => {
-    let s = null;
-    let done = false;
-    const finish = (e) => { if (done) return; done = true; clearTimeout(timer); if (s) s.destroy(); e ? reject(e) : resolve(); };
-    const timer = setTimeout(() => finish(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })), ms);
-    address(t).then((host) => {
-      if (done) return;
-      s = net.connect({ host, port: t.port });
-      s.once('connect', () => finish());
-      s.once('error', finish);
-    }, finish);
-  });
-}
-async function mcpOnce(t, ms) {
-  const url = 'http://' + t.host + ':' + t.port + t.path;
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  if (t.token) headers.authorization = 'Bearer ' + t.token;
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {
-    protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'tongs-readiness-probe', version: '1' } } });
-  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ms) });
-  const text = await res.text();
-  if (!res.ok) {
-    const err = new Error('answered HTTP ' + res.status);
-    err.fatal = res.status === 401 || res.status === 403;
-    throw err;
-  }
-  const type = res.headers.get('content-type') || '';
-  let messages = [];
-  if (type.includes('text/event-stream')) {
-    for (const line of text.split(/\r?\n/)) if (line.startsWith('data:')) { try { messages.push(JSON.parse(line.slice(5))); } catch {} }
-  } else {
-    try { messages.push(JSON.parse(text)); } catch { throw new Error('answered with no JSON'); }
-  }
-  const reply = messages.find((m) => m && m.id === 1);
-  if (!reply) throw new Error('answered no initialize result');
-  if (reply.error) { const e = new Error('initialize failed: ' + reply.error.message); e.fatal = true; throw e; }
-  if (!reply.result || typeof reply.result.protocolVersion !== 'string') throw new Error('answered an invalid initialize result');
-  const session = res.headers.get('mcp-session-id');
-  if (session) {
-    headers['mcp-session-id'] = session;
-    await fetch(url, { method: 'DELETE', headers, signal: AbortSignal.timeout(500) }).catch(() => {});
-  }
-}
-async function probe(t) {
-  const deadline = started + t.timeoutMs;
-  const what = t.mode === 'mcp' ? 'mcp http://' + t.host + ':' + t.port + t.path : 'tcp ' + t.host + ':' + t.port;
-  let last = 'not tried';
-  // The port is polled every 20 ms (a refused connect costs next to nothing), so a tong is seen ready
-  // within ~20 ms of its listen(). mcp: HTTP is tried only once the port accepts, backing off to 200 ms.
-  let httpPause = 20;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { tong: t.tong, ready: false, detail: what + ' ' + last };
-    let open = false;
-    let cut = false; // the attempt's time limit was shortened by the deadline
-    try {
-      cut = left < 1000;
-      await tcpOnce(t, Math.min(left, 1000));
-      open = true;
-      const rest = Math.max(1, deadline - Date.now());
-      cut = rest < 2000;
-      if (t.mode === 'mcp') await mcpOnce(t, Math.min(rest, 2000));
-      return { tong: t.tong, ready: true, ms: Date.now() - started };
-    } catch (e) {
-      // A last attempt cut short by the deadline says less than the failure before it: keep that one.
-      const timedOut = why(e) === 'no answer';
-      if (!(cut && timedOut && last !== 'not tried')) last = why(e);
-      if (e && e.fatal) return { tong: t.tong, ready: false, detail: what + ' ' + last };
-      if (!open && last !== 'refused') addresses.delete(t.host); // refused: right address, not listening yet
-    }
-    await sleep(Math.min(open ? httpPause : 20, Math.max(0, deadline - Date.now())));
-    if (open) httpPause = Math.min(httpPause * 2, 200);
-  }
-}
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (c) => { input += c; });
-process.stdin.on('end', async () => {
-  const { targets } = JSON.parse(input);
-  input = '';
-  let ok = true;
-  await Promise.all(targets.map(async (t) => {
-    const r = await probe(t);
-    ok = ok && r.ready;
-    process.stdout.write(JSON.stringify(r) + '\n');
-  }));
-  process.exitCode = ok ? 0 : 1;
-});
-`;
+/** The probe program (`node -e PROBE_SCRIPT`): launcher/shell/apply/probe-program.ts, type-checked there. */
+export { PROBE_SCRIPT } from './probe-program.js';
+import { PROBE_SCRIPT } from './probe-program.js';
 
 /** One tcp/mcp target for the in-network probe. `token` is sent as a bearer, and travels only on stdin. */
 export interface ProbeTarget {
@@ -270,9 +150,10 @@ export function startNetworkProbe(
     } catch (err) {
       setStdin(null);
       const message = (err as Error).message;
-      const hint = /executable file not found|not found in \$PATH|no such file/i.test(message)
-        ? ` (the probe runs \`node\` from the anvil image; set TONGS_PROBE_IMAGE to a local image that has node)`
-        : '';
+      const hint =
+        err instanceof DockerError && err.kind === 'no-executable'
+          ? ` (the probe runs \`node\` from the anvil image; set TONGS_PROBE_IMAGE to a local image that has node)`
+          : '';
       failAll(`the readiness probe could not start from image ${options.image}: ${message}${hint}`);
     }
   };

@@ -6,9 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { SecretError } from '../errors.js';
-import { PROVIDER_NAME_PATTERN } from '../core/secret-refs.js';
-import { ENV_PROVIDER, type ProviderTable } from './secret-providers.js';
+import { SecretError } from '../../errors.js';
+import { ENV_PROVIDER, PROVIDER_NAME_PATTERN, type ProviderTable } from '../../core/secret-refs.js';
 
 /** Schema of `secret-providers.yaml` (issue #6): `providers: { NAME: [argv…] }`. */
 export const SecretProvidersFileSchema = z.strictObject({

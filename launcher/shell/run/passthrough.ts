@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { CommandNotFoundError } from '../errors.js';
+import { CommandNotFoundError } from '../../errors.js';
 
 /** Signals passed on to the child (the launcher itself then waits for the child to end). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

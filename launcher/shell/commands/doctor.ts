@@ -31,7 +31,7 @@ import {
   type SealCheckResult,
   type SealCheckRow,
   type StatePath,
-} from '../../anvil/src/seal-checks-core.js';
+} from '../../../anvil/src/seal-checks-core.js';
 import {
   argvBindMounts,
   doctorAnvilArgv,
@@ -41,10 +41,10 @@ import {
   networkRow,
   sortRows,
   type EngineFacts,
-} from '../core/doctor.js';
-import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
+} from '../../core/doctor.js';
+import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
 
-/** The `resolveSecrets` hook of RunSessionOptions (launcher/shell/session.ts). */
+/** The `resolveSecrets` hook of RunSessionOptions (launcher/shell/run/session.ts). */
 export type ResolveSecrets = (tongs: PlannedTong[]) => Promise<Map<string, Record<string, string>>>;
 
 /** What the doctor changes in a launch; the CLI applies it on the `tongs run` path. */

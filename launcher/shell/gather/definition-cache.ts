@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MergedTong } from '../core/layers.js';
-import type { DefinitionSource } from '../core/validate.js';
+import type { MergedTong } from '../../core/layers.js';
+import type { DefinitionSource } from '../../core/validate.js';
 
 /** What a cache entry holds: the merge result, warnings included (they are printed on every launch). */
 export interface CachedDefinitions {
@@ -32,15 +32,24 @@ export function definitionCachePath(tongsHome: string): string {
 }
 
 /** The compiled directory of the validating code (`launcher/core/`), next to this module's own directory. */
-const CORE_DIR = fileURLToPath(new URL('../core/', import.meta.url));
+const CORE_DIR = fileURLToPath(new URL('../../core/', import.meta.url));
 
 let codeDigest: Promise<string> | undefined;
 
-/** SHA-256 of the core modules' text, read once per process. */
+/**
+ * SHA-256 of the core modules' text, read once per process. In the bundle (dist/bundle/tongs.cjs, where
+ * there is no `core/` beside this module) the core is inside the bundle: its own text is hashed.
+ */
 function coreCodeDigest(): Promise<string> {
   codeDigest ??= (async () => {
     const hash = createHash('sha256');
-    const names = (await readdir(CORE_DIR, { recursive: true })).filter((n) => n.endsWith('.js')).sort();
+    let names: string[];
+    try {
+      names = (await readdir(CORE_DIR, { recursive: true })).filter((n) => n.endsWith('.js')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return hash.update(await readFile(fileURLToPath(import.meta.url))).digest('hex');
+    }
     for (const name of names) hash.update(`${name}\0`).update(await readFile(path.join(CORE_DIR, name))).update('\0');
     return hash.digest('hex');
   })();

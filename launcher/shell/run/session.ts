@@ -12,18 +12,19 @@
  * teardown are ignored, so a second Ctrl-C cannot leave resources behind. The exit status is 128+n
  * after a signal (130 for SIGINT), otherwise the anvil's own.
  */
-import { DockerError, InterruptedError, TongsError } from '../errors.js';
-import type { LaunchPlan, PlannedTong } from '../core/plan-types.js';
-import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../core/labels.js';
+import { DockerError, InterruptedError, TongsError } from '../../errors.js';
+import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
+import { LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
 import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
-import { createDockerRuntime, dockerodeLoadMs } from './docker-runtime.js';
-import { resolveEngine } from './engine.js';
-import { createProgress, formatSeconds, type Progress } from './progress.js';
-import { removeSessionResources, sweepDeadSessions, type Liveness } from './ps-gc.js';
-import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from './readiness.js';
-import { startRelay } from './relay.js';
-import type { ContainerRuntime, ContainerSpec, ImageInfo } from './runtime.js';
-import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from './secret-delivery.js';
+import { createDockerRuntime, dockerodeLoadMs } from '../engine/docker-runtime.js';
+import { resolveEngine } from '../engine/engine.js';
+import { createProgress, formatSeconds, type Progress } from '../progress.js';
+import { openGate, prepareGate } from '../apply/gate.js';
+import { removeSessionResources, sweepDeadSessions, type Liveness } from '../commands/ps-gc.js';
+import { probeTargets, startNetworkProbe, waitForReadiness, type NetworkProbe } from '../apply/readiness.js';
+import { createRelayVolume, startRelay } from '../apply/relay.js';
+import type { ContainerRuntime, ContainerSpec, ImageInfo } from '../engine/runtime.js';
+import { deliverSecrets, originalArgv, SECRET_TMPFS, wrapCommand } from '../apply/secret-delivery.js';
 
 export interface RunSessionOptions {
   /** Silence progress lines (`--quiet`). */
@@ -54,6 +55,8 @@ export interface AppliedSession {
   /** Milliseconds from the start of applyPlan until every tong was started, then ready. */
   startedMs: number;
   readyMs: number;
+  /** Work applyPlan left running (removing the probe container, whose work is done); never rejects. */
+  background: Promise<void>;
 }
 
 /** Environment override for the image the in-network readiness probe runs (default: the anvil's). */
@@ -168,6 +171,12 @@ export async function applyPlan(
     signal?: AbortSignal;
     resolveSecrets?: RunSessionOptions['resolveSecrets'];
     now?: () => number;
+    /**
+     * Called once, without waiting for it, as soon as the secrets are resolved and the session network
+     * and the relay's socket volume exist: what the anvil needs to be created (DESIGN.md "Launch
+     * order": the gated anvil starts here, while the tongs start).
+     */
+    onAnvilReady?: () => void;
   },
 ): Promise<AppliedSession> {
   const { progress, signal } = options;
@@ -214,11 +223,20 @@ export async function applyPlan(
     return network.name;
   });
   networkCreated.catch(() => {});
-  // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. It starts
-  // with the tongs; the launch waits for it with their readiness.
+  // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. Its volume is
+  // made with the network, as the anvil mounts it; the relay starts with the tongs, and the launch
+  // waits for it with their readiness.
   const relay = plan.relay;
-  const relayStarted = relay ? networkCreated.then((name) => startRelay(runtime, relay, name)) : Promise.resolve(null);
+  const volumeCreated = relay ? createRelayVolume(runtime, relay) : Promise.resolve();
+  volumeCreated.catch(() => {});
+  const relayStarted = relay ? Promise.all([networkCreated, volumeCreated]).then(([name]) => startRelay(runtime, relay, name)) : Promise.resolve(null);
   relayStarted.catch(() => {});
+  if (options.onAnvilReady) {
+    const ready = options.onAnvilReady;
+    void Promise.all([networkCreated, volumeCreated]).then(() => {
+      if (!signal?.aborted) ready();
+    }, () => {});
+  }
   const probe: NetworkProbe | null =
     targetCount > 0 && probeImage
       ? startNetworkProbe(runtime, {
@@ -319,20 +337,72 @@ export async function applyPlan(
       relayStarted.then((id) => id && progress.debug('relay ready')),
     ]);
     const readyMs = now() - tStart;
-    return { containers, reused: [...reused.keys()], startedMs, readyMs };
+    // The probe's work is done: it goes now, while the harness runs, instead of at teardown.
+    const background = probe
+      ? probe.containerId.then((id) => (id ? runtime.removeContainer(id) : undefined)).then(() => progress.debug('probe container removed'), () => {})
+      : Promise.resolve();
+    return { containers, reused: [...reused.keys()], startedMs, readyMs, background };
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
-    await Promise.allSettled([networkCreated, probe?.containerId, relayStarted]);
+    await Promise.allSettled([networkCreated, volumeCreated, probe?.containerId, relayStarted]);
     throw err;
   }
 }
 
 /**
+ * Once the session's anvil container exits, remove the session's other containers (not a shared
+ * tong, which outlives the session). Resolves with how many went and when the
+ * removal began (Date.now()), or 0 when the anvil container cannot be found or waited for (then
+ * teardown removes everything itself); never rejects.
+ */
+async function removeAtAnvilExit(
+  runtime: ContainerRuntime,
+  plan: LaunchPlan,
+  applied: AppliedSession,
+): Promise<{ containers: number; startedAt: number }> {
+  const none = { containers: 0, startedAt: Date.now() };
+  try {
+    const [anvil] = await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId, [LABEL_ROLE]: 'anvil' });
+    // Only a running anvil: the engine's wait returns at once for one created but not yet started (the
+    // create → connect → start path), and one not there yet cannot be waited for. Teardown does it all then.
+    if (!anvil || anvil.state !== 'running') return none;
+    await runtime.waitContainer(anvil.id);
+    const startedAt = Date.now();
+    await applied.background;
+    // By label, as teardown does: the tongs, the relay and anything else of the session but the anvil
+    // (the docker CLI removes a `--rm` one) and shared tongs (they outlive the session).
+    const doomed = (await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId })).filter(
+      (c) => c.labels[LABEL_ROLE] !== 'anvil' && c.labels[LABEL_LIFECYCLE] !== 'shared',
+    );
+    await Promise.all(doomed.map((c) => runtime.removeContainer(c.id)));
+    return { containers: doomed.length, startedAt };
+  } catch {
+    return none;
+  }
+}
+
+/** Control flow, never shown: a gated anvil exited before its gate opened, with this status. */
+class AnvilExitedEarly extends Error {
+  constructor(readonly status: number) {
+    super(`the anvil exited (status ${status}) before its tongs were ready`);
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
  * Execute `plan` and return the process exit status to use (the anvil's own status, 128+n after a
  * signal). Throws a TongsError (after teardown) on any launcher failure: DockerError, SecretError,
  * ReadinessError, CommandNotFoundError (docker cannot be executed), InterruptedError (a signal before
- * the anvil started).
+ * the harness started).
+ *
+ * Launch order (DESIGN.md "Launch order", `plan.launchOrder`): `parallel` creates and starts the anvil
+ * as soon as the session network and the relay volume exist, while the tongs start; its entrypoint
+ * holds the harness at the gate until every tong is ready (`go`), or exits 1 without running it
+ * (`stop`) when the launch fails. An anvil that exits while it waits (a bad docker option, a broken
+ * config layer, Ctrl-C on its TTY) ends the launch with its own status. `serial` starts the anvil
+ * only once every tong is ready.
  */
 export async function runSession(plan: LaunchPlan, options: RunSessionOptions): Promise<number> {
   const progress = createProgress({ quiet: options.quiet, ...(options.progressStream ? { stream: options.progressStream } : {}) });
@@ -343,6 +413,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
   let tearingDown = false;
   let graceTimer: NodeJS.Timeout | null = null;
   const graceMs = options.anvilGraceMs ?? 10_000;
+  const gate = plan.launchOrder?.mode === 'parallel' ? plan.launchOrder.gate : null;
+  /** parallel: the anvil's start, once begun. */
+  let anvilStarting: Promise<void> | null = null;
+  /** The harness may run: the gate said `go`, or (serial) the anvil was started. */
+  let harnessFreed = false;
 
   const onSignal = (sig: NodeJS.Signals) => {
     if (tearingDown) {
@@ -354,7 +429,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       return;
     }
     signalled = sig;
-    if (anvil?.running()) {
+    if (anvil?.running() && harnessFreed) {
       // The anvil goes first (DESIGN.md step 7); one that ignores the signal is stopped after the grace.
       anvil.kill(sig);
       graceTimer = setTimeout(() => {
@@ -364,14 +439,50 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       }, graceMs);
       graceTimer.unref();
     } else {
+      // Before the harness runs, a signal abandons the start-up; a gated anvil is then told `stop`.
       controller.abort(new InterruptedError(sig, 128 + signalNumber(sig)));
     }
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
 
+  /** parallel: start the anvil; its early exit, or a failed start, aborts the launch. */
+  const startGatedAnvil = (rt: ContainerRuntime) => {
+    if (anvilStarting) return anvilStarting;
+    progress.debug(`starting the anvil while the tongs start (${plan.launchOrder?.reason ?? 'gated'}): ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
+    anvilStarting = startAnvil(plan, rt).then((handle) => {
+      anvil = handle;
+      // The docker CLI may now hold the terminal (raw mode with -t): no spinner, and `\r\n` line ends.
+      progress.shareTerminal();
+      progress.debug('anvil started; its harness waits at the gate');
+      void handle.exited.then(
+        (status) => {
+          if (!harnessFreed) controller.abort(new AnvilExitedEarly(status));
+        },
+        (err: unknown) => controller.abort(err),
+      );
+    });
+    anvilStarting.catch((err: unknown) => controller.abort(err));
+    return anvilStarting;
+  };
+
+  /** parallel, on a failed launch: `stop` at the gate, then wait for the anvil (stopping one that hangs). */
+  const stopGatedAnvil = async (rt: ContainerRuntime) => {
+    if (!gate) return;
+    await openGate(gate.hostDir, 'stop').catch(() => {});
+    await anvilStarting?.catch(() => {});
+    const handle = anvil as AnvilHandle | null;
+    if (!handle?.running()) return;
+    const settled = handle.exited.then(() => true, () => true);
+    if (await Promise.race([settled, delay(5_000).then(() => false)])) return;
+    await stopAnvil(rt, plan.sessionId).catch(() => {});
+    if (!(await Promise.race([settled, delay(5_000).then(() => false)]))) handle.kill('SIGKILL');
+    await settled;
+  };
+
   let status = 0;
   let failure: unknown = null;
+  let earlyTeardown: Promise<{ containers: number; startedAt: number }> | null = null;
   // performance.now() counts from process start: this shows what Node and the CLI cost before the session.
   progress.debug(
     `session starts ${performance.now().toFixed(0)} ms after the launcher process started` +
@@ -403,8 +514,22 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     // Handled: awaited below once applyPlan is done; without this, a sweep that fails while applyPlan
     // still runs would be an unhandled rejection (a stack trace instead of one `tongs:` line).
     sweep.catch(() => {});
-    const applied = await applyPlan(plan, rt, { progress, signal: controller.signal, resolveSecrets: options.resolveSecrets });
-    await sweep;
+    progress.debug(`launch order: ${plan.launchOrder?.mode ?? 'serial'} (${plan.launchOrder?.reason ?? 'no order planned'})`);
+    // The anvil's files must exist before it is created: docker would make a missing bind source a dir.
+    if (gate) await Promise.all([prepareGate(gate.hostDir), writePlanFiles(plan.files)]);
+    let applied: AppliedSession;
+    try {
+      applied = await applyPlan(plan, rt, {
+        progress,
+        signal: controller.signal,
+        resolveSecrets: options.resolveSecrets,
+        ...(gate ? { onAnvilReady: () => void startGatedAnvil(rt) } : {}),
+      });
+      await sweep;
+    } catch (err) {
+      await stopGatedAnvil(rt);
+      throw err;
+    }
     const n = plan.tongs.length;
     const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
     // Stop the spinner first, so no frame is drawn again under the finished line.
@@ -412,16 +537,36 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     progress.line(
       `started ${n} tong${n === 1 ? '' : 's'}${reused} in ${formatSeconds(applied.startedMs)}; ready in ${formatSeconds(applied.readyMs)}`,
     );
-    await writePlanFiles(plan.files);
-    controller.signal.throwIfAborted();
-    progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
-    anvil = await startAnvil(plan, rt);
-    // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
-    const early: NodeJS.Signals | null = signalled;
-    if (early) anvil.kill(early);
-    status = await anvil.exited;
+    if (gate) {
+      try {
+        await startGatedAnvil(rt);
+        controller.signal.throwIfAborted();
+      } catch (err) {
+        await stopGatedAnvil(rt);
+        throw err;
+      }
+      harnessFreed = true;
+      await openGate(gate.hostDir, 'go');
+      progress.debug('gate open: the harness starts');
+    } else {
+      await writePlanFiles(plan.files);
+      controller.signal.throwIfAborted();
+      progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
+      harnessFreed = true;
+      anvil = await startAnvil(plan, rt);
+      // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
+      const early: NodeJS.Signals | null = signalled;
+      if (early) anvil.kill(early);
+    }
+    // Teardown starts at the anvil container's exit (issue #12 item 3): its tongs go while the docker
+    // CLI is still removing the `--rm` anvil; what is left goes once the CLI has exited.
+    earlyTeardown = removeAtAnvilExit(rt, plan, applied);
+    status = await (anvil as AnvilHandle | null)!.exited;
   } catch (err) {
-    failure = err;
+    if (err instanceof AnvilExitedEarly) {
+      progress.debug(err.message);
+      status = err.status;
+    } else failure = err;
   } finally {
     tearingDown = true;
     if (graceTimer) clearTimeout(graceTimer);
@@ -429,11 +574,11 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     if (runtime) {
       const t0 = Date.now();
       try {
+        const early = earlyTeardown ? await earlyTeardown : { containers: 0, startedAt: t0 };
         const removed = await removeSessionResources(runtime, plan.sessionId, plan.network?.name ?? null);
-        if (removed.containers + removed.networks > 0 || failure) {
-          progress.line(
-            `removed ${removed.containers} container${removed.containers === 1 ? '' : 's'} and the session network in ${formatSeconds(Date.now() - t0)}`,
-          );
+        const count = early.containers + removed.containers;
+        if (count + removed.networks > 0 || failure) {
+          progress.line(`removed ${count} container${count === 1 ? '' : 's'} and the session network in ${formatSeconds(Date.now() - Math.min(t0, early.startedAt))}`);
         }
       } catch (err) {
         // With no usable engine the launch already fails with that one message; saying it twice helps nobody.
@@ -450,7 +595,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
   }
   if (signalled) {
     const code = 128 + signalNumber(signalled);
-    if (!anvil) throw failure instanceof InterruptedError ? failure : new InterruptedError(signalled, code);
+    if (!harnessFreed) throw failure instanceof InterruptedError ? failure : new InterruptedError(signalled, code);
     return code;
   }
   if (failure) throw failure;

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DockerError } from '../errors.js';
+import { DockerError } from '../../errors.js';
 
 /** The docker CLI's default endpoint on Linux and macOS. */
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';

@@ -10,7 +10,7 @@
  */
 import { chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RefusalError, UsageError } from '../errors.js';
+import { RefusalError, UsageError } from '../../errors.js';
 import {
   CLAUDE_SEED_ENTRIES,
   CODEX_SEED_ENTRIES,
@@ -20,7 +20,7 @@ import {
   STATE_HARNESSES,
   seedClaudeGlobalConfig,
   type StateHarness,
-} from '../core/harness-state.js';
+} from '../../core/harness-state.js';
 
 /** Where the user's own harness settings are read from (only read, never written). */
 export interface UserHarnessPaths {

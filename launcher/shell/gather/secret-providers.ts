@@ -16,25 +16,24 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { SecretError } from '../errors.js';
-import type { PlannedTong } from '../core/plan-types.js';
+import { SecretError } from '../../errors.js';
+import type { PlannedTong } from '../../core/plan-types.js';
 import {
   hasSecretRef,
   listSecretRefs,
   parseSecretTemplate,
+  ENV_PROVIDER,
   renderSecretTemplate,
   secretRefKey,
+  type ProviderTable,
   type SecretRef,
-} from '../core/secret-refs.js';
+} from '../../core/secret-refs.js';
 
-/** The name of the built-in provider that reads the launcher's environment. */
-export const ENV_PROVIDER = 'env';
+export { ENV_PROVIDER, type ProviderTable } from '../../core/secret-refs.js';
 
 /** The placeholder replaced by the reference in a command provider's argv. */
 export const REF_PLACEHOLDER = '{ref}';
 
-/** Command providers by name: argv templates (the `env` provider is built in and never listed). */
-export type ProviderTable = ReadonlyMap<string, readonly string[]>;
 
 /** `$TONGS_HOME/secret-providers.yaml`, `TONGS_HOME` defaulting to `~/.tongs` (DESIGN.md "Tong definitions"). */
 export function defaultProvidersPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -190,7 +189,7 @@ export interface ResolveSecretsOptions {
 }
 
 /**
- * Build the `resolveSecrets` hook of `RunSessionOptions` (launcher/shell/session.ts): given the tongs
+ * Build the `resolveSecrets` hook of `RunSessionOptions` (launcher/shell/run/session.ts): given the tongs
  * that will actually be created, return per tong name its final secret environment. The providers
  * file is read only when some reference needs a command provider, every reference of every tong is
  * checked against the provider table before any command runs, and each reference is resolved once
