@@ -42,7 +42,7 @@ Everything after the first \`--\` is the anvil command, passed verbatim (normall
 [harness args…]\`). With no tong defined in any layer, \`tongs run\` just runs it.
 
 Options:
-  --harness claude|opencode  harness in the anvil; needed when an mcp tong is defined
+  --harness claude|codex|gemini|opencode  harness in the anvil; needed when an mcp tong is defined
   --user-tongs DIR           user layer (default: $TONGS_HOME/tongs, TONGS_HOME default ~/.tongs)
   --org-tongs DIR            org layer (default: none)
   --repo-tongs DIR           repo layer (default: none)

@@ -20,11 +20,13 @@ default_base=${ANVIL_DEFAULT_BASE:-node:20-bookworm}
 
 claude_bin="$anvil/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
 opencode_bin="$anvil/node_modules/opencode-ai/bin/opencode.exe"
+codex_vendor="$anvil/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl"
+gemini_pkg="$anvil/node_modules/@google/gemini-cli"
 merge_js=("$root/dist/anvil/src/merge-opencode-json.js" "$root/dist/anvil/src/opencode-config.js" "$root/dist/anvil/src/relay.js"
-  "$root/dist/anvil/src/seal-checks.js" "$root/dist/anvil/src/seal-checks-core.js")
-merge_deps=(deepmerge-ts jsonc-parser)
-for f in "$claude_bin" "$opencode_bin"; do
-  [ -x "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }
+  "$root/dist/anvil/src/seal-checks.js" "$root/dist/anvil/src/seal-checks-core.js" "$root/dist/anvil/src/codex-config.js")
+merge_deps=(deepmerge-ts jsonc-parser smol-toml)
+for f in "$claude_bin" "$opencode_bin" "$codex_vendor/bin/codex" "$gemini_pkg/bundle/gemini.js"; do
+  [ -e "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }
 done
 for f in "${merge_js[@]}"; do
   [ -f "$f" ] || { echo "tongs: $f is missing: run \`make build\`" >&2; exit 1; }
@@ -103,6 +105,8 @@ link "$anvil/entrypoint.sh" "$stage/entrypoint.sh"
 link "$anvil/opencode.defaults.json" "$stage/opencode.defaults.json"
 link "$claude_bin" "$stage/harness/claude"
 link "$opencode_bin" "$stage/harness/opencode"
+(cd "$codex_vendor" && find . -type f) | while read -r f; do link "$codex_vendor/${f#./}" "$stage/harness/codex/${f#./}"; done
+(cd "$gemini_pkg" && find . -type f) | while read -r f; do link "$gemini_pkg/${f#./}" "$stage/harness/gemini/${f#./}"; done
 link "$anvil/package-lock.json" "$stage/harness/package-lock.json"
 for lib in "${libs[@]}"; do mkdir -p "$stage/hostlibs$(dirname "$lib")"; cp -L "$lib" "$stage/hostlibs$lib"; done
 printf '{ "type": "module", "private": true }\n' >"$stage/merge/package.json"
@@ -114,6 +118,8 @@ done
 
 claude_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/@anthropic-ai/claude-code/package.json")
 opencode_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/opencode-ai/package.json")
+codex_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/@openai/codex/package.json")
+gemini_version=$(node -p 'require(process.argv[1]).version' "$gemini_pkg/package.json")
 # DOCKER_BUILDKIT=0: the classic builder, as the engine here may have no buildx.
 if ! out=$(DOCKER_BUILDKIT=0 docker build -q \
   --build-arg "BASE_IMAGE=$base" \
@@ -121,6 +127,8 @@ if ! out=$(DOCKER_BUILDKIT=0 docker build -q \
   --label "tongs.anvil.base=$base" \
   --label "tongs.anvil.claude-code=$claude_version" \
   --label "tongs.anvil.opencode=$opencode_version" \
+  --label "tongs.anvil.codex=$codex_version" \
+  --label "tongs.anvil.gemini-cli=$gemini_version" \
   -t "$image" "$stage" 2>&1); then
   echo "$out" >&2
   echo "tongs: building $image failed" >&2
@@ -132,4 +140,4 @@ if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$ima
   docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
 record_stamp
-echo "tongs: anvil image $image built (Claude Code $claude_version, OpenCode $opencode_version, base $base)" >&2
+echo "tongs: anvil image $image built (Claude Code $claude_version, OpenCode $opencode_version, Codex $codex_version, Gemini CLI $gemini_version, base $base)" >&2

@@ -48,6 +48,16 @@ seal_state() {
       login=${OPENCODE_DATA_HOST:-${XDG_DATA_HOME:-$HOME/.local/share}/opencode}/auth.json
       target=$home_in_anvil/.local/share/opencode/auth.json
       ;;
+    codex)
+      seal_opts+=(-v "$state:$home_in_anvil/.codex" -e "CODEX_HOME=$home_in_anvil/.codex")
+      login=${CODEX_HOME_HOST:-${CODEX_HOME:-$HOME/.codex}}/auth.json
+      target=$home_in_anvil/.codex/auth.json
+      ;;
+    gemini)
+      seal_opts+=(-v "$state:$home_in_anvil/.gemini")
+      login=${GEMINI_HOST:-$HOME/.gemini}/oauth_creds.json
+      target=$home_in_anvil/.gemini/oauth_creds.json
+      ;;
   esac
   local own=$state/${target##*/}
   if [ "$share" = 1 ] && [ -f "$login" ]; then

@@ -165,8 +165,9 @@ export interface LaunchPlan {
   /** The per-session network; null when no tong is planned (passthrough). */
   network: PlannedNetwork | null;
   /**
-   * The harness config document written to /run/tongs/mcp.json when an mcp tong is present, else
-   * null. For OpenCode it also carries the model tongs' provider settings.
+   * The harness's MCP configuration when an mcp tong is present, else null: the emitter's
+   * `mcpConfig` (launcher/core/emitters/), e.g. the document Claude Code reads from
+   * /run/tongs/mcp.json, or what Codex's `-c` overrides amount to.
    */
   mcpConfig: Record<string, unknown> | null;
   /** The model tongs of the session, one per dialect at most. */

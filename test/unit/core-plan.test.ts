@@ -276,8 +276,8 @@ test('refusals happen before anything is planned, one line per reason', () => {
   const mcp = tongs(['repo', 'github', GITHUB]);
   const refused = (overrides: Partial<PlanInput>, pattern: RegExp) =>
     assert.throws(() => planLaunch(input(overrides)), (e: unknown) => e instanceof RefusalError && e.exitCode === 1 && pattern.test(e.message));
-  refused({ tongs: mcp, harness: null }, /^mcp tong 'github' needs --harness; supported harnesses: claude, opencode$/);
-  refused({ tongs: mcp, harness: 'cursor' }, /^unknown harness 'cursor': mcp tong 'github' needs one of the supported harnesses: claude, opencode$/);
+  refused({ tongs: mcp, harness: null }, /^mcp tong 'github' needs --harness; supported harnesses: claude, codex, gemini, opencode$/);
+  refused({ tongs: mcp, harness: 'cursor' }, /^unknown harness 'cursor': mcp tong 'github' needs one of the supported harnesses: claude, codex, gemini, opencode$/);
   refused({ tongs: tongs(['repo', 'w', 'image: w\nmounts: [workspace]\n']), workspace: null }, /tong 'w' mounts the workspace \('workspace', repo\/w\.yaml\) but no --workspace was given/);
   refused({ tongs: mcp, anvilArgv: ['podman', 'run', 'img'] }, /the anvil command must be `docker run …`/);
   refused({ tongs: mcp, anvilArgv: ['docker', 'run', '--network', 'host', 'img'] }, /--network host cannot join the session network/);
@@ -310,8 +310,8 @@ const SERVERS: McpServerEntry[] = [
   { name: 'notes', url: 'http://notes:3000/rpc', bearerToken: null },
 ];
 
-test('emitter registry lists claude and opencode', () => {
-  assert.deepEqual(SUPPORTED_HARNESSES, ['claude', 'opencode']);
+test('emitter registry lists every harness', () => {
+  assert.deepEqual(SUPPORTED_HARNESSES, ['claude', 'codex', 'gemini', 'opencode']);
   assert.equal(getEmitter('nope'), undefined);
   assert.equal(getEmitter(null), undefined);
 });
@@ -319,17 +319,20 @@ test('emitter registry lists claude and opencode', () => {
 test('golden: claude emitter', async () => {
   const emitter = getEmitter('claude');
   assert.ok(emitter);
-  await assertGolden('emitter-claude.json', `${JSON.stringify(emitter.render(SERVERS), null, 2)}\n`);
-  assert.deepEqual(emitter.harnessArgs('/run/tongs/mcp.json'), ['--mcp-config', '/run/tongs/mcp.json']);
-  assert.deepEqual(emitter.anvilOptions('/run/tongs/mcp.json'), []);
+  const emission = emitter.emit({ servers: SERVERS, models: [] });
+  await assertGolden('emitter-claude.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`);
+  assert.deepEqual(emission.files.map((f) => [f.containerPath, f.content, f.mode]), [['/run/tongs/mcp.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`, 0o600]]);
+  assert.deepEqual(emission.harnessArgs, ['--mcp-config', '/run/tongs/mcp.json']);
+  assert.deepEqual(emission.anvil, [{ mount: '/run/tongs/mcp.json' }]);
 });
 
 test('golden: opencode emitter', async () => {
   const emitter = getEmitter('opencode');
   assert.ok(emitter);
-  await assertGolden('emitter-opencode.json', `${JSON.stringify(emitter.render(SERVERS), null, 2)}\n`);
-  assert.deepEqual(emitter.harnessArgs('/run/tongs/mcp.json'), []);
-  assert.deepEqual(emitter.anvilOptions('/run/tongs/mcp.json'), ['-e', 'TONGS_MCP_FILE=/run/tongs/mcp.json']);
+  const emission = emitter.emit({ servers: SERVERS, models: [] });
+  await assertGolden('emitter-opencode.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`);
+  assert.deepEqual(emission.harnessArgs, []);
+  assert.deepEqual(emission.anvil, [{ mount: '/run/tongs/mcp.json' }, { env: 'TONGS_MCP_FILE', value: '/run/tongs/mcp.json' }]);
 });
 
 test('docker argv reader: image, name and networks only from docker options before the image', () => {

@@ -323,6 +323,7 @@ test('the launcher rows: writable binds of the user state in the argv, and secre
   const state = userStatePaths({}, home);
   assert.deepEqual(state, [
     path.join(home, '.claude'), path.join(home, '.claude.json'), path.join(home, '.config', 'opencode'), path.join(home, '.local', 'share', 'opencode'),
+    path.join(home, '.codex'), path.join(home, '.gemini'),
   ]);
   const row = (...opts: string[]) => argvStateRow(['docker', 'run', ...opts, 'img', '-v', `${home}:/x`], state);
   assert.equal(row('-v', `${home}/.claude/.credentials.json:/home/anvil/.claude/.credentials.json:ro`, '-v', '/srv/p:/workspace').ok, true);
@@ -331,6 +332,8 @@ test('the launcher rows: writable binds of the user state in the argv, and secre
     ['-v', `${home}/.claude:/home/anvil/.claude`],
     ['--mount', `type=bind,src=${home}/.config/opencode,dst=/x`],
     ['-v', `${home}/.claude/settings.json:/x:rw`],
+    ['-v', `${home}/.codex:/home/anvil/.codex`],
+    ['-v', `${home}/.gemini/settings.json:/x`],
   ];
   for (const opts of cases) {
     const r = row(...opts);

@@ -89,6 +89,9 @@ export function userStatePaths(env: NodeJS.ProcessEnv, home: string): string[] {
     path.join(home, '.claude.json'),
     env.OPENCODE_CONFIG_HOST || path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'opencode'),
     env.OPENCODE_DATA_HOST || path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'opencode'),
+    // Codex CLI and Gemini CLI (issue #14), as launcher/shell/harness-state.ts reads them.
+    env.CODEX_HOME_HOST || env.CODEX_HOME || path.join(home, '.codex'),
+    env.GEMINI_HOST || path.join(home, '.gemini'),
   ];
   if (env.CLAUDE_CONFIG_DIR) paths.push(env.CLAUDE_CONFIG_DIR);
   return [...new Set(paths)];

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { RefusalError, UsageError } from '../../errors.js';
 import {
   CLAUDE_SEED_ENTRIES,
+  CODEX_SEED_ENTRIES,
+  GEMINI_SEED_ENTRIES,
   OPENCODE_SEED_ENTRIES,
   PROJECT_FILE,
   STATE_HARNESSES,
@@ -28,6 +30,10 @@ export interface UserHarnessPaths {
   claudeJson: string;
   /** The user's OpenCode data dir (`$OPENCODE_DATA_HOST`, default `$XDG_DATA_HOME/opencode`). */
   opencodeData: string;
+  /** The user's Codex home (`$CODEX_HOME_HOST`, else `$CODEX_HOME`, default `~/.codex`). */
+  codexHome: string;
+  /** The user's Gemini CLI dir (`$GEMINI_HOST`, default `~/.gemini`). */
+  geminiDir: string;
 }
 
 /** The defaults of {@link UserHarnessPaths}, from the environment and the home dir (as make/run-anvil.sh reads them). */
@@ -36,6 +42,8 @@ export function userHarnessPaths(env: NodeJS.ProcessEnv, home: string): UserHarn
     claudeDir: env.CLAUDE_CONFIG_HOST || path.join(home, '.claude'),
     claudeJson: path.join(home, '.claude.json'),
     opencodeData: env.OPENCODE_DATA_HOST || path.join(env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'opencode'),
+    codexHome: env.CODEX_HOME_HOST || env.CODEX_HOME || path.join(home, '.codex'),
+    geminiDir: env.GEMINI_HOST || path.join(home, '.gemini'),
   };
 }
 
@@ -90,9 +98,11 @@ export async function initHarnessState(options: {
       );
       await writeFile(path.join(tmp, '.claude.json'), `${JSON.stringify(seedClaudeGlobalConfig(userJson, workspace), null, 2)}\n`, { mode: 0o600 });
     } else {
-      for (const entry of OPENCODE_SEED_ENTRIES) {
-        const from = path.join(user.opencodeData, entry);
-        if (await exists(from)) await cp(from, path.join(tmp, entry), { recursive: true });
+      const [from, entries] =
+        harness === 'codex' ? [user.codexHome, CODEX_SEED_ENTRIES] : harness === 'gemini' ? [user.geminiDir, GEMINI_SEED_ENTRIES] : [user.opencodeData, OPENCODE_SEED_ENTRIES];
+      await mkdir(tmp, { recursive: true });
+      for (const entry of entries) {
+        if (await exists(path.join(from, entry))) await cp(path.join(from, entry), path.join(tmp, entry), { recursive: true, dereference: false, errorOnExist: false });
       }
     }
     const projectFile = path.join(keyDir, PROJECT_FILE);
