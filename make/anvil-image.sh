@@ -47,7 +47,7 @@ quick=$(
 )
 if [ -f "$stamp" ] && read -r s_quick s_base s_ids <"$stamp" && [ "$s_quick" = "$quick" ] &&
   [ "$(docker image inspect -f '{{.Id}}' "$image" "$s_base" 2>/dev/null | tr '\n' ,)" = "$s_ids" ]; then
-  echo "tongs: anvil image $image is up to date (base $s_base; no input changed)" >&2
+  echo "tongs: anvil image $image is up to date (base $s_base: no input changed since the last check)" >&2
   exit 0
 fi
 rm -f "$stamp"

@@ -13,8 +13,11 @@ export interface LaunchSummary {
   warnings: string[];
 }
 
-export function launchSummary(plan: Pick<LaunchPlan, 'models' | 'skipped' | 'warnings'>): LaunchSummary {
+export function launchSummary(plan: Pick<LaunchPlan, 'models' | 'skipped' | 'warnings'> & { egress?: LaunchPlan['egress'] }): LaunchSummary {
   const lines: string[] = [];
+  if (plan.egress && !plan.egress.open && plan.egress.login.length > 0) {
+    lines.push(`egress: the harness's own login may reach ${plan.egress.login.join(', ')} (no model tong holds its key)`);
+  }
   for (const m of plan.models) {
     lines.push(
       `model: the harness reaches ${MODEL_DIALECTS[m.dialect].api} through the model tong '${m.tong}' (${m.baseUrl}); the key stays in the tong`,

@@ -24,6 +24,12 @@ export interface ModelDialectInfo {
    * tong, so the plan warns about it.
    */
   anvilEnv: readonly string[];
+  /**
+   * `host:port` entries the harness's own login needs (its API, and where it renews a login), added to
+   * the egress allowlist when no model tong of this dialect starts (the harness then talks to its
+   * provider itself, DESIGN.md "The seal" rule 4's "no key set" path), so a sealed harness still works.
+   */
+  loginHosts: readonly string[];
 }
 
 /** The dialects, by name (the `dialect` value in a definition). */
@@ -32,18 +38,24 @@ export const MODEL_DIALECTS = {
     api: 'the Anthropic Messages API',
     tokenFile: 'anthropic-model-token',
     anvilEnv: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
+    // The Messages API, and the console host where Claude Code renews an OAuth login.
+    loginHosts: ['api.anthropic.com:443', 'console.anthropic.com:443'],
   },
   /** Codex CLI (issue #14 item 4). */
   openai: {
     api: 'the OpenAI API',
     tokenFile: 'openai-model-token',
     anvilEnv: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
+    // The API for a key; auth.openai.com and chatgpt.com for Codex's "Sign in with ChatGPT".
+    loginHosts: ['api.openai.com:443', 'auth.openai.com:443', 'chatgpt.com:443'],
   },
   /** Gemini CLI (issue #14 item 4). */
   google: {
     api: 'the Gemini API',
     tokenFile: 'google-model-token',
     anvilEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL'],
+    // The Gemini API for a key; Google's token endpoint and Code Assist for "Login with Google".
+    loginHosts: ['generativelanguage.googleapis.com:443', 'oauth2.googleapis.com:443', 'cloudcode-pa.googleapis.com:443'],
   },
 } as const satisfies Record<string, ModelDialectInfo>;
 

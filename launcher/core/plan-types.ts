@@ -197,7 +197,15 @@ export interface LaunchPlan {
    * The egress tong (DESIGN.md "The seal" rule 5): its proxy URL, given to the anvil as HTTPS_PROXY and
    * HTTP_PROXY, whether egress is open (every host), and the hosts it allows; null without one.
    */
-  egress: { tong: string; proxyUrl: string; open: boolean; allow: string[] } | null;
+  egress: {
+    tong: string;
+    proxyUrl: string;
+    open: boolean;
+    /** Every `host:port` entry allowed (the allowlist files', then `login`'s). */
+    allow: string[];
+    /** Entries added for the harness's own login: the dialects it speaks that no model tong serves. */
+    login: string[];
+  } | null;
   /** How the anvil reaches its tongs; null for a passthrough plan. */
   anvilNetwork: PlannedAnvilNetwork | null;
   /** relay mode: the tong side of the relay; null otherwise. */

@@ -267,6 +267,13 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
   };
 
+  // The harness's own login (DESIGN.md "The seal" rule 4, "no key set"): a dialect it speaks with no
+  // model tong started goes to the provider directly, through the egress tong, so its hosts are allowed.
+  const served = new Set(selection.started.map((t) => t.definition.interface).flatMap((i) => (i?.kind === 'model' && i.dialect ? [i.dialect] : [])));
+  const loginDialects = (emitter?.dialects ?? []).filter((d) => !served.has(d));
+  const loginHosts = [...new Set(loginDialects.flatMap((d) => MODEL_DIALECTS[d].loginHosts))];
+  const egressAllow = [...new Set([...(input.egress?.allow ?? []), ...loginHosts])];
+  const egressEnv = { ...(input.egress?.env ?? { TONGS_EGRESS_ALLOW: '', TONGS_EGRESS: 'allowlist' }), TONGS_EGRESS_ALLOW: egressAllow.join(',') };
   const tongs: PlannedTong[] = selection.started.map((tong) => {
     const def = tong.definition;
     const iface = def.interface ?? { kind: 'none' as const };
@@ -299,7 +306,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     if (token) secretEnv[iface.kind === 'model' ? 'TONGS_MODEL_TOKEN' : 'TONGS_MCP_TOKEN'] = token;
     // The egress tong gets its allowlist from the launcher (the files it merges are the user's, the org's
     // and the approved workspace's), never from its own definition.
-    if (iface.kind === 'egress') Object.assign(env, input.egress?.env ?? { TONGS_EGRESS_ALLOW: '', TONGS_EGRESS: 'allowlist' });
+    if (iface.kind === 'egress') Object.assign(env, egressEnv);
     return {
       name: tong.name,
       layer: tong.layer,
@@ -392,7 +399,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     const noProxy = [...new Set([...tongs.flatMap((t) => [t.alias, ...t.aliases]), ...EGRESS_NO_PROXY_EXTRA])].join(',');
     for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy']) inserted.push('-e', `${name}=${proxyUrl}`);
     inserted.push('-e', `NO_PROXY=${noProxy}`, '-e', `no_proxy=${noProxy}`);
-    egress = { tong: egressTong.name, proxyUrl, open: input.egress?.open ?? false, allow: input.egress?.allow ?? [] };
+    egress = { tong: egressTong.name, proxyUrl, open: input.egress?.open ?? false, allow: egressAllow, login: loginHosts };
   }
   for (const t of tongs) {
     if (t.kind !== 'port') continue;

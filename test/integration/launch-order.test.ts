@@ -11,6 +11,7 @@ import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { LABEL_LAUNCHER_PID, LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
@@ -22,6 +23,7 @@ import {
   launchTongs,
   leftovers,
   requireDocker,
+  runTongs,
   sessionLeftovers,
   sessionOfLauncher,
   tongLayer,
@@ -139,6 +141,24 @@ describe('launch order with a gated anvil', { concurrency: 3 }, () => {
     assert.ok(Date.now() - started < 60_000, 'the launch waited for the tong after its anvil had gone');
     assert.doesNotMatch(r.stdout, /HARNESS RAN/);
     assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, String(p.child.pid)), []);
+  });
+
+  test('SIGKILL of the launcher of a relayed session, then `tongs gc`: its containers, network and socket volume go', async (t) => {
+    runtime = await requireDocker(t);
+    if (!runtime) return;
+    const rt = runtime;
+    await buildTestImages('tongs-test-port:local');
+    const layer = await tongLayer(t, { slow: portTong(0) });
+    const p = launch(t, rt, layer, gatedAnvil(`console.log('HARNESS UP'); setInterval(() => {}, 1000);`), ['--anvil-relay']);
+    await p.waitFor(/HARNESS UP/);
+    const session = await sessionOfLauncher(rt, p.child.pid!);
+    assert.equal((await rt.listVolumes({ [LABEL_SESSION]: session })).length, 1, 'the relayed session has its socket volume');
+    p.child.kill('SIGKILL');
+    if (p.child.exitCode === null && p.child.signalCode === null) await once(p.child, 'exit');
+    const gc = await runTongs(['gc']);
+    assert.equal(gc.status, 0, gc.stderr);
+    assert.deepEqual(await sessionLeftovers(rt, session), []);
+    assert.deepEqual(await rt.listVolumes({ [LABEL_SESSION]: session }), [], 'gc removes the socket volume');
   });
 
   test('with a terminal (`docker run -it` under a pty), the harness gets the TTY and its stdin', async (t) => {

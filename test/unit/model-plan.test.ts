@@ -211,3 +211,19 @@ test('a shared model tong keeps its bearer in its config hash, as a shared mcp t
   const hash = (token: string) => planLaunch(input({ tongs: tongs(['user', 'gw', def]), mcpTokens: { gw: token } })).tongs[0]!.configHash;
   assert.notEqual(hash('a'), hash('b'));
 });
+
+test('egress: with no model tong for the harness, its own login hosts are allowed; with one, they are not', async () => {
+  const egressDef = await readFile(path.join(REPO_ROOT, 'sidecars', 'egress.yaml'), 'utf8');
+  const userList = { env: { TONGS_EGRESS_ALLOW: 'example.org:443', TONGS_EGRESS: 'allowlist' }, open: false, allow: ['example.org:443'] };
+  const own = planLaunch(input({ tongs: tongs(['repo', 'model-api', await shippedModelApi()], ['repo', 'egress', egressDef]), hostEnv: ['HOME'], egress: userList }));
+  assert.deepEqual(own.egress?.login, ['api.anthropic.com:443', 'console.anthropic.com:443']);
+  assert.deepEqual(own.egress?.allow, ['example.org:443', 'api.anthropic.com:443', 'console.anthropic.com:443']);
+  // What the egress tong is told, and what the user reads.
+  assert.equal(own.tongs.find((t) => t.kind === 'egress')?.env.TONGS_EGRESS_ALLOW, 'example.org:443,api.anthropic.com:443,console.anthropic.com:443');
+  assert.ok(launchSummary(own).info.includes("egress: the harness's own login may reach api.anthropic.com:443, console.anthropic.com:443 (no model tong holds its key)"));
+  // The model tong holds the key: the anvil reaches the provider only through it.
+  const sealed = planLaunch(input({ tongs: tongs(['repo', 'model-api', await shippedModelApi()], ['repo', 'egress', egressDef]), egress: userList }));
+  assert.deepEqual(sealed.egress?.login, []);
+  assert.equal(sealed.tongs.find((t) => t.kind === 'egress')?.env.TONGS_EGRESS_ALLOW, 'example.org:443');
+  assert.ok(!launchSummary(sealed).info.some((l) => l.startsWith('egress:')));
+});

@@ -32,8 +32,6 @@ export interface AppliedSession {
   /** Milliseconds from the start of applyPlan until every tong was started, then ready. */
   startedMs: number;
   readyMs: number;
-  /** Work applyPlan left running (removing the probe container, whose work is done); never rejects. */
-  background: Promise<void>;
 }
 
 /** Environment override for the image the in-network readiness probe runs (default: the anvil's). */
@@ -314,11 +312,7 @@ export async function applyPlan(
       relayStarted.then((id) => id && progress.debug('relay ready')),
     ]);
     const readyMs = now() - tStart;
-    // The probe's work is done: it goes now, while the harness runs, instead of at teardown.
-    const background = probe
-      ? probe.containerId.then((id) => (id ? runtime.removeContainer(id) : undefined)).then(() => progress.debug('probe container removed'), () => {})
-      : Promise.resolve();
-    return { containers, reused: [...reused.keys()], startedMs, readyMs, background };
+    return { containers, reused: [...reused.keys()], startedMs, readyMs };
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.

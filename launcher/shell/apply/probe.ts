@@ -157,7 +157,10 @@ export function startNetworkProbe(
       sent = true;
       for (const t of targets) waiter(t.tong);
       if (failure) failAll(failure);
-      void stdinReady.then((stdin) => stdin?.end(JSON.stringify({ targets })));
+      // `stay`: the probe container keeps running once it has reported, until teardown removes it. An
+      // endpoint leaving the session network right as the anvil joins it is what preceded the anvil's
+      // rare failures to resolve a tong's alias (ENOTFOUND just after "ready", Docker and Podman alike).
+      void stdinReady.then((stdin) => stdin?.end(JSON.stringify({ targets, stay: true })));
     },
     outcome(tong) {
       const w = waiter(tong);

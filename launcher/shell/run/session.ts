@@ -220,7 +220,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     }
     // Teardown starts at the anvil container's exit (issue #12 item 3): its tongs go while the docker
     // CLI is still removing the `--rm` anvil; what is left goes once the CLI has exited.
-    earlyTeardown = removeAtAnvilExit(rt, plan, applied);
+    earlyTeardown = removeAtAnvilExit(rt, plan);
     status = await (anvil as AnvilHandle | null)!.exited;
   } catch (err) {
     if (err instanceof AnvilExitedEarly) {

@@ -211,7 +211,6 @@ export async function sweepDeadSessions(
 export async function removeAtAnvilExit(
   runtime: ContainerRuntime,
   plan: LaunchPlan,
-  applied: { background: Promise<void> },
 ): Promise<{ containers: number; startedAt: number }> {
   const none = { containers: 0, startedAt: Date.now() };
   try {
@@ -221,7 +220,6 @@ export async function removeAtAnvilExit(
     if (!anvil || anvil.state !== 'running') return none;
     await runtime.waitContainer(anvil.id);
     const startedAt = Date.now();
-    await applied.background;
     // By label, as teardown does: the tongs, the relay and anything else of the session but the anvil
     // (the docker CLI removes a `--rm` one) and shared tongs (they outlive the session).
     const doomed = (await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId })).filter(
