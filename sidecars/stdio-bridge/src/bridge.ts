@@ -219,11 +219,12 @@ export function createStdioBridge(options: BridgeOptions): StdioBridge {
     if (child !== which) return;
     child = null;
     ready = null;
-    const why = `the stdio server (${describe}) exited${tail()}`;
+    const exited = `the stdio server (${describe}) exited`;
+    const why = `${exited}${tail()}`;
     initWaiter?.reject(new ChildExited(why));
     initWaiter = null;
     if (stopping) return;
-    log(`${why.split('\n')[0]}; ${pending.size} request(s) in flight get an error; restarting it`);
+    log(`${exited}; ${pending.size} request(s) in flight get an error; restarting it`);
     const failed = [...pending.values()];
     pending.clear();
     progress.clear();

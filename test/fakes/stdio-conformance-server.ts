@@ -5,8 +5,8 @@
  * call (`@modelcontextprotocol/conformance` `list`). One factory, two transports, so one server can
  * be tested natively and through the bridge:
  *
- *   node conformance-server.js stdio          stdio (what the bridge spawns)
- *   node conformance-server.js http PORT      Streamable HTTP on 127.0.0.1:PORT/mcp (stateful, SSE)
+ *   node stdio-conformance-server.js stdio          stdio (what the bridge spawns)
+ *   node stdio-conformance-server.js http PORT      Streamable HTTP on 127.0.0.1:PORT/mcp (stateful, SSE)
  *
  * Test hooks, all on stdio: the tool `crash` exits the process at once (status 3); `slow` answers
  * after `ms` milliseconds; `garbage` writes a line that is not JSON-RPC to stdout, then answers;
