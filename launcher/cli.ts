@@ -351,6 +351,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       startedAt: new Date().toISOString(),
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
+      stdioBridge: (await import('./shell/stdio-bridge.js')).locateStdioBridge(),
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
@@ -495,6 +496,7 @@ async function planCommand(cli: CommandLine): Promise<number> {
     startedAt: new Date().toISOString(),
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
+    stdioBridge: (await import('./shell/stdio-bridge.js')).locateStdioBridge(),
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);
@@ -521,7 +523,8 @@ async function validateCommand(cli: CommandLine): Promise<number> {
       merged.tongs
         .map((t) => {
           const iface = t.definition.interface;
-          return `${t.name} (${t.layer}${iface?.kind === 'model' ? `, model ${iface.dialect}` : ''})`;
+          const kind = iface?.kind === 'model' ? `, model ${iface.dialect}` : iface?.kind === 'mcp' && iface.transport === 'stdio' ? ', mcp over stdio' : '';
+          return `${t.name} (${t.layer}${kind})`;
         })
         .join(', ') || 'none';
     warn(`${ctx.sources.length} definition file(s) valid; active tongs: ${active}`);
