@@ -6,7 +6,7 @@
  * server in an image with no node bridged by the host's Node runtime, and refusals: an image with no
  * node under `interface.node: image`, and a server that exits at once (readiness fails with its stderr).
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -18,9 +18,10 @@ const RUN_ID = `stdio-${randomBytes(3).toString('hex')}`;
 const CLIENT = path.join(REPO_ROOT, '.build/stdio/anvil-client.mjs');
 const SECRET = `pg-password-${randomBytes(6).toString('hex')}`;
 
-before(async () => {
-  await promisify(execFile)('bash', [path.join(REPO_ROOT, 'test/fixtures/stdio/build-images.sh')], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
-});
+let built: Promise<unknown> | undefined;
+/** Builds the test images once, after requireDocker (a run without an engine skips, unless CI requires one). */
+const buildImages = () =>
+  (built ??= promisify(execFile)('bash', [path.join(REPO_ROOT, 'test/fixtures/stdio/build-images.sh')], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 }));
 
 /** The anvil argv: the bundled MCP client, mounted read-only, calling `calls`. */
 function anvil(calls: unknown[]): string[] {
@@ -36,6 +37,7 @@ const results = (stdout: string) =>
 test("a Node stdio server, bridged by the image's own node, answers tool calls; its secret reaches it as environment", { timeout: 180_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildImages();
   t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
   const layer = await tongLayer(t, {
     everything: `image: tongs-test-stdio:local
@@ -64,6 +66,7 @@ readiness: { mode: mcp, timeout: 60s }
 test('a Python stdio server in an image with no node, bridged by the host Node runtime, answers a tool call', { timeout: 180_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildImages();
   t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
   const layer = await tongLayer(t, {
     py: `image: tongs-test-stdio-py:local
@@ -84,6 +87,7 @@ command: [python3, /srv/server.py]
 test('refused with why and what to do: an image without node under interface.node image; a server that exits at once', { timeout: 180_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
+  await buildImages();
   t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
   const noNode = await tongLayer(t, {
     py: `image: tongs-test-stdio-py:local
