@@ -12,10 +12,12 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
+import { EVERYTHING_CLI, freePort, lostScenarios, parseConformance, runConformance, startListening } from '../support/conformance.js';
 import { BASE_IMAGE, REPO_ROOT, TEST_LABEL, cleanupByLabel, managedLeftovers, requireDocker, runTongs, tongLayer } from '../support/docker.js';
 
 const RUN_ID = `stdio-${randomBytes(3).toString('hex')}`;
-const CLIENT = path.join(REPO_ROOT, '.build/stdio/anvil-client.mjs');
+const ANVIL_DIR = path.join(REPO_ROOT, '.build/stdio/anvil');
 const SECRET = `pg-password-${randomBytes(6).toString('hex')}`;
 
 let built: Promise<unknown> | undefined;
@@ -26,8 +28,8 @@ const buildImages = () =>
 /** The anvil argv: the bundled MCP client, mounted read-only, calling `calls`. */
 function anvil(calls: unknown[]): string[] {
   return [
-    'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-v', `${CLIENT}:/t/client.mjs:ro`,
-    '-e', `CALL=${JSON.stringify(calls)}`, BASE_IMAGE, 'node', '/t/client.mjs', '--',
+    'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-v', `${ANVIL_DIR}:/t:ro`,
+    '-e', `CALL=${JSON.stringify(calls)}`, BASE_IMAGE, 'node', '/t/anvil-client.mjs', '--',
   ];
 }
 
@@ -111,5 +113,33 @@ command: [node, /srv/server.mjs, stdio]
   assert.equal(r2.status, 1, r2.stderr);
   assert.match(r2.stderr, /tong 'dies' exited with status 1 before it was ready/);
   assert.match(r2.stderr, /conformance-server: missing DATABASE_URL, giving up/, 'the stderr tail of the stdio server');
+  assert.deepEqual(await managedLeftovers(runtime), []);
+});
+
+test('conformance from inside the session: the everything server as a stdio tong passes every scenario it passes in its own HTTP mode', { timeout: 400_000 }, async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildImages();
+  t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
+  const children: ChildProcess[] = [];
+  t.after(() => children.forEach((c) => c.kill('SIGTERM')));
+  const port = await freePort();
+  await startListening(children, [process.execPath, EVERYTHING_CLI, 'streamableHttp'], port, { PORT: String(port) });
+  const native = await runConformance(`http://127.0.0.1:${port}/mcp`);
+
+  const layer = await tongLayer(t, {
+    everything: `image: tongs-test-stdio:local
+interface: { kind: mcp, transport: stdio, node: image, port: 8080, name: everything }
+command: [node, /srv/everything.mjs, stdio]
+`,
+  });
+  const r = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--',
+    'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-v', `${ANVIL_DIR}:/t:ro`, '-e', 'SERVER=everything',
+    BASE_IMAGE, 'node', '/t/conformance-anvil.mjs', '--']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /CONFORMANCE-DONE/, r.stdout + r.stderr);
+  const bridged = parseConformance(r.stdout);
+  assert.deepEqual(lostScenarios(native, bridged), [], `scenarios that pass natively but fail through the bridge in the session:\n${r.stdout.slice(-3000)}`);
+  process.stderr.write(`in-session conformance (server-everything): ${[...native.values()].filter(Boolean).length} pass natively, ${[...bridged.values()].filter(Boolean).length} through the stdio tong\n`);
   assert.deepEqual(await managedLeftovers(runtime), []);
 });
