@@ -2,9 +2,11 @@
  * The test anvil of the stdio-session tests (issue #13), bundled by esbuild into one file and run
  * by the anvil's node: connects to every server in /run/tongs/mcp.json with the SDK's Streamable
  * HTTP client (headers as emitted, bearer included), calls the tool named by CALL (a JSON
- * `{"server", "tool", "arguments"}`), and prints `RESULT <json>` or `FAILED <message>`.
+ * `{"server", "tool", "arguments"}`), and prints `RESULT <json>` or `FAILED <message>`. With
+ * HOLD=1 it then prints `CHECK-NOW` and waits (up to 2 min) for /tmp/checks-done, so a test can
+ * inspect the running session.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -24,4 +26,14 @@ try {
 } catch (err) {
   console.log(`FAILED ${err instanceof Error ? err.message : String(err)}`);
   process.exit(99);
+}
+if (process.env.HOLD === '1') {
+  console.log('CHECK-NOW');
+  const deadline = Date.now() + 120_000;
+  const timer = setInterval(() => {
+    if (existsSync('/tmp/checks-done') || Date.now() > deadline) {
+      clearInterval(timer);
+      process.exit(0);
+    }
+  }, 100);
 }
