@@ -157,3 +157,19 @@ describe('stdio bridge: the shared request rules', () => {
     assert.equal((await post(url, {}, list)).status, 400);
   });
 });
+
+describe('stdio bridge: no restart loop', () => {
+  test('a child that dies again right after its restart is started again by the next request, not in a loop', async () => {
+    const { url, bridge, lines } = await serve();
+    const client = await connect(url);
+    await client.callTool({ name: 'crash', arguments: {} });
+    await new Promise((r) => setTimeout(r, 300)); // the eager restart
+    await client.callTool({ name: 'crash', arguments: {} });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(bridge.restarts(), 1, 'the second crash within a second is not restarted at once');
+    assert.ok(lines.some((l) => l.endsWith('the next request starts it again')), lines.join('\n'));
+    assert.equal(textOf(await client.callTool({ name: 'test_simple_text', arguments: {} })), 'This is a simple text response for testing.');
+    assert.equal(bridge.restarts(), 2);
+    await client.close();
+  });
+});

@@ -118,6 +118,9 @@ export function createStdioBridge(options: BridgeOptions): StdioBridge {
   let stderrTail = '';
   let started = 0;
   let stopping = false;
+  /** Children that completed initialize. */
+  const initialized = new WeakSet<StdioClientTransport>();
+  let lastEagerRestart = 0;
 
   const tail = () => (stderrTail.trim() ? `; its stderr ends:\n${stderrTail.trimEnd()}` : '');
   const nextId = () => `tongs-${++seq}`;
@@ -224,12 +227,18 @@ export function createStdioBridge(options: BridgeOptions): StdioBridge {
     initWaiter?.reject(new ChildExited(why));
     initWaiter = null;
     if (stopping) return;
-    log(`${exited}; ${pending.size} request(s) in flight get an error; restarting it`);
+    // Restart at once a child that had served, unless it also died within a second of the last such
+    // restart (a crash loop): then, like a child that never initialized, the next request starts one.
+    const now = Date.now();
+    const eager = initialized.has(which) && now - lastEagerRestart > 1000;
+    log(`${exited}; ${pending.size} request(s) in flight get an error; ${eager ? 'restarting it' : 'the next request starts it again'}`);
     const failed = [...pending.values()];
     pending.clear();
     progress.clear();
     for (const s of sessions.values()) s.outgoing.clear();
-    for (const p of failed) failPending(p, `${why}\nThe tong restarted it; call again.`);
+    for (const p of failed) failPending(p, `${why}\nThe tong ${eager ? 'restarted it' : 'starts it again on the next call'}; call again.`);
+    if (!eager) return;
+    lastEagerRestart = now;
     ensureChild().catch((err: unknown) => log(`restart failed: ${err instanceof Error ? err.message : String(err)}`));
   };
 
@@ -286,6 +295,7 @@ export function createStdioBridge(options: BridgeOptions): StdioBridge {
           .catch((err: Error) => initWaiter?.reject(err));
       });
       await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      initialized.add(transport);
       return result;
     })();
     ready = attempt;
