@@ -10,6 +10,10 @@ base=${2:-tongs-base:local}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 app="$here/.build/app"
+# One build at a time (tests build in parallel): the staging directory is rebuilt in place.
+mkdir -p "$here/.build"
+exec 9>"$here/.build/lock"
+flock 9
 [ "$base" = tongs-base:local ] && bash "$root/make/base-image.sh" "$base"
 if ! cmp -s "$here/package-lock.json" "$app/package-lock.json" 2>/dev/null || [ ! -d "$app/node_modules" ]; then
   rm -rf "$app" && mkdir -p "$app"

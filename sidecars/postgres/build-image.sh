@@ -13,6 +13,10 @@ base=${2:-tongs-base:local}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 stage="$here/.build/rootfs"
+# One build at a time (tests build in parallel): the staging directory is rebuilt in place.
+mkdir -p "$here/.build"
+exec 9>"$here/.build/lock"
+flock 9
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$pgbin" ]; then
