@@ -7,7 +7,10 @@
 #     ~/.config/opencode when mounted at $TONGS_USER_OPENCODE_DIR, the project's opencode.json(c);
 #     ordinary layers deep-merge; last the tong fragment named by TONGS_MCP_FILE, whose `mcp` entries
 #     replace same-named entries whole. A broken layer stops the container, the message naming it.
-#  3. Execs the harness with the given arguments.
+#  3. For Codex, removes the tongs' same-named entries from its private config.toml; for Gemini CLI,
+#     makes its system settings acceptable to it and trusts the workspace; exports the files of
+#     /run/tongs/env (bearers) as environment variables.
+#  4. Execs the harness with the given arguments.
 # POSIX sh on purpose: the base is Debian (dash, util-linux) or tongs-base:local (busybox).
 set -eu
 
@@ -79,6 +82,29 @@ if [ -f /run/tongs/anthropic-model-token ]; then
   export ANTHROPIC_AUTH_TOKEN
   unset ANTHROPIC_API_KEY
 fi
+# Codex (dialect openai) and Gemini CLI (dialect google) present theirs as their API key (issue #14).
+if [ -f /run/tongs/openai-model-token ]; then
+  OPENAI_API_KEY=$(cat /run/tongs/openai-model-token)
+  export OPENAI_API_KEY
+  unset CODEX_API_KEY
+fi
+if [ -f /run/tongs/google-model-token ]; then
+  GEMINI_API_KEY=$(cat /run/tongs/google-model-token)
+  export GEMINI_API_KEY
+  unset GOOGLE_API_KEY
+fi
+
+# --- bearers as environment (issue #14: Codex's bearer_token_env_var) -------------------------------
+# Each file of /run/tongs/env is exported as the variable it is named after: the value is in no argv
+# and no `docker inspect`. Read here, as root, whoever owns the launcher's 0600 files.
+if [ -d /run/tongs/env ]; then
+  for f in /run/tongs/env/*; do
+    [ -f "$f" ] || continue
+    name=${f##*/}
+    case $name in *[!A-Za-z0-9_]* | [0-9]*) die "/run/tongs/env/$name is not a variable name" ;; esac
+    export "$name=$(cat "$f")"
+  done
+fi
 
 # --- OpenCode config layers ----------------------------------------------------------------------
 merge() { # merge DST SRC [--replace-mcp-entries]; the tool names a broken file itself
@@ -133,8 +159,56 @@ build_opencode_config() {
   if [ "$drop" = 1 ]; then chown -R "$run_uid:$run_gid" "$config_dir"; fi
 }
 
+# --- Codex: a tong's -c overrides replace the same-named entries of the anvil's config.toml whole ----
+# Codex deep-merges `-c mcp_servers.<name>.…` into a same-named table of config.toml; TONGS_CODEX_MCP
+# names the tongs' servers, removed from the project's private $CODEX_HOME/config.toml first.
+prepare_codex() {
+  [ -n "${TONGS_CODEX_MCP:-}" ] || return 0
+  config="${CODEX_HOME:-$home/.codex}/config.toml"
+  old_ifs=$IFS
+  IFS=,
+  # shellcheck disable=SC2086 # split the comma-separated names
+  removed=$(tongs-codex-config "$config" $TONGS_CODEX_MCP) || die "cannot read Codex's config $config (see above); stopping"
+  IFS=$old_ifs
+  if [ -n "$removed" ]; then say "the tongs replace Codex's mcp_servers entries $removed of $config"; fi
+  # The project's own .codex/config.toml (read by Codex once the project is trusted) is not the anvil's
+  # to rewrite: a same-named entry there blends with the tong's, so say which.
+  if [ -f "$workspace/.codex/config.toml" ]; then
+    IFS=,
+    # shellcheck disable=SC2086
+    clash=$(tongs-codex-config --check "$workspace/.codex/config.toml" $TONGS_CODEX_MCP 2>/dev/null) || clash=""
+    IFS=$old_ifs
+    if [ -n "$clash" ]; then
+      say "the project's .codex/config.toml defines mcp_servers $clash too: once this project is trusted, Codex merges it into the tong's entry; rename it there"
+    fi
+  fi
+}
+
+# --- Gemini CLI: system settings it accepts, and a trusted workspace ------------------------------
+# Gemini skips a system settings file that is not root's or that lies under a group- or world-writable
+# directory, and disables every MCP server in an untrusted folder. The launcher's file (0600, the
+# launcher user's) is copied into a root-owned directory, readable by the harness user's group only;
+# /workspace is trusted unless GEMINI_CLI_TRUST_WORKSPACE says otherwise (the anvil is the sandbox).
+prepare_gemini() {
+  if [ -z "${GEMINI_CLI_TRUST_WORKSPACE:-}" ]; then export GEMINI_CLI_TRUST_WORKSPACE=true; fi
+  src=${GEMINI_CLI_SYSTEM_SETTINGS_PATH:-}
+  [ -n "$src" ] || return 0
+  [ -f "$src" ] || die "GEMINI_CLI_SYSTEM_SETTINGS_PATH=$src: no such file"
+  [ "$(id -u)" = 0 ] || return 0
+  sys_dir=/etc/tongs/gemini
+  mkdir -p "$sys_dir"
+  chown 0:0 /etc/tongs "$sys_dir"
+  chmod 0755 /etc/tongs "$sys_dir"
+  cp "$src" "$sys_dir/settings.json"
+  chown "0:$run_gid" "$sys_dir/settings.json"
+  chmod 0640 "$sys_dir/settings.json"
+  export GEMINI_CLI_SYSTEM_SETTINGS_PATH="$sys_dir/settings.json"
+}
+
 case ${1##*/} in
   opencode) build_opencode_config ;;
+  codex) prepare_codex ;;
+  gemini) prepare_gemini ;;
 esac
 
 # --- the launcher's files (/run/tongs) must be readable by the harness user ----------------------------
@@ -157,6 +231,24 @@ if [ "$drop" = 1 ] && [ -d /run/tongs ]; then
       n=$((n - 1))
     done
   done
+fi
+
+# --- the launch gate (DESIGN.md "Launch order") ---------------------------------------------------
+# The launcher starts this container while the tongs start; the harness may run only once every tong
+# is ready. It writes `go` into $TONGS_GATE/state then, or `stop` when a tong failed (it reports that
+# itself, so nothing is said here). Everything above already ran meanwhile. Polled every 10 ms for
+# the first 5 s (a launch is ready well within that), then every 100 ms; a launcher that died
+# leaves the anvil waiting for TONGS_GATE_TIMEOUT seconds at most (default 900: image builds count).
+if [ -n "${TONGS_GATE:-}" ]; then
+  gate_n=0
+  gate_limit=$(( ${TONGS_GATE_TIMEOUT:-900} * 10 + 450 )) # 500 polls of 10 ms, then polls of 100 ms
+  while [ ! -e "$TONGS_GATE/state" ]; do
+    gate_n=$((gate_n + 1))
+    if [ "$gate_n" -le 500 ]; then sleep 0.01; else sleep 0.1; fi
+    [ "$gate_n" -lt "$gate_limit" ] || die "the launcher gave no go within ${TONGS_GATE_TIMEOUT:-900} s (has it died? \`tongs gc\` removes what it left)"
+  done
+  read -r gate_state <"$TONGS_GATE/state" || gate_state=
+  [ "$gate_state" = go ] || exit 1
 fi
 
 # --- exec the harness ----------------------------------------------------------------------------

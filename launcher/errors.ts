@@ -33,7 +33,7 @@ export class SecretError extends TongsError {}
 
 /**
  * What kind of engine failure a DockerError is. Set where the failure is recognised (the engine
- * resolver, launcher/shell/engine.ts, and the runtime, launcher/shell/docker-runtime.ts), so callers
+ * resolver, launcher/shell/engine/engine.ts, and the runtime, launcher/shell/engine/docker-runtime.ts), so callers
  * branch on the kind, never on message text (issue #16):
  * - `unreachable`: nothing answers at the endpoint (not running, missing socket, refused, timeout);
  * - `permission`: the endpoint exists but this user may not connect (a socket owned by the docker group);
@@ -42,9 +42,10 @@ export class SecretError extends TongsError {}
  * - `too-old`: the engine answers with an API version older than tongs needs;
  * - `conflict`: a name is already taken (a container or network of that name exists);
  * - `in-use`: the object is still used (a network with containers attached);
+ * - `no-executable`: a container could not start because its command is not in the image;
  * - `engine`: the engine answered and refused or failed this one operation otherwise (the default).
  */
-export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'engine';
+export type DockerFailureKind = 'unreachable' | 'permission' | 'config' | 'too-old' | 'conflict' | 'in-use' | 'no-executable' | 'engine';
 
 /** The kinds that mean no engine can be used at all. */
 const UNAVAILABLE: ReadonlySet<DockerFailureKind> = new Set(['unreachable', 'permission', 'config', 'too-old']);

@@ -20,15 +20,42 @@ default_base=${ANVIL_DEFAULT_BASE:-node:20-bookworm}
 
 claude_bin="$anvil/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
 opencode_bin="$anvil/node_modules/opencode-ai/bin/opencode.exe"
+codex_vendor="$anvil/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl"
+gemini_pkg="$anvil/node_modules/@google/gemini-cli"
 merge_js=("$root/dist/anvil/src/merge-opencode-json.js" "$root/dist/anvil/src/opencode-config.js" "$root/dist/anvil/src/relay.js"
-  "$root/dist/anvil/src/seal-checks.js" "$root/dist/anvil/src/seal-checks-core.js")
-merge_deps=(deepmerge-ts jsonc-parser)
-for f in "$claude_bin" "$opencode_bin"; do
-  [ -x "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }
+  "$root/dist/anvil/src/seal-checks.js" "$root/dist/anvil/src/seal-checks-core.js" "$root/dist/anvil/src/codex-config.js")
+merge_deps=(deepmerge-ts jsonc-parser smol-toml)
+for f in "$claude_bin" "$opencode_bin" "$codex_vendor/bin/codex" "$gemini_pkg/bundle/gemini.js"; do
+  [ -e "$f" ] || { echo "tongs: $f is missing: run \`make anvil-deps\`" >&2; exit 1; }
 done
 for f in "${merge_js[@]}"; do
   [ -f "$f" ] || { echo "tongs: $f is missing: run \`make build\`" >&2; exit 1; }
 done
+
+# --- the warm path (issue #12: `make run_claude` checks this on every run) ------------------------------
+# The full check below costs several docker CLI calls, a registry probe and hashing. When no input
+# file changed since the last check (names, sizes and mtimes, plus the loader cache for the host
+# libraries) and the image and its base still have the ids recorded then, one docker call decides.
+stamp="$root/.build/anvil-image-$(printf '%s' "$image" | tr -c 'a-zA-Z0-9' _).stamp"
+quick=$(
+  {
+    printf '%s\n' "$image" "${ANVIL_BASE_IMAGE:-}" "$default_base"
+    stat -L -c '%n %s %Y' "$0" "$anvil/Dockerfile" "$anvil/entrypoint.sh" "$anvil/opencode.defaults.json" \
+      "$anvil/package-lock.json" "$anvil/node_modules/.package-lock.json" "${merge_js[@]}" /etc/ld.so.cache
+    for dep in "${merge_deps[@]}"; do stat -L -c '%n %s %Y' "$root/node_modules/$dep/package.json"; done
+  } | sha256sum | cut -c1-16
+)
+if [ -f "$stamp" ] && read -r s_quick s_base s_ids <"$stamp" && [ "$s_quick" = "$quick" ] &&
+  [ "$(docker image inspect -f '{{.Id}}' "$image" "$s_base" 2>/dev/null | tr '\n' ,)" = "$s_ids" ]; then
+  echo "tongs: anvil image $image is up to date (base $s_base; no input changed)" >&2
+  exit 0
+fi
+rm -f "$stamp"
+record_stamp() { # after a check or a build: the quick key, the base, and both image ids
+  local ids
+  ids=$(docker image inspect -f '{{.Id}}' "$image" "$base" 2>/dev/null | tr '\n' ,) || return 0
+  printf '%s %s %s\n' "$quick" "$base" "$ids" >"$stamp"
+}
 
 # --- the base ----------------------------------------------------------------------------------------
 if [ -n "${ANVIL_BASE_IMAGE:-}" ]; then
@@ -63,6 +90,7 @@ inputs=$(
 )
 if [ "$(docker image inspect -f '{{ index .Config.Labels "tongs.anvil.inputs" }}' "$image" 2>/dev/null || true)" = "$inputs" ]; then
   echo "tongs: anvil image $image is up to date (base $base: $why)" >&2
+  record_stamp
   exit 0
 fi
 old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
@@ -77,6 +105,8 @@ link "$anvil/entrypoint.sh" "$stage/entrypoint.sh"
 link "$anvil/opencode.defaults.json" "$stage/opencode.defaults.json"
 link "$claude_bin" "$stage/harness/claude"
 link "$opencode_bin" "$stage/harness/opencode"
+(cd "$codex_vendor" && find . -type f) | while read -r f; do link "$codex_vendor/${f#./}" "$stage/harness/codex/${f#./}"; done
+(cd "$gemini_pkg" && find . -type f) | while read -r f; do link "$gemini_pkg/${f#./}" "$stage/harness/gemini/${f#./}"; done
 link "$anvil/package-lock.json" "$stage/harness/package-lock.json"
 for lib in "${libs[@]}"; do mkdir -p "$stage/hostlibs$(dirname "$lib")"; cp -L "$lib" "$stage/hostlibs$lib"; done
 printf '{ "type": "module", "private": true }\n' >"$stage/merge/package.json"
@@ -88,6 +118,8 @@ done
 
 claude_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/@anthropic-ai/claude-code/package.json")
 opencode_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/opencode-ai/package.json")
+codex_version=$(node -p 'require(process.argv[1]).version' "$anvil/node_modules/@openai/codex/package.json")
+gemini_version=$(node -p 'require(process.argv[1]).version' "$gemini_pkg/package.json")
 # DOCKER_BUILDKIT=0: the classic builder, as the engine here may have no buildx.
 if ! out=$(DOCKER_BUILDKIT=0 docker build -q \
   --build-arg "BASE_IMAGE=$base" \
@@ -95,6 +127,8 @@ if ! out=$(DOCKER_BUILDKIT=0 docker build -q \
   --label "tongs.anvil.base=$base" \
   --label "tongs.anvil.claude-code=$claude_version" \
   --label "tongs.anvil.opencode=$opencode_version" \
+  --label "tongs.anvil.codex=$codex_version" \
+  --label "tongs.anvil.gemini-cli=$gemini_version" \
   -t "$image" "$stage" 2>&1); then
   echo "$out" >&2
   echo "tongs: building $image failed" >&2
@@ -105,4 +139,5 @@ rm -rf "$stage"
 if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
   docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
-echo "tongs: anvil image $image built (Claude Code $claude_version, OpenCode $opencode_version, base $base)" >&2
+record_stamp
+echo "tongs: anvil image $image built (Claude Code $claude_version, OpenCode $opencode_version, Codex $codex_version, Gemini CLI $gemini_version, base $base)" >&2

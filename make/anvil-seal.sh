@@ -33,7 +33,7 @@ seal_state() {
   state_root=${TONGS_HOME:-$HOME/.tongs}/state/$key
   state=$state_root/$harness
   if [ ! -d "$state" ]; then
-    ${NODE:-node} "$root/dist/launcher/cli.js" state init --harness "$harness" --workspace "$project" "$state" >&2 ||
+    ${NODE:-node} "$root/dist/bundle/tongs.cjs" state init --harness "$harness" --workspace "$project" "$state" >&2 ||
       { echo "tongs: could not create the private $harness state in $state" >&2; exit 1; }
   fi
   local share=${TONGS_SHARE_LOGIN:-0} login="" target=""
@@ -47,6 +47,16 @@ seal_state() {
       seal_opts+=(-v "$state:$home_in_anvil/.local/share/opencode")
       login=${OPENCODE_DATA_HOST:-${XDG_DATA_HOME:-$HOME/.local/share}/opencode}/auth.json
       target=$home_in_anvil/.local/share/opencode/auth.json
+      ;;
+    codex)
+      seal_opts+=(-v "$state:$home_in_anvil/.codex" -e "CODEX_HOME=$home_in_anvil/.codex")
+      login=${CODEX_HOME_HOST:-${CODEX_HOME:-$HOME/.codex}}/auth.json
+      target=$home_in_anvil/.codex/auth.json
+      ;;
+    gemini)
+      seal_opts+=(-v "$state:$home_in_anvil/.gemini")
+      login=${GEMINI_HOST:-$HOME/.gemini}/oauth_creds.json
+      target=$home_in_anvil/.gemini/oauth_creds.json
       ;;
   esac
   local own=$state/${target##*/}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The anvil's `docker run` argv and the `tongs run` call around it (issue #4 item 4), for
-# `make run_claude` / `make run_opencode` (make/run.mk exports the variables named below).
+# `make run_claude` / `make run_opencode` / `make run_codex` / `make run_gemini` (make/run.mk exports
+# the variables named below).
 #
 #   run-anvil.sh run HARNESS          exec `tongs run --harness HARNESS <layers> --workspace P -- <argv>`
 #   run-anvil.sh doctor HARNESS       exec `tongs doctor …` with the same options and argv: the seal checks
@@ -13,7 +14,7 @@
 # <argv> is: docker run --rm [-it] --init --name HARNESS-KEY-RANDOM --security-opt no-new-privileges
 #   -v PROJECT:/workspace -w /workspace <the git guard's mounts> [-v ~/.gitconfig:…:ro]
 #   -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 <the harness's private state mount(s)>
-#   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS>
+#   [--env-file PROJECT/.tongs/env] <ANVIL_DOCKER_ARGS> IMAGE HARNESS <CLAUDE_ARGS|OPENCODE_ARGS|CODEX_ARGS|GEMINI_ARGS>
 # KEY is the project key (make/anvil-seal.sh): two projects that share a directory name, and two
 # sessions on one project, get different names. The private state and the git guard are the seal's
 # rules 1 and 2 (DESIGN.md "The seal", issue #10): the anvil gets no writable mount of the user's own
@@ -32,7 +33,9 @@ project=$(cd "${PROJECT_DIR:-$PWD}" && pwd -P) || { echo "tongs: PROJECT_DIR=${P
 case $harness in
   claude) harness_args_text=${TONGS_CLAUDE_ARGS-${CLAUDE_ARGS:-}} ;;
   opencode) harness_args_text=${TONGS_OPENCODE_ARGS-${OPENCODE_ARGS:-}} ;;
-  *) echo "tongs: unknown harness '$harness'; expected claude or opencode" >&2; exit 2 ;;
+  codex) harness_args_text=${TONGS_CODEX_ARGS-${CODEX_ARGS:-}} ;;
+  gemini) harness_args_text=${TONGS_GEMINI_ARGS-${GEMINI_ARGS:-}} ;;
+  *) echo "tongs: unknown harness '$harness'; expected claude, codex, gemini or opencode" >&2; exit 2 ;;
 esac
 set -f # split like a shell command line, but never glob (make runs us in the tongs checkout)
 eval "harness_args=($harness_args_text)"
@@ -99,13 +102,17 @@ tong_images() {
     images=$(tail -n +2 "$cache")
   else
     # A refused plan (e.g. a workspace tong awaiting approval) is reported by `tongs run` right after.
-    plan=$(${NODE:-node} "$root/dist/launcher/cli.js" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
+    plan=$(${NODE:-node} "$root/dist/bundle/tongs.cjs" plan --harness "$harness" "${layers[@]}" --workspace "$project" --no-prompt -- "${argv[@]}" 2>/dev/null) || return 0
     images=$(printf '%s' "$plan" | ${NODE:-node} -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       for (const i of new Set(JSON.parse(s).tongs.map((t) => t.image))) console.log(i);
     })')
     mkdir -p "$root/.build"
     printf '%s\n%s\n' "$key" "$images" >"$cache"
   fi
+  [ -n "$images" ] || return 0
+  # One docker call when every image is there (the warm path); one per image only when one is missing.
+  # shellcheck disable=SC2086 # the list is one image name per word
+  docker image inspect $images >/dev/null 2>&1 && return 0
   for image in $images; do
     docker image inspect "$image" >/dev/null 2>&1 && continue
     for target in ${TONG_IMAGE_TARGETS:-}; do
@@ -148,7 +155,7 @@ case $mode in
       eval "doctor_args=(${DOCTOR_ARGS:-})"
       set +f
     fi
-    exec ${NODE:-node} "$root/dist/launcher/cli.js" "$mode" --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" "${doctor_args[@]}" -- "${argv[@]}"
+    exec ${NODE:-node} "$root/dist/bundle/tongs.cjs" "$mode" --harness "$harness" "${layers[@]}" --workspace "$project" "${relay[@]}" "${doctor_args[@]}" -- "${argv[@]}"
     ;;
   *)
     echo "tongs: unknown mode '$mode'; expected run, doctor, direct, print-argv or images" >&2

@@ -15,7 +15,7 @@ test-images: ## build the test tong images (MCP server, port service, healthchec
 
 test-prep:: test-images
 
-bench-launch: build test-images ## benchmark tongs' launch overhead against docker run and docker-compose
+bench-launch: build test-images anvil-image github-image ## benchmark tongs' launch overhead against docker run and docker-compose
 	bash $(TONGS_ROOT)/make/ensure-compose.sh
 	cd $(TONGS_ROOT) && BENCH_RUNS=$(LAUNCH_BENCH_RUNS) $(NODE) dist/test/bench/launch-bench.js
 

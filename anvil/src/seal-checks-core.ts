@@ -46,7 +46,7 @@ export interface StatePath {
   fsPath: string | null;
 }
 
-/** input.json: everything the check program needs, written by the launcher (launcher/shell/doctor.ts). */
+/** input.json: everything the check program needs, written by the launcher (launcher/shell/commands/doctor.ts). */
 export interface SealCheckInput {
   /** The workspace inside the anvil. */
   workspace: string;

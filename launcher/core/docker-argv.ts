@@ -35,6 +35,10 @@ export interface DockerRunArgv {
    * values are not kept). `--env-file` contents are not read.
    */
   envNames: string[];
+  /** The `--entrypoint` value, or null when the image's own entrypoint runs. */
+  entrypoint: string | null;
+  /** `-d` / `--detach` was given: `docker run` returns once the container started. */
+  detach: boolean;
 }
 
 /** True when argv[0] is the docker CLI (`docker`, a path ending in `/docker`, or `docker.exe`). */
@@ -63,11 +67,14 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
   let name: string | null = null;
   const networks: string[] = [];
   const envNames: string[] = [];
+  let entrypoint: string | null = null;
+  let detach = false;
   const take = (flag: string, value: string | undefined) => {
     if (value === undefined) return;
     if (flag === '--name') name = value;
     if (flag === '--network' || flag === '--net') networks.push(value);
     if (flag === '--env' || flag === '-e') envNames.push(value.split('=')[0] ?? value);
+    if (flag === '--entrypoint') entrypoint = value;
   };
   i += 1;
   while (i < argv.length) {
@@ -81,8 +88,10 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
       const eq = arg.indexOf('=');
       if (eq >= 0) {
         take(arg.slice(0, eq), arg.slice(eq + 1));
+        if (arg.slice(0, eq) === '--detach') detach = !/^(false|0)$/i.test(arg.slice(eq + 1));
         i += 1;
       } else if (RUN_BOOLEAN_LONG.has(arg)) {
+        if (arg === '--detach') detach = true;
         i += 1;
       } else {
         take(arg, argv[i + 1]);
@@ -94,6 +103,7 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
     let consumed = 1;
     for (let c = 1; c < arg.length; c++) {
       const ch = arg.charAt(c);
+      if (ch === 'd') detach = true;
       if (RUN_BOOLEAN_SHORT.has(ch)) continue;
       if (c + 1 >= arg.length) consumed = 2; // value is the next word
       take(`-${ch}`, c + 1 >= arg.length ? argv[i + 1] : arg.slice(c + 1));
@@ -102,7 +112,7 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
     i += consumed;
   }
   const imageIndex = i < argv.length ? i : -1;
-  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames };
+  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames, entrypoint, detach };
 }
 
 /**

@@ -2,7 +2,7 @@
  * The pure parts of `tongs doctor` (DESIGN.md "The seal" rule 6; issue #11 item 4): the anvil argv
  * with the check program in place of the harness, the bind mounts an argv asks for, the launcher's
  * own rows (network mode, state mounts in the argv, the engine's CVE-2024-29018 fix), and the report
- * as a table or JSON. No I/O; launcher/shell/doctor.ts runs the session around it.
+ * as a table or JSON. No I/O; launcher/shell/commands/doctor.ts runs the session around it.
  */
 import type { SealCheckRow } from '../../anvil/src/seal-checks-core.js';
 import { DOCTOR_DIR } from '../../anvil/src/seal-checks-core.js';

@@ -1,7 +1,7 @@
 /**
  * The egress allowlist: its file format, validation and merge (issue #11 item 2, "The allowlist";
  * DESIGN.md "The seal", rule 5). Pure: it takes the files' text that the shell read
- * (launcher/shell/egress-files.ts) and returns the merged list or every problem at once, each as
+ * (launcher/shell/gather/egress-files.ts) and returns the merged list or every problem at once, each as
  * `<file>:<line>: <field path>: <message>` like tong definitions (launcher/core/validate.ts).
  *
  * Files, lowest layer first: the user's `$TONGS_HOME/egress.yaml`, an org file, and the workspace's

@@ -1,7 +1,7 @@
 /**
  * Private harness state, the pure half (DESIGN.md "The seal", rule 1; issue #10 item 1): which of the
  * user's own settings seed a project's private state, and the `.claude.json` that state starts with.
- * The shell half (launcher/shell/harness-state.ts) copies files and writes the directory.
+ * The shell half (launcher/shell/commands/harness-state.ts) copies files and writes the directory.
  *
  * The state lives in `$TONGS_HOME/state/<project-key>/<harness>/` (the key is made by
  * make/anvil-seal.sh) and is mounted where the harness keeps its state; nothing is ever written back
@@ -10,7 +10,7 @@
  */
 
 /** Harnesses that have private state. */
-export const STATE_HARNESSES = ['claude', 'opencode'] as const;
+export const STATE_HARNESSES = ['claude', 'codex', 'gemini', 'opencode'] as const;
 export type StateHarness = (typeof STATE_HARNESSES)[number];
 
 /** Name of the per-project metadata file in `<state root>/<key>/`. */
@@ -33,6 +33,19 @@ export const CLAUDE_SEED_ENTRIES: readonly string[] = [
 
 /** What of the user's OpenCode data dir seeds a new state: nothing; its config comes read-only each launch. */
 export const OPENCODE_SEED_ENTRIES: readonly string[] = [];
+
+/**
+ * What of the user's Codex home (`$CODEX_HOME`, default `~/.codex`) seeds a new state (issue #14):
+ * config, instructions, prompts, skills. Not the login (`auth.json`, shared only on purpose and then
+ * read-only), history, sessions or logs.
+ */
+export const CODEX_SEED_ENTRIES: readonly string[] = ['config.toml', 'AGENTS.md', 'prompts', 'skills'];
+
+/**
+ * What of the user's `~/.gemini` seeds a new state (issue #14): settings, memory, commands,
+ * extensions. Not the login (`oauth_creds.json`, `google_accounts.json`), history or temp files.
+ */
+export const GEMINI_SEED_ENTRIES: readonly string[] = ['settings.json', 'GEMINI.md', 'commands', 'extensions'];
 
 /** Preferences copied from the user's `~/.claude.json` (no account data, no per-project history). */
 export const CLAUDE_GLOBAL_PREFERENCES: readonly string[] = [

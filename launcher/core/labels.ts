@@ -23,3 +23,10 @@ export const LABEL_LAUNCHER_PID = `${LABEL_PREFIX}.launcher.pid`;
 export const LABEL_LAUNCHER_HOST = `${LABEL_PREFIX}.launcher.host`;
 /** Session start, ISO 8601 UTC. */
 export const LABEL_STARTED = `${LABEL_PREFIX}.started`;
+/**
+ * On an anvil image (not a resource tongs creates): its entrypoint has the launch gate (DESIGN.md
+ * "Launch order"), so the anvil may start while the tongs start. The value is the gate protocol, `1`:
+ * the entrypoint waits, before it runs the harness, for `$TONGS_GATE/state` to hold `go` (run the
+ * harness) or `stop` (exit 1 without running it).
+ */
+export const LABEL_GATE = 'org.tongs.gate';

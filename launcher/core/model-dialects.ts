@@ -3,7 +3,7 @@
  * item 1). A `model` tong holds the harness's API key and forwards the harness's model requests to
  * the upstream API; its definition names the dialect (`interface: {kind: model, dialect: anthropic}`).
  *
- * Adding a dialect (`openai`, `google`) is one entry here, plus the wiring in the emitter of each
+ * Adding a dialect is one entry here, plus the wiring in the emitter of each
  * harness that speaks it (launcher/core/emitters/, `models`). The schema's enum, the messages and the
  * plan read this table.
  */
@@ -32,6 +32,18 @@ export const MODEL_DIALECTS = {
     api: 'the Anthropic Messages API',
     tokenFile: 'anthropic-model-token',
     anvilEnv: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'],
+  },
+  /** Codex CLI (issue #14 item 4). */
+  openai: {
+    api: 'the OpenAI API',
+    tokenFile: 'openai-model-token',
+    anvilEnv: ['OPENAI_API_KEY', 'CODEX_API_KEY', 'OPENAI_BASE_URL'],
+  },
+  /** Gemini CLI (issue #14 item 4). */
+  google: {
+    api: 'the Gemini API',
+    tokenFile: 'google-model-token',
+    anvilEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL'],
   },
 } as const satisfies Record<string, ModelDialectInfo>;
 

@@ -6,7 +6,7 @@
  *    refs, logs, the index and git's own bookkeeping (see {@link isGitBookkeeping});
  *  - a created or changed file that git ignores at one of {@link HOST_TOOL_PATHS}, the places host
  *    tools read configuration or code from (editors, agents, direnv, package managers).
- * It is a warning, not a refusal. The shell half (launcher/shell/out-of-sight.ts) takes the snapshots.
+ * It is a warning, not a refusal. The shell half (launcher/shell/teardown/out-of-sight.ts) takes the snapshots.
  */
 
 /**

@@ -149,6 +149,20 @@ export interface PlannedAnvilNetwork {
   loopback: Record<string, string>;
 }
 
+/**
+ * When the anvil starts (DESIGN.md "Launch order"). `parallel`: it is created and started while the
+ * tongs start, and its entrypoint's gate holds the harness until the launcher writes `go` into
+ * `gate.hostDir/state` (every tong ready) or `stop` (a tong failed). `serial`: it starts once every
+ * tong is ready, as an anvil image without the gate needs.
+ */
+export interface PlannedLaunchOrder {
+  mode: 'parallel' | 'serial';
+  /** Why this order, for `tongs plan` and `DEBUG=tongs`, e.g. `the anvil image has no org.tongs.gate label`. */
+  reason: string;
+  /** parallel: the host dir the launcher writes the gate's state into, mounted read-only in the anvil. */
+  gate: { hostDir: string; containerDir: string } | null;
+}
+
 export interface LaunchPlan {
   harness: string | null;
   sessionId: string;
@@ -156,8 +170,9 @@ export interface LaunchPlan {
   /** The per-session network; null when no tong is planned (passthrough). */
   network: PlannedNetwork | null;
   /**
-   * The harness config document written to /run/tongs/mcp.json when an mcp tong is present, else
-   * null. For OpenCode it also carries the model tongs' provider settings.
+   * The harness's MCP configuration when an mcp tong is present, else null: the emitter's
+   * `mcpConfig` (launcher/core/emitters/), e.g. the document Claude Code reads from
+   * /run/tongs/mcp.json, or what Codex's `-c` overrides amount to.
    */
   mcpConfig: Record<string, unknown> | null;
   /** The model tongs of the session, one per dialect at most. */
@@ -192,4 +207,6 @@ export interface LaunchPlan {
   anvilNetwork: PlannedAnvilNetwork | null;
   /** relay mode: the tong side of the relay; null otherwise. */
   relay: PlannedRelay | null;
+  /** When the anvil starts; null for a passthrough plan. */
+  launchOrder: PlannedLaunchOrder | null;
 }

@@ -5,16 +5,16 @@
  * host name and start time, so a plan can be pinned byte for byte.
  */
 import path from 'node:path';
-import { deepmergeCustom } from 'deepmerge-ts';
 import { RefusalError } from '../errors.js';
 import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js';
 import { configHash } from './config-hash.js';
 import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
-import { getEmitter, SUPPORTED_HARNESSES, type HarnessEmitter, type ModelEndpoint } from './emitters/index.js';
+import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
 import {
   LABEL_ALIASES,
   LABEL_CONFIG_HASH,
+  LABEL_GATE,
   LABEL_LAUNCHER_HOST,
   LABEL_LAUNCHER_PID,
   LABEL_LIFECYCLE,
@@ -28,14 +28,10 @@ import type { MergedTong } from './layers.js';
 import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
-import type { LaunchPlan, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import type { LaunchPlan, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
 import { stdioBridgeRefusal, stdioTongLaunch, type StdioBridgeHost } from './stdio-bridge.js';
 import { applyWhen } from './when.js';
 
-/** Where the harness MCP config is mounted in the anvil (read-only). */
-export const MCP_CONFIG_CONTAINER_PATH = '/run/tongs/mcp.json';
-/** Its file name inside the session temp dir on the host. */
-export const MCP_CONFIG_FILE_NAME = 'mcp.json';
 /** Readiness timeout when a definition gives none. */
 export const DEFAULT_READINESS_TIMEOUT_MS = 30_000;
 /** Endpoint path of an mcp tong when `interface.path` is absent. */
@@ -62,7 +58,7 @@ export interface PlanInput {
   /**
    * Bearer tokens for mcp and model tongs (issues #5, #6, #11), keyed by tong name; null plans none.
    * Session tongs get one per session; a shared tong keeps one per tong
-   * (launcher/shell/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
+   * (launcher/shell/gather/shared-tokens.ts). An mcp tong gets it as `TONGS_MCP_TOKEN`, a model tong as
    * `TONGS_MODEL_TOKEN`.
    */
   mcpTokens: Readonly<Record<string, string>> | null;
@@ -72,6 +68,12 @@ export interface PlanInput {
    * it joins the session network, as an image without the relay must.
    */
   anvilRelay?: boolean;
+  /**
+   * The anvil image carries the launch gate (its `org.tongs.gate` label, read by the shell before
+   * planning): the anvil then starts while the tongs start (DESIGN.md "Launch order"). Absent or
+   * false ⇒ the serial order. A string explains why the label could not be read (no engine answered).
+   */
+  anvilGate?: boolean | string;
   /**
    * The merged egress allowlist (launcher/core/egress.ts `mergeEgress`), with the workspace file's
    * entries already approved or left out, for the egress tong's environment (`egressTongEnv`). Absent
@@ -89,7 +91,7 @@ export interface PlanInput {
    */
   appendHarnessArgs?: boolean;
   /**
-   * Where the stdio bridge bundle and the host Node runtime are (launcher/shell/stdio-bridge.ts,
+   * Where the stdio bridge bundle and the host Node runtime are (launcher/shell/gather/stdio-bridge.ts,
    * issue #13); a stdio tong is refused without them. Absent ⇒ none is built.
    */
   stdioBridge?: StdioBridgeHost | null;
@@ -99,6 +101,10 @@ export interface PlanInput {
 export const EGRESS_NO_PROXY_EXTRA = ['localhost', '127.0.0.1', '::1'];
 
 export const RELAY_SOCKET_DIR = '/run/tongs/sock';
+/** Where the launch gate's dir is mounted (read-only) in the anvil, as `TONGS_GATE`. */
+export const GATE_CONTAINER_DIR = '/run/tongs/gate';
+/** Its name inside the session temp dir on the host. */
+export const GATE_DIR_NAME = 'gate';
 
 /** Docker network modes the anvil cannot share with a tong network. */
 const EXCLUSIVE_NETWORK_MODES = /^(host|none|container:.*)$/;
@@ -125,24 +131,32 @@ const kindTongs = (kind: string, list: readonly MergedTong[]) =>
 /**
  * Refuse, before any Docker work, what cannot be launched. Over every merged definition (whatever
  * `when` decides, so a conflict never depends on the host): alias collisions and two model tongs of
- * one dialect. Over the tongs that start: an mcp or model tong without an emitter for the harness, a
- * model dialect the harness's emitter does not speak, a workspace mount without a workspace, an anvil
+ * one dialect. Over the tongs that start: an mcp or model tong without an emitter for the harness, an
+ * unknown `--harness`, a workspace mount without a workspace, an anvil
  * argv that is not a `docker run` with an image, or an anvil network mode that cannot reach tongs.
+ * A model tong of a dialect the harness does not speak is not refused: it is left out (issue #14).
  * Throws one RefusalError whose message has one line per reason. When no tong starts (none defined,
  * or every one skipped by `when`) only the definition checks apply: the launch is a passthrough.
  */
 export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvilArgv' | 'workspace' | 'hostEnv'>): LaunchSelection {
   const { harness, anvilArgv, workspace } = input;
   const reasons: string[] = [...findAliasCollisions(input.tongs), ...findModelDialectConflicts(input.tongs), ...findEgressConflicts(input.tongs)];
-  const { started: tongs, skipped } = applyWhen(input.tongs, input.hostEnv ?? []);
   const emitter = getEmitter(harness);
+  // A model tong of a dialect the harness does not speak serves other harnesses (the repo layer ships
+  // one per dialect): it is left out of this session, before `when`, and not listed as skipped.
+  const forHarness = emitter
+    ? input.tongs.filter((t) => t.definition.interface?.kind !== 'model' || emitter.dialects.includes(t.definition.interface.dialect))
+    : input.tongs;
+  const { started: tongs, skipped } = applyWhen(forHarness, input.hostEnv ?? []);
   if (tongs.length === 0) {
     if (reasons.length > 0) throw new RefusalError(reasons.join('\n'));
     return { started: [], skipped, docker: parseDockerRunArgv(anvilArgv), emitter };
   }
   const mcp = tongs.filter((t) => t.definition.interface?.kind === 'mcp');
   const models = tongs.filter((t) => t.definition.interface?.kind === 'model');
-  if (mcp.length + models.length > 0 && !emitter) {
+  if (harness && !emitter && mcp.length + models.length === 0) {
+    reasons.push(`unknown harness '${harness}'; supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`);
+  } else if (mcp.length + models.length > 0 && !emitter) {
     const names = [kindTongs('mcp', mcp), kindTongs('model', models)].filter(Boolean).join(' and ');
     const verb = mcp.length > 0 && models.length > 0 ? 'need' : 'needs';
     reasons.push(
@@ -150,17 +164,6 @@ export function refuseLaunch(input: Pick<PlanInput, 'tongs' | 'harness' | 'anvil
         ? `unknown harness '${harness}': ${names} ${verb} one of the supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`
         : `${names} ${verb} --harness; supported harnesses: ${SUPPORTED_HARNESSES.join(', ')}`,
     );
-  }
-  if (emitter) {
-    for (const t of models) {
-      const iface = t.definition.interface;
-      if (iface?.kind !== 'model' || emitter.models[iface.dialect]) continue;
-      const speakers = SUPPORTED_HARNESSES.filter((h) => getEmitter(h)?.models[iface.dialect]);
-      reasons.push(
-        `harness '${emitter.harness}' cannot use model tong '${t.name}' (${t.displayPath}): it does not speak dialect '${iface.dialect}'` +
-          (speakers.length > 0 ? `; harnesses that do: ${speakers.join(', ')}` : ''),
-      );
-    }
   }
   if (!workspace) {
     for (const t of tongs) {
@@ -224,8 +227,8 @@ function plannedMounts(tong: MergedTong, workspace: string | null): PlannedMount
  * Build the LaunchPlan. Throws RefusalError (see refuseLaunch). With no tong to start (none defined,
  * or every one skipped by `when`) the plan is a passthrough: `anvilArgv` equals the input argv exactly
  * and `network` is null. A model tong (issue #11) adds its session bearer as a read-only file in the
- * anvil and the emitter's wiring for its dialect; for OpenCode that wiring goes into the file at
- * /run/tongs/mcp.json, which is then written even without an mcp tong.
+ * anvil. Whatever the harness needs for its mcp and model tongs (files, anvil options, arguments)
+ * comes from its emitter (./emitters/, DESIGN.md "Harnesses"); the plan knows no harness by name.
  */
 export function planLaunch(input: PlanInput): LaunchPlan {
   const selection = refuseLaunch(input);
@@ -260,6 +263,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       anvilNetwork: null,
       relay: null,
       egress: null,
+      launchOrder: null,
     };
   }
   const { emitter } = selection;
@@ -380,40 +384,26 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   }
   inserted.push('--label', `${LABEL_SESSION}=${input.sessionId}`, '--label', `${LABEL_ROLE}=anvil`);
 
-  // Model tongs (issue #11): the session bearer in a read-only file, the harness pointed at the tong.
+  // Model tongs (issue #11): the session bearer in a read-only file; the emitter points the harness at the tong.
   const models: PlannedModel[] = [];
-  const modelOptions: string[] = [];
-  const modelConfig: Record<string, unknown>[] = [];
+  const tokenFiles: LaunchPlan['files'] = [];
   for (const t of tongs) {
-    if (t.kind !== 'model' || !t.dialect || !emitter) continue;
-    const wire = emitter.models[t.dialect];
-    if (!wire) continue; // refused above
-    const endpoint: ModelEndpoint = { tong: t.name, dialect: t.dialect, baseUrl: t.url ?? '', tokenPath: modelTokenContainerPath(t.dialect) };
-    models.push({ dialect: t.dialect, tong: t.name, baseUrl: endpoint.baseUrl, tokenPath: endpoint.tokenPath });
-    const hostPath = path.join(input.tempDir, MODEL_DIALECTS[t.dialect].tokenFile);
-    files.push({ hostPath, containerPath: endpoint.tokenPath, content: t.secretEnv.TONGS_MODEL_TOKEN ?? '', mode: 0o600 });
-    const wiring = wire(endpoint);
-    modelOptions.push('-v', `${hostPath}:${endpoint.tokenPath}:ro`, ...wiring.anvilOptions);
-    if (wiring.config) modelConfig.push(wiring.config);
+    if (t.kind !== 'model' || !t.dialect || !emitter?.dialects.includes(t.dialect)) continue; // refused above
+    const tokenPath = modelTokenContainerPath(t.dialect);
+    models.push({ dialect: t.dialect, tong: t.name, baseUrl: t.url ?? '', tokenPath });
+    tokenFiles.push({ hostPath: hostFilePath(input.tempDir, tokenPath), containerPath: tokenPath, content: t.secretEnv.TONGS_MODEL_TOKEN ?? '', mode: 0o600 });
   }
-
-  if ((mcpTongs.length > 0 || modelConfig.length > 0) && emitter) {
-    const rendered = mcpTongs.length > 0
-      ? emitter.render(mcpTongs.map((t) => ({ name: t.alias, url: t.url ?? '', bearerToken: t.secretEnv.TONGS_MCP_TOKEN ?? null })))
-      : {};
-    const document = modelConfig.reduce<Record<string, unknown>>((doc, fragment) => mergeJson(doc, fragment), rendered);
-    if (mcpTongs.length > 0) mcpConfig = document;
-    const hostPath = path.join(input.tempDir, MCP_CONFIG_FILE_NAME);
-    files.unshift({
-      hostPath,
-      containerPath: MCP_CONFIG_CONTAINER_PATH,
-      content: `${JSON.stringify(document, null, 2)}\n`,
-      mode: 0o600,
+  // Everything the harness needs (DESIGN.md "Harnesses"): the emitter's files, anvil options and arguments.
+  if ((mcpTongs.length > 0 || models.length > 0) && emitter) {
+    const emission = emitter.emit({
+      servers: mcpTongs.map((t) => ({ name: t.alias, url: t.url ?? '', bearerToken: t.secretEnv.TONGS_MCP_TOKEN ?? null })),
+      models,
     });
-    inserted.push('-v', `${hostPath}:${MCP_CONFIG_CONTAINER_PATH}:ro`, ...emitter.anvilOptions(MCP_CONFIG_CONTAINER_PATH));
-    if (mcpTongs.length > 0) appended.push(...emitter.harnessArgs(MCP_CONFIG_CONTAINER_PATH));
+    mcpConfig = mcpTongs.length > 0 ? emission.mcpConfig : null;
+    files.push(...emission.files.map((f) => ({ hostPath: hostFilePath(input.tempDir, f.containerPath), containerPath: f.containerPath, content: f.content, mode: f.mode })), ...tokenFiles);
+    inserted.push(...anvilOptions(emitter.harness, emission.anvil, files));
+    appended.push(...emission.harnessArgs);
   }
-  inserted.push(...modelOptions);
   // The egress tong: the anvil's only way out, for the hosts on its allowlist (the seal's rule 5).
   const egressTong = tongs.find((t) => t.kind === 'egress');
   let egress: LaunchPlan['egress'] = null;
@@ -429,6 +419,8 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     const prefix = tongEnvPrefix(t.name);
     inserted.push('-e', `${prefix}_HOST=${t.alias}`, '-e', `${prefix}_PORT=${t.port}`);
   }
+  const launchOrder = plannedLaunchOrder(input, docker);
+  if (launchOrder.gate) inserted.push('-v', `${launchOrder.gate.hostDir}:${launchOrder.gate.containerDir}:ro`, '-e', `TONGS_GATE=${launchOrder.gate.containerDir}`);
   const runIndex = docker?.runIndex ?? 0;
   const anvilArgv = [
     ...input.anvilArgv.slice(0, runIndex + 1),
@@ -451,11 +443,62 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
     relay,
     egress,
+    launchOrder,
   };
 }
 
-/** Deep merge of plain JSON documents, later over earlier; arrays are replaced, as in the anvil's own merge. */
-const mergeJson = deepmergeCustom<unknown>({ mergeArrays: false }) as (a: Record<string, unknown>, b: Record<string, unknown>) => Record<string, unknown>;
+/**
+ * The launch order (DESIGN.md "Launch order"): parallel only when the anvil image has the gate and the
+ * argv keeps it in the path: its own `--entrypoint` would skip the gate (the harness would run before
+ * its tongs are ready), and a detached `docker run` returns at once, so both keep the serial order.
+ */
+function plannedLaunchOrder(input: PlanInput, docker: DockerRunArgv | null): PlannedLaunchOrder {
+  const serial = (reason: string) => ({ mode: 'serial' as const, reason, gate: null });
+  if (!docker?.image) return serial('the anvil command is not a `docker run` naming an image');
+  if (input.anvilGate !== true) {
+    return serial(typeof input.anvilGate === 'string' ? input.anvilGate : `the anvil image ${docker.image} has no ${LABEL_GATE} label`);
+  }
+  if (docker.entrypoint !== null) return serial('the anvil command replaces the image entrypoint (--entrypoint), which holds the gate');
+  if (docker.detach) return serial('the anvil runs detached (-d)');
+  return {
+    mode: 'parallel',
+    reason: `the anvil image ${docker.image} has the ${LABEL_GATE} label: it starts with the tongs and its harness waits for them`,
+    gate: { hostDir: path.join(input.tempDir, GATE_DIR_NAME), containerDir: GATE_CONTAINER_DIR },
+  };
+}
+
+/** The host file of an anvil file: the same path below the session temp dir as below /run/tongs. */
+function hostFilePath(tempDir: string, containerPath: string): string {
+  return path.join(tempDir, path.posix.relative(ANVIL_FILES_DIR, containerPath));
+}
+
+/**
+ * The emitter's anvil options as `docker run` options, in its order. A mount must name a planned file
+ * and every planned file must be mounted, each once, under /run/tongs: anything else is an emitter bug.
+ */
+function anvilOptions(harness: string, options: readonly AnvilOption[], files: LaunchPlan['files']): string[] {
+  const argv: string[] = [];
+  const mounted = new Set<string>();
+  const bug = (what: string) => new Error(`internal error: the ${harness} emitter ${what}`);
+  for (const f of files) {
+    const rel = path.posix.relative(ANVIL_FILES_DIR, f.containerPath);
+    if (!path.posix.isAbsolute(f.containerPath) || rel.startsWith('..') || rel === '') throw bug(`emitted a file outside ${ANVIL_FILES_DIR}: ${f.containerPath}`);
+  }
+  for (const o of options) {
+    if ('env' in o) {
+      argv.push('-e', `${o.env}=${o.value}`);
+      continue;
+    }
+    const file = files.find((f) => f.containerPath === o.mount);
+    if (!file) throw bug(`mounts ${o.mount}, which it did not emit`);
+    if (mounted.has(o.mount)) throw bug(`mounts ${o.mount} twice`);
+    mounted.add(o.mount);
+    argv.push('-v', `${file.hostPath}:${file.containerPath}:ro`);
+  }
+  const unmounted = files.filter((f) => !mounted.has(f.containerPath)).map((f) => f.containerPath);
+  if (unmounted.length > 0) throw bug(`does not mount ${unmounted.join(', ')}`);
+  return argv;
+}
 
 /** One line when more than one egress tong is defined: a session has one way out, naming every claimant. */
 function findEgressConflicts(tongs: readonly MergedTong[]): string[] {

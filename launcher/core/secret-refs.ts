@@ -124,3 +124,9 @@ export function listSecretRefs(env: Record<string, string>, owner?: string): Sec
   }
   return [...seen.values()];
 }
+
+/** The name of the built-in provider that reads the launcher's environment. */
+export const ENV_PROVIDER = 'env';
+
+/** Command providers by name: argv templates (the `env` provider is built in and never listed). */
+export type ProviderTable = ReadonlyMap<string, readonly string[]>;

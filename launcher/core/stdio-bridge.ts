@@ -2,7 +2,7 @@
  * How a stdio tong runs (DESIGN.md "Stdio tongs", issue #13 item 1): the bridge
  * (sidecars/stdio-bridge/, bundled by esbuild into one file) is mounted read-only into the tong's
  * own image and becomes its main process; it spawns the definition's `command:` as its stdio child.
- * Pure: the shell (launcher/shell/stdio-bridge.ts) says where the bundle and the host Node runtime
+ * Pure: the shell (launcher/shell/gather/stdio-bridge.ts) says where the bundle and the host Node runtime
  * are; this module turns that into a mount, an entrypoint and a command, or a refusal.
  *
  * Two ways to run the bundle, chosen by `interface.node`:
@@ -26,7 +26,7 @@ export const STDIO_BRIDGE_RUNTIME_DIR = 'runtime';
 export const STDIO_NODE_MODES = ['image', 'host'] as const;
 export type StdioNodeMode = (typeof STDIO_NODE_MODES)[number];
 
-/** What the shell found on the host (launcher/shell/stdio-bridge.ts `locateStdioBridge`). */
+/** What the shell found on the host (launcher/shell/gather/stdio-bridge.ts `locateStdioBridge`). */
 export interface StdioBridgeHost {
   /** Absolute host path of the directory holding `bridge.mjs` (and `runtime/`), or null when the bundle is not built. */
   dir: string | null;

@@ -14,6 +14,12 @@ export interface Progress {
   warn(text: string): void;
   /** Stops the spinner and clears its line. Call before handing the terminal to the anvil. */
   stop(): void;
+  /**
+   * The anvil now shares the terminal (DESIGN.md "Launch order": it starts while the tongs start, and
+   * `docker run -t` puts the terminal in raw mode): the spinner stops for good, and lines end in
+   * `\r\n`, since raw mode no longer turns `\n` into a new line at column 0.
+   */
+  shareTerminal(): void;
   /** With DEBUG=tongs (or `tongs*`, `*`): a timestamped trace line, milliseconds since the progress began. */
   debug(text: string): void;
 }
@@ -48,6 +54,8 @@ export function createProgress(options: ProgressOptions): Progress {
   let timer: NodeJS.Timeout | null = null;
   let current = '';
   let frame = 0;
+  let shared = false;
+  const eol = () => (tty && shared ? '\r\n' : '\n');
 
   const clear = () => {
     if (tty && current) out.write('\r\x1b[2K');
@@ -64,7 +72,7 @@ export function createProgress(options: ProgressOptions): Progress {
 
   return {
     phase(text) {
-      if (options.quiet || !tty) return;
+      if (options.quiet || !tty || shared) return;
       current = text;
       draw();
       if (!timer) {
@@ -75,19 +83,23 @@ export function createProgress(options: ProgressOptions): Progress {
     line(text) {
       if (options.quiet) return;
       clear();
-      out.write(`tongs: ${text}\n`);
+      out.write(`tongs: ${text}${eol()}`);
       if (tty && current) draw();
     },
     warn(text) {
       clear();
-      out.write(`tongs: ${text}\n`);
+      out.write(`tongs: ${text}${eol()}`);
       if (tty && current && !options.quiet) draw();
     },
     stop,
+    shareTerminal() {
+      stop();
+      shared = true;
+    },
     debug(text) {
       if (!tracing) return;
       clear();
-      out.write(`tongs: [${(performance.now() - began).toFixed(0).padStart(5)} ms] ${text}\n`);
+      out.write(`tongs: [${(performance.now() - began).toFixed(0).padStart(5)} ms] ${text}${eol()}`);
       if (tty && current && !options.quiet) draw();
     },
   };

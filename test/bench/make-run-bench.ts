@@ -93,6 +93,19 @@ try {
     rows[2]!.samples.push(await untilFirstOutput('make', [...makeBase, 'run_claude', 'CLAUDE_ARGS=--version', ...layers(withTong)]));
     rows[3]!.samples.push(await untilFirstOutput('make', [...makeBase, 'run_claude', 'CLAUDE_ARGS=--version', ...sealLayers], sealEnv));
   }
+  // Codex CLI and Gemini CLI (issue #14 "Speed"): one MCP tong, against their own direct launch.
+  const others = ['codex', 'gemini'].map((harness) => {
+    const argsVar = `${harness.toUpperCase()}_ARGS=--version`;
+    const argv = spawnSync('make', [...makeBase, 'anvil-argv', `HARNESS=${harness}`, argsVar, ...layers(empty)], { env }).stdout.toString().split('\0').slice(0, -1);
+    timed(argv[0]!, argv.slice(1));
+    return { harness, argsVar, argv, direct: [] as number[], make: [] as number[] };
+  });
+  for (let i = 0; i < RUNS; i++) {
+    for (const o of others) {
+      o.direct.push(await untilFirstOutput(o.argv[0]!, o.argv.slice(1)));
+      o.make.push(await untilFirstOutput('make', [...makeBase, `run_${o.harness}`, o.argsVar, ...layers(withTong)]));
+    }
+  }
   const image = { name: 'no-change `make anvil-image`', samples: [] as number[] };
   const script = { name: 'no-change `make/anvil-image.sh` alone', samples: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
@@ -114,6 +127,15 @@ try {
     const target =
       i === 0 ? '' : i === 3 ? `+${(m - one).toFixed(2)} s over one tong: ${m - one <= 0.4 ? '≤ 0.4 s: met' : '≤ 0.4 s: MISSED'}` : m - base <= 1.5 ? '≤ 1.5 s over: met' : '≤ 1.5 s over: MISSED';
     out.push(`| ${row.name} | ${m.toFixed(2)} | ${Math.min(...row.samples).toFixed(2)} | ${over} | ${(m / base).toFixed(2)} | ${target} |`);
+  }
+  for (const o of others) {
+    const d = median(o.direct);
+    const m = median(o.make);
+    out.push(`| direct \`docker run\` of the anvil (${o.harness} --version) | ${d.toFixed(2)} | ${Math.min(...o.direct).toFixed(2)} | | | |`);
+    out.push(
+      `| \`make run_${o.harness}\`, one MCP tong | ${m.toFixed(2)} | ${Math.min(...o.make).toFixed(2)} | ${(m - d).toFixed(2)} | ${(m / d).toFixed(2)} | ` +
+        `${m - d <= 1.5 ? '≤ 1.5 s over: met' : '≤ 1.5 s over: MISSED'} |`,
+    );
   }
   for (const row of [image, script]) {
     const m = median(row.samples);

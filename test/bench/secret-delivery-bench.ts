@@ -10,8 +10,8 @@
  *
  * Usage: node dist/test/bench/secret-delivery-bench.js [ROUNDS]   (exit 1 when over budget)
  */
-import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
-import { SECRET_TMPFS, deliverSecrets, wrapCommand } from '../../launcher/shell/secret-delivery.js';
+import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
+import { SECRET_TMPFS, deliverSecrets, wrapCommand } from '../../launcher/shell/apply/secret-delivery.js';
 import { BASE_IMAGE, TEST_LABEL } from '../support/docker.js';
 
 const BUDGET_MS = 150;

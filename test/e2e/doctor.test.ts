@@ -18,7 +18,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { SealCheckRow } from '../../launcher/core/doctor.js';
 import { TEST_MCP_IMAGE, buildTestImages, dockerCli, managedLeftovers, requireDocker, sessionLeftovers } from '../support/docker.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import { OWNER, assertNoSessionLeft, make, scenario, type Scenario } from './anvil-scenario.js';
 
 const ANVIL = process.env.TONGS_TEST_ANVIL_IMAGE || 'tongs-anvil:local';

@@ -43,7 +43,7 @@ function prepare(t: TestContext): { home: string; layers: string[]; upstreamUrl:
 }
 
 async function cleanupByLabel_(): Promise<void> {
-  const { createDockerRuntime } = await import('../../launcher/shell/docker-runtime.js');
+  const { createDockerRuntime } = await import('../../launcher/shell/engine/docker-runtime.js');
   await cleanupByLabel(createDockerRuntime(), TEST_LABEL, RUN_ID);
 }
 

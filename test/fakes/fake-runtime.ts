@@ -20,7 +20,7 @@ import {
   type ImageInfo,
   type LabelFilter,
   type NetworkSummary,
-} from '../../launcher/shell/runtime.js';
+} from '../../launcher/shell/engine/runtime.js';
 
 export interface FakeContainer {
   id: string;

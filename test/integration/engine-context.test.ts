@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveEngine } from '../../launcher/shell/engine.js';
+import { resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { writeDockerConfig } from '../support/docker-config.js';
 import {
   BASE_IMAGE,

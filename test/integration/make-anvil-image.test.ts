@@ -42,12 +42,15 @@ test('make anvil-image: built once, then a no-change rebuild only says it is up 
   assert.match(again.stderr, /tongs: anvil image tongs-anvil:local is up to date \(base \S+: [^)]+\)/);
   assert.doesNotMatch(again.stderr, /building/);
   assert.equal(spawnSync('docker', ['image', 'inspect', '-f', '{{.Id}}', IMAGE], { encoding: 'utf8' }).stdout.trim(), idBefore);
-  // Both pinned harnesses, git and a CA bundle are inside.
-  const r = anvil(['--entrypoint', '/bin/sh'], ['-c', 'claude --version && opencode --version && git --version && test -s /etc/ssl/certs/ca-certificates.crt && echo ok']);
+  // Every pinned harness, git and a CA bundle are inside.
+  const r = anvil(['--entrypoint', '/bin/sh'], ['-c', 'claude --version && opencode --version && codex --version && HOME=/tmp gemini --version && git --version && test -s /etc/ssl/certs/ca-certificates.crt && echo ok']);
   assert.equal(r.status, 0, r.stderr);
   const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'anvil/package-lock.json'), 'utf8'));
   assert.match(r.stdout, new RegExp(`^${lock.packages['node_modules/@anthropic-ai/claude-code'].version} \\(Claude Code\\)`, 'm'));
   assert.match(r.stdout, new RegExp(`^${lock.packages['node_modules/opencode-ai'].version.replace(/\./g, '\\.')}$`, 'm'));
+  // Codex CLI and Gemini CLI (issue #14), pinned by the same lock.
+  assert.match(r.stdout, new RegExp(`^codex-cli ${lock.packages['node_modules/@openai/codex'].version.replace(/\./g, '\\.')}$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^${lock.packages['node_modules/@google/gemini-cli'].version.replace(/\./g, '\\.')}$`, 'm'));
   assert.match(r.stdout, /^git version /m);
   assert.match(r.stdout, /^ok$/m);
 });

@@ -1,6 +1,7 @@
 /**
  * The passthrough invariant through the real Makefile (../shared/DESIGN.md "Passthrough invariant",
- * issue #2 item 8, issue #4): with no tong in any layer, `make run_claude` / `make run_opencode` hand
+ * issue #2 item 8, issue #4, issue #14): with no tong in any layer, `make run_claude` / `run_opencode` /
+ * `run_codex` / `run_gemini` hand
  * the anvil's `docker run` argv to docker byte for byte as Make builds it without tongs
  * (`make anvil-argv`). A recording `docker` first on PATH logs every invocation; `run` is only
  * recorded (and exits 42, to see the status come back), anything else goes to the real docker, so the
@@ -72,11 +73,22 @@ function runCalls(logDir: string): Buffer[] {
     .filter((b) => b.subarray(0, 4).toString() === 'run\0');
 }
 
-for (const harness of ['claude', 'opencode'] as const) {
+/** The anvil image make uses (ANVIL_IMAGE, as make/anvil.mk reads it). */
+const ANVIL_IMAGE = process.env.ANVIL_IMAGE || 'tongs-anvil:local';
+
+/** Where each harness's private state is mounted, and the -e options after the traffic switch. */
+const STATE: Record<string, { target: string; env: string[] }> = {
+  claude: { target: '/home/anvil/.claude', env: ['CLAUDE_CONFIG_DIR=/home/anvil/.claude'] },
+  opencode: { target: '/home/anvil/.local/share/opencode', env: [] },
+  codex: { target: '/home/anvil/.codex', env: ['CODEX_HOME=/home/anvil/.codex'] },
+  gemini: { target: '/home/anvil/.gemini', env: [] },
+};
+
+for (const harness of ['claude', 'opencode', 'codex', 'gemini'] as const) {
   test(`make run_${harness} with no tongs hands docker the direct argv byte for byte`, { timeout: 600_000 }, async (t) => {
     if (!(await requireDocker(t))) return;
     const s = setUp(t);
-    const argsVar = harness === 'claude' ? 'CLAUDE_ARGS' : 'OPENCODE_ARGS';
+    const argsVar = `${harness.toUpperCase()}_ARGS`;
     const harnessArgs = `-p "hello world" --flag='$HOME' '' what?`;
 
     // The project's .tongs/env is workspace content: the launcher asks before passing it (answer: y).
@@ -114,12 +126,12 @@ for (const harness of ['claude', 'opencode'] as const) {
     assert.deepEqual(pairs('--env-file'), [`${s.project}/.tongs/env`]);
     // The harness state is the project's private copy (the seal's rule 1), never the user's own.
     const stateDir = `${s.env.TONGS_HOME}/state/${key}/${harness}`;
-    const state = harness === 'claude' ? `${stateDir}:/home/anvil/.claude` : `${stateDir}:/home/anvil/.local/share/opencode`;
+    const state = `${stateDir}:${STATE[harness]!.target}`;
     assert.ok(pairs('-v').includes(state), `state mount ${state}`);
-    assert.ok(!pairs('-v').some((v) => v!.startsWith(`${s.env.HOME}/.claude`) || v!.startsWith(`${s.env.HOME}/.local`)), pairs('-v').join(' '));
-    if (harness === 'claude') assert.deepEqual(pairs('-e').slice(1), ['CLAUDE_CONFIG_DIR=/home/anvil/.claude']);
+    assert.ok(!pairs('-v').some((v) => ['.claude', '.local', '.codex', '.gemini'].some((d) => v!.startsWith(`${s.env.HOME}/${d}`))), pairs('-v').join(' '));
+    assert.deepEqual(pairs('-e').slice(1), STATE[harness]!.env);
     // CLAUDE_ARGS / OPENCODE_ARGS split like a shell command line; nothing quoted is expanded, nothing globbed.
-    assert.deepEqual(argv.slice(-7), ['tongs-anvil:local', harness, '-p', 'hello world', '--flag=$HOME', '', 'what?']);
+    assert.deepEqual(argv.slice(-7), [ANVIL_IMAGE, harness, '-p', 'hello world', '--flag=$HOME', '', 'what?']);
     for (const a of argv) assert.ok(!a.includes('never-in-argv'), `no credential value in argv: ${a}`);
   });
 }

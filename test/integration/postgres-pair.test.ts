@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { LABEL_SESSION } from '../../launcher/core/labels.js';
-import { BASE_IMAGE, REPO_ROOT, TEST_LABEL, cleanupByLabel, dockerCli, launchTongs, managedLeftovers, requireDocker, sessionOfLauncher, tongLayer } from '../support/docker.js';
+import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
+import { BASE_IMAGE, REPO_ROOT, TEST_LABEL, cleanupByLabel, dockerCli, launchTongs, leftovers, requireDocker, sessionOfLauncher, tongLayer } from '../support/docker.js';
 
 const run = promisify(execFile);
 const RUN_ID = `pgpair-${randomBytes(3).toString('hex')}`;
@@ -96,5 +96,5 @@ test('the agent queries PostgreSQL through the postgres-mcp stdio tong and never
   const done = await p.done;
   assert.equal(done.status, 0, done.stderr);
   assert.ok(!(done.stdout + done.stderr).includes(PASSWORD), 'the launcher prints no password');
-  assert.deepEqual(await managedLeftovers(runtime), []);
+  assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, String(p.child.pid)), [], 'the session left nothing behind');
 });

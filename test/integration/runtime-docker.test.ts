@@ -1,5 +1,5 @@
 /**
- * The Docker runtime (launcher/shell/docker-runtime.ts) against the real engine: the contract the
+ * The Docker runtime (launcher/shell/engine/docker-runtime.ts) against the real engine: the contract the
  * session and the secret delivery rely on (issue #3 item 1, issue #6): exec with stdin bytes and exit
  * status, tmpfs mounts, idempotent stop/remove/disconnect, listing by label, network aliases, image
  * inspection (HEALTHCHECK), and builds that follow the progress stream and surface a failed step.
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import type { ContainerRuntime, ContainerSpec } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime, ContainerSpec } from '../../launcher/shell/engine/runtime.js';
 import { BASE_IMAGE, TEST_LABEL, buildTestImages, cleanupByLabel, leftovers, requireDocker, tempDir } from '../support/docker.js';
 
 const RUN_ID = randomBytes(4).toString('hex');
@@ -87,6 +87,19 @@ test('a second network with the same name is refused', async (t) => {
   const rt = runtime;
   t.after(() => rt.removeNetwork(net));
   await assert.rejects(runtime.createNetwork(net, labels), /cannot create network tongs-rt-dup-\w+: .*already exists/);
+});
+
+test('failures carry their kind: a name taken is `conflict`, a command missing from the image `no-executable`', async (t) => {
+  runtime = await requireDocker(t);
+  if (!runtime) return;
+  const rt = runtime;
+  const name = `tongs-rt-kind-${RUN_ID}`;
+  const first = await rt.createContainer(spec({ name }));
+  t.after(() => rt.removeContainer(first));
+  await assert.rejects(rt.createContainer(spec({ name })), (e: unknown) => e instanceof DockerError && e.kind === 'conflict');
+  const missing = await rt.createContainer(spec({ entrypoint: ['/no/such/program'], command: [] }));
+  t.after(() => rt.removeContainer(missing));
+  await assert.rejects(rt.startContainer(missing), (e: unknown) => e instanceof DockerError && e.kind === 'no-executable');
 });
 
 test('listContainers and listNetworks filter by label key and value', async (t) => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { LABEL_LAUNCHER_PID, LABEL_TONG } from '../../launcher/core/labels.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
   TEST_LABEL,
   buildTestImages,

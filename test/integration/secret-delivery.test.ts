@@ -2,7 +2,7 @@
  * Secret delivery on the real engine (issue #6 "Delivery"): a container from tongs-base:local is
  * created through the runtime the way it creates a secret-bearing tong (wrapper entrypoint +
  * SECRET_TMPFS), the payload goes in over the runtime's exec with stdin (the launcher's channel,
- * launcher/shell/session.ts), and the main process reports a sha256 of each value. Meanwhile the values
+ * launcher/shell/run/session.ts), and the main process reports a sha256 of each value. Meanwhile the values
  * must appear in no `docker inspect`, no exec record, no host argv, no other process in the tong and no
  * file in the tmpfs.
  */
@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { SecretError } from '../../launcher/errors.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
   SECRET_DIR,
   SECRET_TMPFS,
   deliverSecrets,
   wrapCommand,
   type ExecWithStdin,
-} from '../../launcher/shell/secret-delivery.js';
+} from '../../launcher/shell/apply/secret-delivery.js';
 import {
   BASE_IMAGE,
   TEST_LABEL,
@@ -58,7 +58,7 @@ function sha256(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
-/** The launcher's channel (launcher/shell/session.ts): the runtime's exec with the payload on stdin. */
+/** The launcher's channel (launcher/shell/run/session.ts): the runtime's exec with the payload on stdin. */
 function execVia(runtime: ContainerRuntime): ExecWithStdin {
   return async (id, argv, stdin) => {
     const r = await runtime.exec(id, argv, { stdin });

@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABEL_LAUNCHER_PID, LABEL_SESSION } from '../../launcher/core/labels.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
   BASE_IMAGE,
   TEST_LABEL,

@@ -14,7 +14,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { EVERYTHING_CLI, freePort, lostScenarios, parseConformance, runConformance, startListening } from '../support/conformance.js';
-import { BASE_IMAGE, REPO_ROOT, TEST_LABEL, cleanupByLabel, managedLeftovers, requireDocker, runTongs, tongLayer } from '../support/docker.js';
+import { LABEL_LAUNCHER_PID } from '../../launcher/core/labels.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
+import { BASE_IMAGE, REPO_ROOT, TEST_LABEL, cleanupByLabel, leftovers, requireDocker, startTongs, tongLayer } from '../support/docker.js';
 
 const RUN_ID = `stdio-${randomBytes(3).toString('hex')}`;
 const ANVIL_DIR = path.join(REPO_ROOT, '.build/stdio/anvil');
@@ -31,6 +33,17 @@ function anvil(calls: unknown[]): string[] {
     'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-v', `${ANVIL_DIR}:/t:ro`,
     '-e', `CALL=${JSON.stringify(calls)}`, BASE_IMAGE, 'node', '/t/anvil-client.mjs', '--',
   ];
+}
+
+/**
+ * `tongs ARGS` to completion; then nothing its session created may remain (found by its launcher
+ * pid: other test files' sessions may be running meanwhile).
+ */
+async function runTongs(runtime: ContainerRuntime, args: string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+  const p = startTongs(args, options);
+  const r = await p.done;
+  assert.deepEqual(await leftovers(runtime, LABEL_LAUNCHER_PID, String(p.child.pid)), [], 'the session left nothing behind');
+  return r;
 }
 
 const results = (stdout: string) =>
@@ -50,7 +63,7 @@ command: [node, /srv/server.mjs, stdio]
 readiness: { mode: mcp, timeout: 60s }
 `,
   });
-  const r = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--', ...anvil([
+  const r = await runTongs(runtime, ['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--', ...anvil([
     { server: 'conformance', tool: 'test_simple_text' },
     { server: 'conformance', tool: 'env', arguments: { name: 'DATABASE_URL' } },
     { server: 'conformance', tool: 'env', arguments: { name: 'TONGS_MCP_TOKEN' } },
@@ -62,7 +75,6 @@ readiness: { mode: mcp, timeout: 60s }
   assert.equal(secret?.result.content[0]?.text, SECRET, 'the secret reaches the stdio server as ordinary environment');
   assert.equal(bearer?.result.content[0]?.text, '(unset)', "the bridge's bearer does not reach the stdio server");
   assert.ok(!r.stderr.includes(SECRET), 'the launcher prints no secret');
-  assert.deepEqual(await managedLeftovers(runtime), []);
 });
 
 test('a Python stdio server in an image with no node, bridged by the host Node runtime, answers a tool call', { timeout: 180_000 }, async (t) => {
@@ -76,14 +88,13 @@ interface: { kind: mcp, transport: stdio, node: host, port: 8080, name: py }
 command: [python3, /srv/server.py]
 `,
   });
-  const r = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--', ...anvil([{ server: 'py', tool: 'whoami' }])]);
+  const r = await runTongs(runtime, ['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--', ...anvil([{ server: 'py', tool: 'whoami' }])]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const [who] = results(r.stdout);
   assert.deepEqual(who?.tools, ['whoami', 'env']);
   const info = JSON.parse(who!.result.content[0]!.text) as { python: string; node: string | null };
   assert.match(info.python, /^3\./);
   assert.equal(info.node, null, 'the image has no node: the bridge ran on the host runtime');
-  assert.deepEqual(await managedLeftovers(runtime), []);
 });
 
 test('refused with why and what to do: an image without node under interface.node image; a server that exits at once', { timeout: 180_000 }, async (t) => {
@@ -97,7 +108,7 @@ interface: { kind: mcp, transport: stdio, node: image, port: 8080, name: py }
 command: [python3, /srv/server.py]
 `,
   });
-  const r1 = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', noNode, '--', ...anvil([])]);
+  const r1 = await runTongs(runtime, ['run', '--quiet', '--harness', 'claude', '--user-tongs', noNode, '--', ...anvil([])]);
   assert.equal(r1.status, 1, r1.stderr);
   assert.match(r1.stderr, /tong 'py' exited with status 126 before it was ready/);
   assert.match(r1.stderr, /this image has no node on its PATH.*use interface\.node: host/);
@@ -109,11 +120,10 @@ interface: { kind: mcp, transport: stdio, port: 8080, name: dies }
 command: [node, /srv/server.mjs, stdio]
 `,
   });
-  const r2 = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', dies, '--', ...anvil([])]);
+  const r2 = await runTongs(runtime, ['run', '--quiet', '--harness', 'claude', '--user-tongs', dies, '--', ...anvil([])]);
   assert.equal(r2.status, 1, r2.stderr);
   assert.match(r2.stderr, /tong 'dies' exited with status 1 before it was ready/);
   assert.match(r2.stderr, /conformance-server: missing DATABASE_URL, giving up/, 'the stderr tail of the stdio server');
-  assert.deepEqual(await managedLeftovers(runtime), []);
 });
 
 test('conformance from inside the session: the everything server as a stdio tong passes every scenario it passes in its own HTTP mode', { timeout: 400_000 }, async (t) => {
@@ -133,7 +143,7 @@ interface: { kind: mcp, transport: stdio, node: image, port: 8080, name: everyth
 command: [node, /srv/everything.mjs, stdio]
 `,
   });
-  const r = await runTongs(['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--',
+  const r = await runTongs(runtime, ['run', '--quiet', '--harness', 'claude', '--user-tongs', layer, '--',
     'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '-v', `${ANVIL_DIR}:/t:ro`, '-e', 'SERVER=everything',
     BASE_IMAGE, 'node', '/t/conformance-anvil.mjs', '--']);
   assert.equal(r.status, 0, r.stderr);
@@ -141,5 +151,4 @@ command: [node, /srv/everything.mjs, stdio]
   const bridged = parseConformance(r.stdout);
   assert.deepEqual(lostScenarios(native, bridged), [], `scenarios that pass natively but fail through the bridge in the session:\n${r.stdout.slice(-3000)}`);
   process.stderr.write(`in-session conformance (server-everything): ${[...native.values()].filter(Boolean).length} pass natively, ${[...bridged.values()].filter(Boolean).length} through the stdio tong\n`);
-  assert.deepEqual(await managedLeftovers(runtime), []);
 });

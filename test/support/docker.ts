@@ -9,7 +9,7 @@
  * - `runTongs()`: the built CLI as a black box.
  * - `dockerCli()`: the docker CLI, for what a user sees (`docker inspect`, `docker logs`);
  *   `engineGet()` for the few engine records no CLI command shows (exec records).
- * Tests never import dockerode (STYLE.md: only launcher/shell/docker-runtime.ts does).
+ * Tests never import dockerode (STYLE.md: only launcher/shell/engine/docker-runtime.ts does).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFile, mkdir } from 'node:fs/promises';
@@ -18,9 +18,9 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
-import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
-import { resolveEngine } from '../../launcher/shell/engine.js';
-import type { ContainerRuntime } from '../../launcher/shell/runtime.js';
+import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
+import { resolveEngine } from '../../launcher/shell/engine/engine.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import { LABEL_LAUNCHER_PID, LABEL_MANAGED, LABEL_SESSION } from '../../launcher/core/labels.js';
 import { CLI, REPO_ROOT, runProcess, tempDir, watch, type ProcessResult, type WatchedProcess } from './process.js';
 
@@ -91,7 +91,7 @@ export async function buildTestImages(...images: string[]): Promise<void> {
  * True when the engine is Podman (its `docker version` names a Podman component), asked once.
  * Podman 4.3.1 answers the docker CLI's wait for a `docker run --rm` container (`condition=removed`)
  * with status 0, losing the container's real exit status: a reason outside tongs (the launcher itself
- * drops the anvil's `--rm` there, launcher/shell/docker-runtime.ts). Tests that run `docker run --rm`
+ * drops the anvil's `--rm` there, launcher/shell/engine/docker-runtime.ts). Tests that run `docker run --rm`
  * themselves and assert its status use {@link dockerRunRmArgs}.
  */
 export function engineIsPodman(): boolean {
@@ -147,7 +147,7 @@ export function dockerCli(args: string[], input?: string | Buffer): Promise<Proc
   return runProcess('docker', args, { input });
 }
 
-/** Where the engine listens, as the launcher resolves it (launcher/shell/engine.ts). */
+/** Where the engine listens, as the launcher resolves it (launcher/shell/engine/engine.ts). */
 function engineAddress(): { socketPath: string } | { host: string; port: number } {
   const engine = resolveEngine();
   const e = engine.endpoint;
@@ -189,7 +189,7 @@ export type CliResult = ProcessResult;
 /** A running CLI process with its collected output. */
 export type CliProcess = WatchedProcess;
 
-/** Start `node dist/launcher/cli.js ARGS` in the repository root, stdin from /dev/null, env added to ours. */
+/** Start `node dist/bundle/tongs.cjs ARGS` (the CLI as it ships) in the repository root, stdin from /dev/null, env added to ours. */
 export function startTongs(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,

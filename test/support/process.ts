@@ -12,8 +12,13 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file compiles to dist/test/support/process.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The built CLI (`tongs`). */
-export const CLI = join(REPO_ROOT, 'dist', 'launcher', 'cli.js');
+/** The built CLI as it ships (`tongs`: the esbuild bundle under the V8 code cache, make/bundle.mjs). */
+export const CLI = join(REPO_ROOT, 'dist', 'bundle', 'tongs.cjs');
+/**
+ * The same CLI as tsc compiled it, one module per file: for tests that watch which npm packages a
+ * command resolves (test/fixtures/module-trace), which the bundle holds inside itself.
+ */
+export const CLI_MODULES = join(REPO_ROOT, 'dist', 'launcher', 'cli.js');
 
 /** How a process ended and everything it printed (UTF-8). */
 export interface ProcessResult {
@@ -120,7 +125,7 @@ export function runProcess(command: string, args: string[], options: RunOptions 
   return startProcess(command, args, options).done;
 }
 
-/** Run the built CLI, `node dist/launcher/cli.js ARGS…`, to completion. */
+/** Run the built CLI, `node dist/bundle/tongs.cjs ARGS…`, to completion. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<ProcessResult> {
   return runProcess(process.execPath, [CLI, ...args], options);
 }

@@ -15,7 +15,7 @@ import {
   readApprovalStore,
   type ApprovalTong,
   type WorkspaceApprovalOptions,
-} from '../../launcher/shell/approval.js';
+} from '../../launcher/shell/gather/approval.js';
 import { tempDir, type AfterHook } from '../support/process.js';
 
 const WORKSPACE = '/home/dev/project';

@@ -160,8 +160,8 @@ test('run refuses collisions, a missing harness and invalid definitions with exi
   const s = await scratch(t);
   const cases: [string[], RegExp][] = [
     [['--repo-tongs', 'test/fixtures/core-cli/collide', '--harness', 'claude'], /^tongs: alias 'shared-name' is claimed by 2 tongs: a .*, b .*$/m],
-    [['--repo-tongs', 'test/fixtures/core-cli/good'], /^tongs: mcp tong 'github' needs --harness; supported harnesses: claude, opencode$/m],
-    [['--repo-tongs', 'test/fixtures/core-cli/good', '--harness', 'vim'], /^tongs: unknown harness 'vim': mcp tong 'github' needs one of the supported harnesses: claude, opencode$/m],
+    [['--repo-tongs', 'test/fixtures/core-cli/good'], /^tongs: mcp tong 'github' needs --harness; supported harnesses: claude, codex, gemini, opencode$/m],
+    [['--repo-tongs', 'test/fixtures/core-cli/good', '--harness', 'vim'], /^tongs: unknown harness 'vim': mcp tong 'github' needs one of the supported harnesses: claude, codex, gemini, opencode$/m],
     [['--repo-tongs', 'test/fixtures/core-cli/bad', '--harness', 'claude'], /^tongs: test\/fixtures\/core-cli\/bad\/typo\.yaml:5: readyness: unknown key/m],
     [['--repo-tongs', 'test/fixtures/core-cli/nomcp'], /^tongs: with tongs defined \(db\) the anvil command must be `docker run …`/m],
   ];

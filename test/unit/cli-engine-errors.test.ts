@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { REPO_ROOT, runCli, runProcess, tempDirSync, type ProcessResult } from '../support/process.js';
+import { CLI, REPO_ROOT, runCli, runProcess, tempDirSync, type ProcessResult } from '../support/process.js';
 import { writeDockerConfig } from '../support/docker-config.js';
 
 const COMMANDS = ['run', 'ps', 'gc'] as const;
@@ -106,7 +106,7 @@ test('permission denied on the socket: one line with the docker-group and rootle
   const asUser =
     process.getuid?.() === 0
       ? (args: string[], options: Parameters<typeof runCli>[1]) =>
-          runProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(REPO_ROOT, 'dist/launcher/cli.js'), ...args], options)
+          runProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], options)
       : runCli;
   await eachCommand(
     s,

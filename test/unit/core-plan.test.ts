@@ -218,17 +218,66 @@ test('plan: defaults and explicit readiness, shared container names, workspace m
   assert.equal(byName.plain?.port, null);
 });
 
-test('plan is deterministic: the same input gives the same plan', () => {
-  const make = () => planLaunch(input({ tongs: tongs(['repo', 'github', GITHUB], ['repo', 'db', DB]) }));
-  assert.deepEqual(make(), make());
+test('plan is deterministic: the same input gives the same plan, whatever the clock and the random source say', () => {
+  const make = () => planLaunch(input({ tongs: tongs(['repo', 'github', GITHUB], ['repo', 'db', DB]), anvilGate: true }));
+  const first = make();
+  // A planner that read the clock or drew a random number would differ under a shifted clock and a
+  // different random source: both are replaced for the second run.
+  const RealDate = Date;
+  const realRandom = Math.random;
+  const realNow = performance.now.bind(performance);
+  class ShiftedDate extends RealDate {
+    constructor(...args: [number?]) {
+      super(args.length === 0 ? RealDate.now() + 86_400_000 * 400 : args[0]!);
+    }
+    static override now() {
+      return RealDate.now() + 86_400_000 * 400;
+    }
+  }
+  globalThis.Date = ShiftedDate as DateConstructor;
+  Math.random = () => 0.123456789;
+  performance.now = () => realNow() + 1e9;
+  try {
+    assert.deepEqual(make(), first);
+  } finally {
+    globalThis.Date = RealDate;
+    Math.random = realRandom;
+    performance.now = realNow;
+  }
+});
+
+test('launch order: parallel with a gated anvil image, serial without, with its own --entrypoint, or detached', () => {
+  const defs = tongs(['repo', 'github', GITHUB]);
+  const parallel = planLaunch(input({ tongs: defs, anvilGate: true }));
+  assert.deepEqual(parallel.launchOrder, {
+    mode: 'parallel',
+    reason: 'the anvil image tongs-anvil:local has the org.tongs.gate label: it starts with the tongs and its harness waits for them',
+    gate: { hostDir: '/tmp/tongs-x/gate', containerDir: '/run/tongs/gate' },
+  });
+  const argv = parallel.anvilArgv.join(' ');
+  assert.match(argv, / -v \/tmp\/tongs-x\/gate:\/run\/tongs\/gate:ro -e TONGS_GATE=\/run\/tongs\/gate /);
+  const serial = (overrides: Partial<PlanInput>, reason: RegExp) => {
+    const plan = planLaunch(input({ tongs: defs, ...overrides }));
+    assert.equal(plan.launchOrder?.mode, 'serial');
+    assert.equal(plan.launchOrder?.gate, null);
+    assert.match(plan.launchOrder?.reason ?? '', reason);
+    assert.doesNotMatch(plan.anvilArgv.join(' '), /TONGS_GATE/);
+  };
+  serial({}, /^the anvil image tongs-anvil:local has no org\.tongs\.gate label$/);
+  serial({ anvilGate: false }, /has no org\.tongs\.gate label/);
+  serial({ anvilGate: 'no engine answered' }, /^no engine answered$/);
+  serial({ anvilGate: true, anvilArgv: ['docker', 'run', '--entrypoint', 'sh', 'tongs-anvil:local'] }, /replaces the image entrypoint/);
+  serial({ anvilGate: true, anvilArgv: ['docker', 'run', '-d', 'tongs-anvil:local'] }, /detached/);
+  serial({ anvilGate: true, anvilArgv: ['docker', 'run', '--detach', 'tongs-anvil:local'] }, /detached/);
+  assert.equal(planLaunch(input({ tongs: [], anvilGate: true })).launchOrder, null, 'a passthrough plan has no order');
 });
 
 test('refusals happen before anything is planned, one line per reason', () => {
   const mcp = tongs(['repo', 'github', GITHUB]);
   const refused = (overrides: Partial<PlanInput>, pattern: RegExp) =>
     assert.throws(() => planLaunch(input(overrides)), (e: unknown) => e instanceof RefusalError && e.exitCode === 1 && pattern.test(e.message));
-  refused({ tongs: mcp, harness: null }, /^mcp tong 'github' needs --harness; supported harnesses: claude, opencode$/);
-  refused({ tongs: mcp, harness: 'cursor' }, /^unknown harness 'cursor': mcp tong 'github' needs one of the supported harnesses: claude, opencode$/);
+  refused({ tongs: mcp, harness: null }, /^mcp tong 'github' needs --harness; supported harnesses: claude, codex, gemini, opencode$/);
+  refused({ tongs: mcp, harness: 'cursor' }, /^unknown harness 'cursor': mcp tong 'github' needs one of the supported harnesses: claude, codex, gemini, opencode$/);
   refused({ tongs: tongs(['repo', 'w', 'image: w\nmounts: [workspace]\n']), workspace: null }, /tong 'w' mounts the workspace \('workspace', repo\/w\.yaml\) but no --workspace was given/);
   refused({ tongs: mcp, anvilArgv: ['podman', 'run', 'img'] }, /the anvil command must be `docker run …`/);
   refused({ tongs: mcp, anvilArgv: ['docker', 'run', '--network', 'host', 'img'] }, /--network host cannot join the session network/);
@@ -261,8 +310,8 @@ const SERVERS: McpServerEntry[] = [
   { name: 'notes', url: 'http://notes:3000/rpc', bearerToken: null },
 ];
 
-test('emitter registry lists claude and opencode', () => {
-  assert.deepEqual(SUPPORTED_HARNESSES, ['claude', 'opencode']);
+test('emitter registry lists every harness', () => {
+  assert.deepEqual(SUPPORTED_HARNESSES, ['claude', 'codex', 'gemini', 'opencode']);
   assert.equal(getEmitter('nope'), undefined);
   assert.equal(getEmitter(null), undefined);
 });
@@ -270,17 +319,20 @@ test('emitter registry lists claude and opencode', () => {
 test('golden: claude emitter', async () => {
   const emitter = getEmitter('claude');
   assert.ok(emitter);
-  await assertGolden('emitter-claude.json', `${JSON.stringify(emitter.render(SERVERS), null, 2)}\n`);
-  assert.deepEqual(emitter.harnessArgs('/run/tongs/mcp.json'), ['--mcp-config', '/run/tongs/mcp.json']);
-  assert.deepEqual(emitter.anvilOptions('/run/tongs/mcp.json'), []);
+  const emission = emitter.emit({ servers: SERVERS, models: [] });
+  await assertGolden('emitter-claude.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`);
+  assert.deepEqual(emission.files.map((f) => [f.containerPath, f.content, f.mode]), [['/run/tongs/mcp.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`, 0o600]]);
+  assert.deepEqual(emission.harnessArgs, ['--mcp-config', '/run/tongs/mcp.json']);
+  assert.deepEqual(emission.anvil, [{ mount: '/run/tongs/mcp.json' }]);
 });
 
 test('golden: opencode emitter', async () => {
   const emitter = getEmitter('opencode');
   assert.ok(emitter);
-  await assertGolden('emitter-opencode.json', `${JSON.stringify(emitter.render(SERVERS), null, 2)}\n`);
-  assert.deepEqual(emitter.harnessArgs('/run/tongs/mcp.json'), []);
-  assert.deepEqual(emitter.anvilOptions('/run/tongs/mcp.json'), ['-e', 'TONGS_MCP_FILE=/run/tongs/mcp.json']);
+  const emission = emitter.emit({ servers: SERVERS, models: [] });
+  await assertGolden('emitter-opencode.json', `${JSON.stringify(emission.mcpConfig, null, 2)}\n`);
+  assert.deepEqual(emission.harnessArgs, []);
+  assert.deepEqual(emission.anvil, [{ mount: '/run/tongs/mcp.json' }, { env: 'TONGS_MCP_FILE', value: '/run/tongs/mcp.json' }]);
 });
 
 test('docker argv reader: image, name and networks only from docker options before the image', () => {

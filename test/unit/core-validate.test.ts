@@ -102,8 +102,8 @@ const cases: Case[] = [
   // --- model tongs (issue #11) ---
   { name: 'model tong', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080, aliases: [claude-api]}\n`, errors: [] },
   { name: 'model tong with when.env', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080}\nwhen: {env: [ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN]}\n`, errors: [] },
-  { name: 'model: unknown dialect lists the dialects', yaml: `${MODEL}interface:\n  kind: model\n  dialect: openai\n  port: 8080\n`, errors: [['tong.yaml:4:', 'interface.dialect: expected a model API dialect: anthropic', 'got the string "openai"']] },
-  { name: 'model: dialect is required', yaml: `${MODEL}interface: {kind: model, port: 8080}\n`, errors: [['interface.dialect: required: a model API dialect: anthropic']] },
+  { name: 'model: unknown dialect lists the dialects', yaml: `${MODEL}interface:\n  kind: model\n  dialect: mistral\n  port: 8080\n`, errors: [['tong.yaml:4:', 'interface.dialect: expected a model API dialect: anthropic, openai, google', 'got the string "mistral"']] },
+  { name: 'model: dialect is required', yaml: `${MODEL}interface: {kind: model, port: 8080}\n`, errors: [['interface.dialect: required: a model API dialect: anthropic, openai, google']] },
   { name: 'model: port is required', yaml: `${MODEL}interface: {kind: model, dialect: anthropic}\n`, errors: [['interface.port: required']] },
   { name: 'model: no mcp fields', yaml: `${MODEL}interface:\n  kind: model\n  dialect: anthropic\n  port: 8080\n  path: /v1\n`, errors: [['tong.yaml:6:', 'interface.path: unknown key', 'accepted keys: kind, dialect, port, aliases']] },
   { name: 'model: mcp readiness', yaml: `${MODEL}interface: {kind: model, dialect: anthropic, port: 8080}\nreadiness: {mode: mcp}\n`, errors: [['readiness.mode: mcp readiness needs interface.kind mcp']] },

@@ -1,20 +1,20 @@
 /**
- * The validated-definition cache (launcher/shell/definition-cache.ts; issue #3 "Speed"): a second
+ * The validated-definition cache (launcher/shell/gather/definition-cache.ts; issue #3 "Speed"): a second
  * `tongs run` over unchanged definitions loads neither yaml nor zod and behaves the same; any change
  * to a file, a new file or another layer misses; problems are never cached; a corrupt cache is ignored.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   definitionCacheKey,
   definitionCachePath,
   readDefinitionCache,
   writeDefinitionCache,
-} from '../../launcher/shell/definition-cache.js';
+} from '../../launcher/shell/gather/definition-cache.js';
 import type { DefinitionSource } from '../../launcher/core/validate.js';
-import { CLI, REPO_ROOT, runProcess, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
+import { CLI_MODULES, REPO_ROOT, runProcess, tempDir, unreachableDockerHost, type AfterHook } from '../support/process.js';
 
 const MCP_TONG = 'image: helper:local\ninterface: { kind: mcp, name: helper, port: 8080 }\n';
 const HOOK = path.join(REPO_ROOT, 'test', 'fixtures', 'module-trace', 'register.mjs');
@@ -59,10 +59,15 @@ test('an entry is private, read back only under its key, and a corrupt file is a
   assert.equal(await readDefinitionCache(file, 'k'), null);
 });
 
-test('writing into a directory that cannot exist is not an error', async (t) => {
+test('writing into a directory that cannot exist is not an error, and stores nothing', async (t) => {
   const dir = await tempDir(t, 'tongs-cache-');
-  await writeFile(path.join(dir, 'home'), 'a file where the home directory should be');
-  await writeDefinitionCache(definitionCachePath(path.join(dir, 'home')), 'k', { tongs: [], warnings: [] });
+  const home = path.join(dir, 'home');
+  await writeFile(home, 'a file where the home directory should be');
+  const file = definitionCachePath(home);
+  await assert.doesNotReject(writeDefinitionCache(file, 'k', { tongs: [], warnings: [] }));
+  assert.equal(await readDefinitionCache(file, 'k'), null, 'nothing can be read back');
+  assert.equal(await readFile(home, 'utf8'), 'a file where the home directory should be', 'the file in the way is untouched');
+  assert.deepEqual(await readdir(dir), ['home'], 'nothing was written beside it');
 });
 
 interface Project {
@@ -91,7 +96,7 @@ async function project(t: AfterHook): Promise<Project> {
       await writeFile(log, '');
       const r = await runProcess(
         process.execPath,
-        ['--import', HOOK, CLI, 'run', '--repo-tongs', repo, '--workspace', workspace, '--', 'docker', 'run', '--rm', 'img'],
+        ['--import', HOOK, CLI_MODULES, 'run', '--repo-tongs', repo, '--workspace', workspace, '--', 'docker', 'run', '--rm', 'img'],
         { env: { ...process.env, TONGS_HOME: home, TONGS_TEST_MODULE_LOG: log, DOCKER_HOST: unreachableDockerHost(dir) } },
       );
       const loaded = new Set((await readFile(log, 'utf8')).split('\n').filter(Boolean));

@@ -1,6 +1,6 @@
 /**
  * `withoutRunRm` (launcher/core/docker-argv.ts): the anvil argv without `--rm`, which the Docker runtime
- * drops on Podman (its wait for removal loses the exit status; launcher/shell/docker-runtime.ts).
+ * drops on Podman (its wait for removal loses the exit status; launcher/shell/engine/docker-runtime.ts).
  * Only docker's own run options lose it; values and the image's arguments are never touched.
  */
 import { test } from 'node:test';

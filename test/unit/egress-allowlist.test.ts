@@ -19,7 +19,7 @@ import {
   summarizeEgressEntries,
   type EgressSource,
 } from '../../launcher/core/egress.js';
-import { readEgressSources, userEgressFile } from '../../launcher/shell/egress-files.js';
+import { readEgressSources, userEgressFile } from '../../launcher/shell/gather/egress-files.js';
 import { readEgressConfig } from '../../sidecars/egress/src/config.js';
 import { REPO_ROOT, tempDir } from '../support/process.js';
 

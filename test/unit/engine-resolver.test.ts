@@ -1,5 +1,5 @@
 /**
- * The engine resolver (launcher/shell/engine.ts, issue #16) against fixture docker config dirs: each
+ * The engine resolver (launcher/shell/engine/engine.ts, issue #16) against fixture docker config dirs: each
  * precedence step of the docker CLI's order, TLS and ssh contexts, a missing context, a context with
  * no endpoint, a corrupt config.json, what the docker CLI child is given, and the cost.
  */
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import { DEFAULT_DOCKER_HOST, dockerGlobalOptions, resolveEngine } from '../../launcher/shell/engine.js';
+import { DEFAULT_DOCKER_HOST, dockerGlobalOptions, resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { writeDockerConfig } from '../support/docker-config.js';
 import { tempDirSync } from '../support/process.js';
 

@@ -256,7 +256,44 @@ test('readConfig: defaults, the auth token wins, upstream checks, secrets for re
   assert.equal(readConfig({ TONG_UPSTREAM_URL: '  ' }).upstream.href, 'https://api.anthropic.com/', 'empty means the default');
   assert.throws(() => readConfig({ TONG_UPSTREAM_URL: 'not a url sk-secret' }), (e: unknown) => e instanceof ConfigError && !e.message.includes('sk-secret'));
   assert.throws(() => readConfig({ TONG_UPSTREAM_URL: 'ftp://x' }), /must be an http:\/\/ or https:\/\/ URL/);
-  assert.throws(() => readConfig({ TONG_DIALECT: 'openai' }), /TONG_DIALECT=openai is not a dialect this tong speaks \(anthropic\)/);
+  assert.throws(() => readConfig({ TONG_DIALECT: 'mistral' }), /TONG_DIALECT=mistral is not a dialect this tong speaks \(anthropic, openai, google\)/);
   assert.throws(() => readConfig({ PORT: 'x' }), /PORT=x is not a port number/);
   assert.equal(redact(`a ${REAL_KEY} b ${REAL_KEY}`, [REAL_KEY]), 'a [redacted] b [redacted]');
+});
+
+test('openai and google dialects (issue #14 item 4): the bearer as each harness sends it is swapped for the real key', async (t) => {
+  const up = await upstream(t);
+  const openai = await front(t, up.url, { dialect: PROXY_DIALECTS.openai, credential: { header: 'authorization', value: `Bearer ${REAL_KEY}` } });
+  // The fake upstream answers only Anthropic's paths (404 otherwise): what matters is what it received.
+  await (await post(`${openai.url}/v1/responses`, { authorization: `Bearer ${BEARER}` })).text();
+  assert.equal(up.requests.length, 1, 'forwarded');
+  assert.equal(up.requests.at(-1)!.url, '/v1/responses');
+  assert.equal(up.requests.at(-1)!.headers.authorization, `Bearer ${REAL_KEY}`);
+  assert.equal((await post(`${openai.url}/v1/responses`, { authorization: 'Bearer wrong' })).status, 401);
+  const notModel = await post(`${openai.url}/v1/files`, { authorization: `Bearer ${BEARER}` });
+  assert.equal(notModel.status, 404);
+  assert.match(((await notModel.json()) as { error: { message: string } }).error.message, /not part of the model API/);
+
+  const google = await front(t, up.url, { dialect: PROXY_DIALECTS.google, credential: { header: 'x-goog-api-key', value: REAL_KEY } });
+  await (await post(`${google.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, { 'x-goog-api-key': BEARER })).text();
+  assert.equal(up.requests.length, 2, 'forwarded');
+  const seen = up.requests.at(-1)!;
+  assert.equal(seen.url, '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+  assert.equal(seen.headers['x-goog-api-key'], REAL_KEY);
+  assert.ok(!JSON.stringify(seen.headers).includes(BEARER));
+  const refused = await post(`${google.url}/v1beta/models/gemini-2.5-flash:generateContent`, {});
+  assert.equal(refused.status, 401);
+  assert.equal(((await refused.json()) as { error: { status: string } }).error.status, 'UNAUTHENTICATED');
+  for (const f of [openai, google]) assert.ok(!f.logs.join('\n').includes(BEARER) && !f.logs.join('\n').includes(REAL_KEY));
+});
+
+test('readConfig: the openai and google credentials, and OPENAI_BASE_URL\'s /v1 dropped from the upstream', () => {
+  const o = readConfig({ TONG_DIALECT: 'openai', OPENAI_API_KEY: 'sk-o', TONG_UPSTREAM_URL: 'https://gw.example/openai/v1/' });
+  assert.deepEqual(o.credential, { header: 'authorization', value: 'Bearer sk-o' });
+  assert.equal(o.upstream.href, 'https://gw.example/openai');
+  assert.equal(readConfig({ TONG_DIALECT: 'openai' }).upstream.href, 'https://api.openai.com/');
+  const g = readConfig({ TONG_DIALECT: 'google', GOOGLE_API_KEY: 'g-key' });
+  assert.deepEqual(g.credential, { header: 'x-goog-api-key', value: 'g-key' });
+  assert.equal(g.upstream.href, 'https://generativelanguage.googleapis.com/');
+  assert.deepEqual(readConfig({ TONG_DIALECT: 'google', GEMINI_API_KEY: 'a', GOOGLE_API_KEY: 'b' }).credential?.value, 'a');
 });

@@ -9,11 +9,11 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/anvil.js';
-import { createDockerRuntime } from '../../launcher/shell/docker-runtime.js';
-import { resolveEngine } from '../../launcher/shell/engine.js';
+import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/run/anvil.js';
+import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
+import { resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { createProgress, debugEnabled, formatSeconds } from '../../launcher/shell/progress.js';
-import { formatTimeout } from '../../launcher/shell/readiness.js';
+import { formatTimeout } from '../../launcher/shell/apply/readiness.js';
 
 test('toCreateArgv: run → create, run-only options dropped, -i detected in clusters and long forms', () => {
   const cases: Array<{ argv: string[]; create: string[]; interactive: boolean }> = [

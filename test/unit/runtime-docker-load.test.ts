@@ -1,5 +1,5 @@
 /**
- * Loading the Docker runtime defers dockerode's heavy dependencies (launcher/shell/docker-runtime.ts,
+ * Loading the Docker runtime defers dockerode's heavy dependencies (launcher/shell/engine/docker-runtime.ts,
  * issue #3 "Speed"): gRPC + proto-loader (BuildKit sessions) and ssh2 (ssh:// engines) are not loaded by
  * `tongs run` until something uses them, and then they work as the real modules. Each case runs in a
  * fresh Node process, because the module cache is per process.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const RUNTIME = fileURLToPath(new URL('../../launcher/shell/docker-runtime.js', import.meta.url));
+const RUNTIME = fileURLToPath(new URL('../../launcher/shell/engine/docker-runtime.js', import.meta.url));
 
 /** Runs `body` (an async function body, ESM) after importing the runtime; returns its JSON output. */
 async function inFreshProcess(body: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 /**
- * The in-network readiness probe program (launcher/shell/readiness.ts PROBE_SCRIPT), run here with the
+ * The in-network readiness probe program (launcher/shell/apply/readiness.ts PROBE_SCRIPT), run here with the
  * host's node against servers on 127.0.0.1 exactly as the probe container runs it (`node -e`, targets on
  * stdin, JSON lines out): tcp connect, MCP `initialize` over Streamable HTTP (SSE and JSON answers) with
  * and without the bearer, timeouts with the detail a user reads.
@@ -12,7 +12,8 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { PROBE_SCRIPT, probeTargets, type ProbeTarget } from '../../launcher/shell/readiness.js';
+import { PROBE_SCRIPT, probeTargets, startNetworkProbe, type ProbeTarget } from '../../launcher/shell/apply/probe.js';
+import { FakeRuntime } from '../fakes/fake-runtime.js';
 import { buildPlan } from '../support/plan-builder.js';
 
 interface Line {
@@ -137,8 +138,7 @@ test('mcp: a port that answers but is not MCP keeps failing until the timeout', 
   }
 });
 
-test('the token travels only on stdin: the probe argv is fixed text', () => {
-  assert.doesNotMatch(PROBE_SCRIPT, /tok-|Bearer [A-Za-z0-9]/);
+test('the token travels only on stdin: nothing of the probe container (argv, env, labels) holds it', async () => {
   const plan = buildPlan(
     {
       a: { image: 'i', interface: { kind: 'mcp', port: 8080, name: 'a' }, readiness: { mode: 'mcp', timeout: '3s' } },
@@ -147,8 +147,19 @@ test('the token travels only on stdin: the probe argv is fixed text', () => {
     },
     { mcpTokens: { a: 'tok-a' } },
   );
-  assert.deepEqual(probeTargets(plan.tongs, new Map([['a', 'tok-a']])), [
-    { tong: 'a', mode: 'mcp', host: 'a', port: 8080, path: '/mcp', timeoutMs: 3000, token: 'tok-a' },
+  const targets = probeTargets(plan.tongs, new Map([['a', 'tok-a-secret-bearer']]));
+  assert.deepEqual(targets, [
+    { tong: 'a', mode: 'mcp', host: 'a', port: 8080, path: '/mcp', timeoutMs: 3000, token: 'tok-a-secret-bearer' },
     { tong: 'b', mode: 'tcp', host: 'b', port: 9000, path: null, timeoutMs: 30000 },
   ]);
+  // The probe container as the session starts it, on an engine that records every call.
+  const rt = new FakeRuntime(['anvil:local']);
+  const probe = startNetworkProbe(rt, { image: 'anvil:local', network: 'net', labels: { role: 'probe' } });
+  probe.send(targets);
+  assert.deepEqual(await probe.outcome('a'), { ready: true, ms: 1 });
+  const created = rt.calls.filter((c) => c.op === 'createContainer').map((c) => JSON.stringify(c.args));
+  assert.equal(created.length, 1);
+  assert.doesNotMatch(created[0]!, /tok-a-secret-bearer/, 'the bearer is in the probe container spec');
+  const id = (await probe.containerId)!;
+  assert.match(rt.attachedStdin.get(id) ?? '', /"token":"tok-a-secret-bearer"/, 'the bearer reaches the probe on its stdin');
 });

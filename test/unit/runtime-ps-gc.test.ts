@@ -6,9 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
-import { applyPlan } from '../../launcher/shell/session.js';
+import { applyPlan } from '../../launcher/shell/apply/apply.js';
 import { createProgress } from '../../launcher/shell/progress.js';
-import { formatAge, formatPsTable, gcCommand, isPidAlive, psCommand, psReport, sweepDeadSessions, type PsReport } from '../../launcher/shell/ps-gc.js';
+import { formatAge, formatPsTable, gcCommand, psCommand, psReport, type PsReport } from '../../launcher/shell/commands/ps-gc.js';
+import { isPidAlive, sweepDeadSessions } from '../../launcher/shell/teardown/teardown.js';
 import { FakeRuntime } from '../fakes/fake-runtime.js';
 import { buildPlan } from '../support/plan-builder.js';
 

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { DockerError, ReadinessError, SecretError } from '../../launcher/errors.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { PlannedTong } from '../../launcher/core/plan-types.js';
-import { applyPlan, tongSpec } from '../../launcher/shell/session.js';
+import { applyPlan, tongSpec } from '../../launcher/shell/apply/apply.js';
 import { createProgress } from '../../launcher/shell/progress.js';
-import { removeSessionResources } from '../../launcher/shell/ps-gc.js';
-import { DELIVERY_EXEC_ARGV, SECRET_DIR, WRAPPER_NAME } from '../../launcher/shell/secret-delivery.js';
-import { READINESS_STRATEGIES, waitForReadiness } from '../../launcher/shell/readiness.js';
+import { removeSessionResources } from '../../launcher/shell/teardown/teardown.js';
+import { DELIVERY_EXEC_ARGV, SECRET_DIR, WRAPPER_NAME } from '../../launcher/shell/apply/secret-delivery.js';
+import { READINESS_STRATEGIES, waitForReadiness } from '../../launcher/shell/apply/readiness.js';
 import { FakeRuntime } from '../fakes/fake-runtime.js';
 import { buildPlan } from '../support/plan-builder.js';
 

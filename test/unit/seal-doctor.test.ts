@@ -279,7 +279,8 @@ test('the check program: guarded writes on an unguarded git dir are ✘, and it 
 
 test('tongs doctor: usage errors (exit 2) before anything is made, and it is in --help', async (t) => {
   const tmp = await tempDir(t, 'tongs-doctor-cli-');
-  const env = { ...process.env, TMPDIR: tmp, TONGS_HOME: path.join(tmp, 'home') };
+  // TONGS_HOME apart from TMPDIR: its cache (the launcher's V8 code cache) is not the doctor's to judge.
+  const env = { ...process.env, TMPDIR: tmp, TONGS_HOME: await tempDir(t, 'tongs-doctor-home-') };
   const cases: Array<[string[], RegExp]> = [
     [['doctor'], /needs the anvil command after `--`/],
     [['doctor', '--', 'echo', 'hi'], /tongs doctor needs the anvil command `docker run … IMAGE/],
@@ -316,12 +317,13 @@ test('the check program: a linked worktree has its own git dir and the main one 
 });
 
 test('the launcher rows: writable binds of the user state in the argv, and secret values in the argv', async (t) => {
-  const { argvSecretRow, argvStateRow, userStatePaths } = await import('../../launcher/shell/doctor.js');
+  const { argvSecretRow, argvStateRow, userStatePaths } = await import('../../launcher/shell/commands/doctor.js');
   const home = await tempDir(t, 'tongs-doctor-home-');
   mkdirSync(path.join(home, '.claude'));
   const state = userStatePaths({}, home);
   assert.deepEqual(state, [
     path.join(home, '.claude'), path.join(home, '.claude.json'), path.join(home, '.config', 'opencode'), path.join(home, '.local', 'share', 'opencode'),
+    path.join(home, '.codex'), path.join(home, '.gemini'),
   ]);
   const row = (...opts: string[]) => argvStateRow(['docker', 'run', ...opts, 'img', '-v', `${home}:/x`], state);
   assert.equal(row('-v', `${home}/.claude/.credentials.json:/home/anvil/.claude/.credentials.json:ro`, '-v', '/srv/p:/workspace').ok, true);
@@ -330,6 +332,8 @@ test('the launcher rows: writable binds of the user state in the argv, and secre
     ['-v', `${home}/.claude:/home/anvil/.claude`],
     ['--mount', `type=bind,src=${home}/.config/opencode,dst=/x`],
     ['-v', `${home}/.claude/settings.json:/x:rw`],
+    ['-v', `${home}/.codex:/home/anvil/.codex`],
+    ['-v', `${home}/.gemini/settings.json:/x`],
   ];
   for (const opts of cases) {
     const r = row(...opts);

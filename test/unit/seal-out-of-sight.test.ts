@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diffSnapshots, isGitBookkeeping, isHostToolPath, reportLines } from '../../launcher/core/out-of-sight.js';
-import { outOfSightReport, snapshotWorkspace } from '../../launcher/shell/out-of-sight.js';
+import { outOfSightReport, snapshotWorkspace } from '../../launcher/shell/teardown/out-of-sight.js';
 import { CLI, tempDirSync } from '../support/process.js';
 
 const git = (cwd: string, ...args: string[]) =>

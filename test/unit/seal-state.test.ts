@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { seedClaudeGlobalConfig } from '../../launcher/core/harness-state.js';
-import { initHarnessState, userHarnessPaths } from '../../launcher/shell/harness-state.js';
+import { initHarnessState, userHarnessPaths } from '../../launcher/shell/commands/harness-state.js';
 import { runCli, tempDirSync } from '../support/process.js';
 
 test('the seeded .claude.json: onboarding done, preferences kept, the project trust carried over, no account data', () => {
@@ -99,7 +99,7 @@ test('tongs state init, ls and rm as a user runs them', async (t) => {
   assert.match(init.stderr, /^tongs: created the private claude state of .*api in .*claude\n$/);
   const bad = await runCli(['state', 'init', '--harness', 'vim', '--workspace', u.project, dir + 'x'], { env });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /no private state for harness 'vim'; harnesses with state: claude, opencode/);
+  assert.match(bad.stderr, /no private state for harness 'vim'; harnesses with state: claude, codex, gemini, opencode/);
 
   const ls = await runCli(['state', 'ls'], { env });
   assert.equal(ls.status, 0, ls.stderr);

@@ -21,7 +21,7 @@ import {
   wrapCommand,
   wrapperScript,
   type ExecWithStdin,
-} from '../../launcher/shell/secret-delivery.js';
+} from '../../launcher/shell/apply/secret-delivery.js';
 import { startProcess, tempDir, type StartedProcess } from '../support/process.js';
 
 /** Values that break naive quoting. */

@@ -10,8 +10,8 @@ import {
   createSecretResolver,
   defaultProvidersPath,
   type ProviderCommandResult,
-} from '../../launcher/shell/secret-providers.js';
-import { loadProviders, parseProvidersFile } from '../../launcher/shell/secret-providers-file.js';
+} from '../../launcher/shell/gather/secret-providers.js';
+import { loadProviders, parseProvidersFile } from '../../launcher/shell/gather/secret-providers-file.js';
 import { REPO_ROOT, runProcess, tempDir, type AfterHook } from '../support/process.js';
 
 const SECRET = 'v@lue-that-must-never-be-printed';
@@ -205,7 +205,7 @@ test('a real command provider gets the terminal stdin and stderr; only its stdou
     'providers:\n  ask: [/bin/sh, -c, \'echo "unlock {ref}:" >&2; IFS= read -r pin; printf "%s-%s\\n\\n" "$pin" "$1"\', sh, "{ref}"]\n',
   );
   const script = `
-    import { createResolveSecrets } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/launcher/shell/secret-providers.js'))};
+    import { createResolveSecrets } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/launcher/shell/gather/secret-providers.js'))};
     const out = await createResolveSecrets({ env: { TONGS_HOME: ${JSON.stringify(dir)} } })([{ name: 'x', env: {}, secretEnv: { T: '<\${secret:ask:vault/item}>' } }]);
     process.stdout.write(JSON.stringify(out.get('x')));
   `;

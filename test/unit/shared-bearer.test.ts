@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sharedTongToken } from '../../launcher/shell/shared-tokens.js';
+import { sharedTongToken } from '../../launcher/shell/gather/shared-tokens.js';
 import { buildPlan } from '../support/plan-builder.js';
 import type { TongDefinition } from '../../launcher/core/definition-schema.js';
 

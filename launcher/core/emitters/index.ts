@@ -1,15 +1,18 @@
 /**
- * The emitter registry, keyed by harness name (issue #2 item 5). A third harness is one new module
- * and one entry here.
+ * The emitter registry, keyed by harness name (issue #2 item 5, issue #14 item 1). Another harness is
+ * one new module and one entry here.
  */
 import { claudeEmitter } from './claude.js';
+import { codexEmitter } from './codex.js';
+import { geminiEmitter } from './gemini.js';
 import { opencodeEmitter } from './opencode.js';
 import type { HarnessEmitter } from './types.js';
 
-export type { HarnessEmitter, McpServerEntry, ModelEndpoint, ModelWiring } from './types.js';
+export type { AnvilOption, EmittedFile, Emission, EmitterInput, HarnessEmitter, McpServerEntry, ModelEndpoint } from './types.js';
+export { ANVIL_FILES_DIR } from './types.js';
 
 const EMITTERS: ReadonlyMap<string, HarnessEmitter> = new Map(
-  [claudeEmitter, opencodeEmitter].map((e) => [e.harness, e] as const),
+  [claudeEmitter, opencodeEmitter, codexEmitter, geminiEmitter].map((e) => [e.harness, e] as const),
 );
 
 /** Supported `--harness` values, sorted. */

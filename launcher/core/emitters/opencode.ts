@@ -12,28 +12,40 @@
  * exports the session bearer from its read-only file as `ANTHROPIC_AUTH_TOKEN`, as it does for Claude
  * Code. Ordinary layers deep-merge, so the user's other provider options stay.
  */
-import type { HarnessEmitter } from './types.js';
+import { ANVIL_FILES_DIR, type AnvilOption, type HarnessEmitter } from './types.js';
+
+/** Where the fragment is mounted in the anvil. */
+export const OPENCODE_FRAGMENT = `${ANVIL_FILES_DIR}/mcp.json`;
 
 export const opencodeEmitter: HarnessEmitter = {
   harness: 'opencode',
-  render(servers) {
-    const mcp: Record<string, unknown> = {};
-    for (const s of servers) {
-      mcp[s.name] = {
-        type: 'remote',
-        url: s.url,
-        enabled: true,
-        ...(s.bearerToken ? { headers: { Authorization: `Bearer ${s.bearerToken}` }, oauth: false } : {}),
-      };
+  dialects: ['anthropic'],
+  emit({ servers, models }) {
+    const document: Record<string, unknown> = {};
+    if (servers.length > 0) {
+      const mcp: Record<string, unknown> = {};
+      for (const s of servers) {
+        mcp[s.name] = {
+          type: 'remote',
+          url: s.url,
+          enabled: true,
+          ...(s.bearerToken ? { headers: { Authorization: `Bearer ${s.bearerToken}` }, oauth: false } : {}),
+        };
+      }
+      document.mcp = mcp;
     }
-    return { mcp };
-  },
-  anvilOptions: (containerPath) => ['-e', `TONGS_MCP_FILE=${containerPath}`],
-  harnessArgs: () => [],
-  models: {
-    anthropic: (endpoint) => ({
-      anvilOptions: [],
-      config: { provider: { anthropic: { options: { baseURL: `${endpoint.baseUrl}/v1`, apiKey: '{env:ANTHROPIC_AUTH_TOKEN}' } } } },
-    }),
+    const provider: Record<string, unknown> = {};
+    for (const m of models) {
+      provider[m.dialect] = { options: { baseURL: `${m.baseUrl}/v1`, apiKey: '{env:ANTHROPIC_AUTH_TOKEN}' } };
+    }
+    if (models.length > 0) document.provider = provider;
+    const anvil: AnvilOption[] = [{ mount: OPENCODE_FRAGMENT }, { env: 'TONGS_MCP_FILE', value: OPENCODE_FRAGMENT }];
+    for (const m of models) anvil.push({ mount: m.tokenPath });
+    return {
+      files: [{ containerPath: OPENCODE_FRAGMENT, content: `${JSON.stringify(document, null, 2)}\n`, mode: 0o600 }],
+      anvil,
+      harnessArgs: [],
+      mcpConfig: servers.length > 0 ? document : null,
+    };
   },
 };

@@ -1,6 +1,6 @@
 /**
- * The GitHub tong's configuration, read only from its environment (DESIGN.md "The GitHub tong",
- * issue #5). Pure: pass any `env` record; nothing here touches `process`.
+ * The git tong's configuration, read only from its environment (DESIGN.md "The GitHub tong" and
+ * "Git providers", issues #5 and #15). Pure: pass any `env` record; nothing here touches `process`.
  */
 
 /** Permission tier (git-provider spec REQ-6): 1 reads only, 2 up to 3 files per PR, 3 unlimited. */
@@ -12,6 +12,14 @@ export interface TongConfig {
   token: string | undefined;
   /** `GITHUB_API_URL` without a trailing slash (default `https://api.github.com`). */
   apiUrl: string;
+  /**
+   * `GITEA_URL`: the Gitea or Forgejo server's base URL (the web root, e.g. `https://git.example.com`
+   * or `https://example.com/gitea`), without a trailing slash and without `/api/v1`; `undefined` when
+   * unset, empty or not an http(s) URL (issue #15; spec REQ-8 names `GITEA_URL` and `GITEA_TOKEN`).
+   */
+  giteaUrl: string | undefined;
+  /** `GITEA_TOKEN`: a Gitea/Forgejo access token; `undefined` when unset or empty. Redacted even when `GITEA_URL` is unset. */
+  giteaToken: string | undefined;
   /** `TONG_TIER`; unset or invalid ⇒ 1, the most restrictive (spec REQ-6). */
   tier: Tier;
   /** `TONG_PR_ENABLED=true` ⇒ `create_pr` is listed (spec REQ-2). */
@@ -78,6 +86,22 @@ export function readConfig(env: Record<string, string | undefined>): TongConfig 
   }
   apiUrl = apiUrl.replace(/\/+$/, '');
 
+  let giteaUrl = nonEmpty('GITEA_URL');
+  if (giteaUrl !== undefined) {
+    try {
+      const u = new URL(giteaUrl);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('not http(s)');
+      // People paste the API root; the tong wants the web root (gitea-js appends /api/v1).
+      giteaUrl = `${u.origin}${u.pathname}`.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+    } catch {
+      warnings.push('GITEA_URL is not an http(s) URL; Gitea is not served');
+      giteaUrl = undefined;
+    }
+  }
+  if (giteaUrl === undefined && nonEmpty('GITEA_TOKEN') !== undefined) {
+    warnings.push('GITEA_TOKEN is set but GITEA_URL is not; Gitea is not served');
+  }
+
   const rawTier = nonEmpty('TONG_TIER');
   const tier = parseTier(rawTier);
   if (rawTier !== undefined && String(tier) !== rawTier) {
@@ -110,6 +134,8 @@ export function readConfig(env: Record<string, string | undefined>): TongConfig 
   return {
     token: nonEmpty('GITHUB_TOKEN'),
     apiUrl,
+    giteaUrl,
+    giteaToken: nonEmpty('GITEA_TOKEN'),
     tier,
     prEnabled: nonEmpty('TONG_PR_ENABLED') === 'true',
     dryRun: nonEmpty('TONG_DRY_RUN') === 'true',

@@ -1,5 +1,5 @@
 /**
- * Errors of the GitHub tong and the ONE function that turns any failure into the sentence a model
+ * Errors of the git tong (GitHub, Gitea, Forgejo) and the ONE function that turns any failure into the sentence a model
  * reads (issue #5 "Errors are tool results"; STYLE.md "format GitHub errors in one function").
  * Tool handlers throw; the MCP SDK turns the thrown message into an `isError: true` result.
  */
@@ -15,15 +15,34 @@ export class ToolError extends Error {
 /** A tool argument or policy rule refused the call before any GitHub request (spec REQ-3, REQ-6). */
 export class ValidationError extends ToolError {}
 
-/** `GITHUB_TOKEN` is not set: the server runs, but every GitHub tool refuses (spec REQ-1). */
+/** A forge as named in sentences: its product name and the variable that holds its token (issue #15). */
+export interface ProviderLabel {
+  /** `GitHub`, `Gitea` or `Forgejo` (a Gitea-configured server that answers `/api/forgejo/v1/version`). */
+  name: 'GitHub' | 'Gitea' | 'Forgejo';
+  /** The tong's environment variable with that forge's token. */
+  tokenVar: 'GITHUB_TOKEN' | 'GITEA_TOKEN';
+}
+
+/** The label of the GitHub provider, the default in every message. */
+export const GITHUB_LABEL: ProviderLabel = { name: 'GitHub', tokenVar: 'GITHUB_TOKEN' };
+/** The label of the Gitea provider before (or without) Forgejo detection. */
+export const GITEA_LABEL: ProviderLabel = { name: 'Gitea', tokenVar: 'GITEA_TOKEN' };
+
+/**
+ * The forge's token is not set: the server runs, but every tool refuses for that forge (spec REQ-1
+ * "Subcommand without provider tokens": registered in a disabled state, descriptive errors).
+ */
 export class MissingTokenError extends ToolError {
-  constructor() {
+  constructor(provider: ProviderLabel = GITHUB_LABEL) {
     super(
-      'GitHub is not available: this tong was started without a GitHub token (GITHUB_TOKEN is empty). ' +
-        'No GitHub request was made. Ask the user to export GITHUB_TOKEN on the host and restart the session.',
+      `${provider.name} is not available: this tong was started without a ${provider.name} token (${provider.tokenVar} is empty). ` +
+        `No ${provider.name} request was made. Ask the user to export ${provider.tokenVar} on the host and restart the session.`,
     );
   }
 }
+
+/** The forge cannot do what the tool needs (e.g. Gitea older than 1.20 has no change-files endpoint). */
+export class UnsupportedProviderError extends ToolError {}
 
 /** The repository's `clone_url` points at a host this tong does not serve (spec REQ-3 "Provider resolution"). */
 export class UnresolvedRepositoryError extends ToolError {}
@@ -42,8 +61,11 @@ export class BranchExistsError extends ToolError {
 /** A repository, branch or pull request does not exist (or the token cannot see it). */
 export class NotFoundError extends ToolError {}
 
-/** Shape of an `@octokit/request-error` RequestError, duck-typed so we need not import it. */
-interface HttpErrorLike {
+/**
+ * Shape of an `@octokit/request-error` RequestError, duck-typed so we need not import it; the Gitea
+ * provider throws the same shape (`GiteaHttpError`, gitea.ts).
+ */
+export interface HttpErrorLike {
   status: number;
   message: string;
   response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
@@ -59,8 +81,10 @@ export interface ErrorContext {
   repo?: string;
   /** Short verb phrase: "create the pull request", "read pull request #7". */
   action?: string;
-  /** GitHub API base URL, named when GitHub cannot be reached. */
+  /** API base URL of the forge, named when it cannot be reached. */
   apiUrl?: string;
+  /** The forge that answered (default GitHub), for its name and token variable in the sentence. */
+  provider?: ProviderLabel;
   /** Clock in ms since the epoch (injected for tests); default `Date.now()`. */
   now?: number;
 }
@@ -122,6 +146,8 @@ export function rateLimitOf(err: unknown, now = Date.now()): { resetAt: Date; wa
  */
 export function describeError(err: unknown, ctx: ErrorContext = {}): string {
   if (err instanceof ToolError) return err.message;
+  const forge = ctx.provider ?? GITHUB_LABEL;
+  const F = forge.name;
   const where = ctx.repo ? ` in ${ctx.repo}` : '';
   const doing = ctx.action ? `Could not ${ctx.action}${where}: ` : '';
   if (!isHttpError(err)) {
@@ -132,43 +158,46 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): string {
   if (rl) {
     const kind = rl.secondary ? 'secondary rate limit (too many requests in a short time)' : 'API rate limit';
     return (
-      `${doing}GitHub's ${kind} was hit. It resets at ${rl.resetAt.toISOString()} (in about ${inAbout(rl.waitSeconds)}). ` +
+      `${doing}${F}'s ${kind} was hit. It resets at ${rl.resetAt.toISOString()} (in about ${inAbout(rl.waitSeconds)}). ` +
       'Nothing was changed by the failed request; wait until then before calling this tool again.'
     );
   }
   switch (err.status) {
     case 401:
       return (
-        `${doing}GitHub rejected the token (401 Bad credentials): it is invalid, expired or revoked. ` +
-        'Ask the user to provide a valid GITHUB_TOKEN and restart the session; retrying will not help.'
+        `${doing}${F} rejected the token (401 ${F === 'GitHub' ? 'Bad credentials' : 'Unauthorized'}): it is invalid, expired or revoked. ` +
+        `Ask the user to provide a valid ${forge.tokenVar} and restart the session; retrying will not help.`
       );
     case 403:
       return (
-        `${doing}GitHub refused the request (403 Forbidden: ${githubMessage(err)}). ` +
+        `${doing}${F} refused the request (403 Forbidden: ${githubMessage(err)}). ` +
         'The token lacks the permission this needs (for example contents and pull-requests write access to the repository). ' +
         'Ask the user to grant it; retrying will not help.'
       );
     case 404:
       return (
-        `${doing}GitHub answered 404 Not Found${where ? ` for ${ctx.repo}` : ''}: the repository, branch or pull request does not exist, ` +
+        `${doing}${F} answered 404 Not Found${where ? ` for ${ctx.repo}` : ''}: the repository, branch or pull request does not exist, ` +
         'or the token cannot see it. Check repo_owner, repo_name and the numbers you passed.'
       );
     case 409:
     case 422: {
       const msg = githubMessage(err);
       if (/reference already exists/i.test(msg)) {
-        return `${doing}the branch already exists (GitHub: ${msg}). Use a different title or change_type.`;
+        return `${doing}the branch already exists (${F}: ${msg}). Use a different title or change_type.`;
       }
-      return `${doing}GitHub refused the request as invalid (${err.status}: ${msg}). Correct the arguments and try again.`;
+      if (err.status === 409 && /pull request already exists/i.test(msg)) {
+        return `${doing}an open pull request for this branch already exists (${F}: ${msg}). Use list_prs to find it.`;
+      }
+      return `${doing}${F} refused the request as invalid (${err.status}: ${msg}). Correct the arguments and try again.`;
     }
     default:
       if (err.status >= 500 || err.response === undefined) {
         return (
-          `${doing}GitHub could not be reached or failed (${err.response === undefined ? err.message : `${err.status}: ${githubMessage(err)}`})` +
+          `${doing}${F} could not be reached or failed (${err.response === undefined ? err.message : `${err.status}: ${githubMessage(err)}`})` +
           `${ctx.apiUrl ? ` at ${ctx.apiUrl}` : ''}. This is usually temporary; try again in a minute.`
         );
       }
-      return `${doing}GitHub answered ${err.status}: ${githubMessage(err)}.`;
+      return `${doing}${F} answered ${err.status}: ${githubMessage(err)}.`;
   }
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `tongs-github`: serves the GitHub tong over Streamable HTTP on 0.0.0.0:$PORT at /mcp (DESIGN.md
+ * `tongs-github`: serves the git tong (GitHub, and Gitea/Forgejo when `GITEA_URL` is set; issue #15) over Streamable HTTP on 0.0.0.0:$PORT at /mcp (DESIGN.md
  * "The GitHub tong"). Configured only by environment (see config.ts). SIGTERM/SIGINT: stop
  * accepting, let in-flight calls finish, exit 0.
  */
 import { readConfig } from './config.js';
+import { createGiteaProvider } from './gitea.js';
 import { createHttpServer } from './http.js';
 import { startIdleCollector } from './idle-gc.js';
 import { createLogger } from './log.js';
@@ -12,12 +13,13 @@ import { createOctokitProvider } from './provider.js';
 import { createServer, type ServerDeps } from './server.js';
 
 const config = readConfig(process.env);
-const log = createLogger(config.tongName, [config.token, config.mcpToken]);
+const log = createLogger(config.tongName, [config.token, config.giteaToken, config.mcpToken]);
 for (const w of config.warnings) log(w);
 
 const deps: ServerDeps = {
   config,
   provider: config.token ? createOctokitProvider({ apiUrl: config.apiUrl, token: config.token, log }) : undefined,
+  gitea: config.giteaUrl && config.giteaToken ? createGiteaProvider({ url: config.giteaUrl, token: config.giteaToken, log }) : undefined,
   log,
 };
 const front = createHttpServer({
@@ -41,6 +43,7 @@ front.server.listen(config.port, '0.0.0.0', () => {
   log(
     `listening on 0.0.0.0:${port}/mcp (tier ${config.tier}, create_pr ${config.prEnabled ? 'enabled' : 'disabled'}` +
       `${config.dryRun ? ', dry run' : ''}, GitHub ${config.apiUrl}${config.token ? '' : ', NO TOKEN'}` +
+      `${config.giteaUrl ? `, Gitea ${config.giteaUrl}${config.giteaToken ? '' : ', NO GITEA TOKEN'}` : ''}` +
       `${config.mcpToken ? ', bearer required' : ''})`,
   );
 });

@@ -24,6 +24,12 @@ export const TIER2_MAX_FILES = 3;
 export const SLUG_MAX = 50;
 /** Always denied unless an allow pattern names `.github` explicitly (issue #5). */
 export const WORKFLOWS_PATTERN = '.github/workflows/**';
+/**
+ * CI workflow folders, each always denied unless an allow pattern names its top folder explicitly:
+ * GitHub Actions reads `.github/workflows` (issue #5); Gitea Actions reads `.gitea/workflows` (and
+ * `.github/workflows` when that is absent), Forgejo Actions `.forgejo/workflows` (issue #15).
+ */
+export const WORKFLOWS_PATTERNS: readonly string[] = [WORKFLOWS_PATTERN, '.gitea/workflows/**', '.forgejo/workflows/**'];
 
 const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true };
 
@@ -55,16 +61,17 @@ export interface Scope {
   deny: readonly string[];
 }
 
-/** True when an allow pattern names `.github` (or a folder inside it) literally, not by a wildcard. */
-function explicitlyAllowsGithubDir(pattern: string): boolean {
+/** True when an allow pattern names `dir` (e.g. `.github`) or a folder inside it literally, not by a wildcard. */
+function explicitlyAllows(pattern: string, dir: string): boolean {
   const base = picomatch.scan(pattern).base.replace(/^\.\//, '');
-  return base === '.github' || base.startsWith('.github/');
+  return base === dir || base.startsWith(`${dir}/`);
 }
 
 /**
  * Checks one normalised path against the scope (spec REQ-3 "Scope validation failure"). Order:
- * a `deny` match refuses; `.github/workflows/**` refuses unless a matching allow pattern names
- * `.github` explicitly; a non-empty `allow` list must match. The error names the path and pattern.
+ * a `deny` match refuses; each of `WORKFLOWS_PATTERNS` refuses unless a matching allow pattern names
+ * its top folder (`.github`, `.gitea`, `.forgejo`) explicitly; a non-empty `allow` list must match.
+ * The error names the path and pattern.
  */
 export function checkScope(filePath: string, scope: Scope): void {
   for (const pattern of scope.deny) {
@@ -76,11 +83,14 @@ export function checkScope(filePath: string, scope: Scope): void {
     }
   }
   const allowedBy = scope.allow.filter((p) => picomatch.isMatch(filePath, p, GLOB_OPTIONS));
-  if (picomatch.isMatch(filePath, WORKFLOWS_PATTERN, GLOB_OPTIONS) && !allowedBy.some(explicitlyAllowsGithubDir)) {
-    throw new ValidationError(
-      `File path '${filePath}' is denied by the built-in scope pattern '${WORKFLOWS_PATTERN}': CI workflows can run code with ` +
-        "the repository's secrets, so they are off limits unless the user allows them explicitly in TONG_SCOPE_ALLOW. Leave that file out.",
-    );
+  for (const workflows of WORKFLOWS_PATTERNS) {
+    const dir = workflows.split('/')[0]!;
+    if (picomatch.isMatch(filePath, workflows, GLOB_OPTIONS) && !allowedBy.some((p) => explicitlyAllows(p, dir))) {
+      throw new ValidationError(
+        `File path '${filePath}' is denied by the built-in scope pattern '${workflows}': CI workflows can run code with ` +
+          "the repository's secrets, so they are off limits unless the user allows them explicitly in TONG_SCOPE_ALLOW. Leave that file out.",
+      );
+    }
   }
   if (scope.allow.length > 0 && allowedBy.length === 0) {
     throw new ValidationError(

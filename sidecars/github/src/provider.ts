@@ -7,7 +7,7 @@ import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { FileChange } from './policy.js';
-import { BranchExistsError, NotFoundError, UnresolvedRepositoryError, ValidationError } from './errors.js';
+import { BranchExistsError, NotFoundError, ValidationError, type ProviderLabel } from './errors.js';
 
 /** An `owner/name` pair, as the tools take it. */
 export interface RepoRef {
@@ -48,12 +48,22 @@ export interface CreatedPullRequest {
   warnings: string[];
 }
 
-/** The narrow interface the MCP server uses; one octokit implementation, fakes in tests. */
-export interface GitHubProvider {
+/**
+ * The narrow interface the MCP server uses, the spec's provider (REQ-3 "Resolve the provider"): one
+ * implementation per forge (octokit for GitHub here, gitea-js for Gitea and Forgejo in gitea.ts),
+ * fakes in tests. Every implementation returns the same shapes; failures are `ToolError`s or HTTP
+ * errors of the `HttpErrorLike` shape that `describeError` turns into one sentence.
+ */
+export interface GitProvider {
   createPullRequest(repo: RepoRef, pr: NewPullRequest): Promise<CreatedPullRequest>;
   listPullRequests(repo: RepoRef, label: string): Promise<PullRequestSummary[]>;
   getPullRequestStatus(repo: RepoRef, pullNumber: number): Promise<PullRequestStatus>;
+  /** The forge's name for sentences, when it is known only at run time (Gitea or Forgejo); default GitHub. */
+  label?(): ProviderLabel;
 }
+
+/** The provider interface under its first name (issue #5); the same type as `GitProvider`. */
+export type GitHubProvider = GitProvider;
 
 /** Options of `createOctokitProvider`. */
 export interface OctokitProviderOptions {
@@ -266,29 +276,8 @@ export function parseCloneUrl(cloneUrl: string): { host: string; owner: string; 
 }
 
 /**
- * Resolves which provider serves a repository (issue #5; spec REQ-3 "Provider resolution failure").
- * Without `clone_url` the configured GitHub is used. With it, its host must be one `servedHosts`
- * lists and its path must name the same repository; otherwise the error names the repository.
+ * Resolves a repository against GitHub alone (issue #5; spec REQ-3 "Provider resolution failure"):
+ * `createRegistry` with only GitHub registered. Kept for callers that know no Gitea; the server
+ * resolves through the full registry (registry.ts).
  */
-export function resolveRepository(repo: RepoRef, cloneUrl: string | undefined, apiUrl: string): void {
-  if (cloneUrl === undefined || cloneUrl.trim() === '') return;
-  const full = `${repo.owner}/${repo.name}`;
-  const parsed = parseCloneUrl(cloneUrl.trim());
-  const hosts = servedHosts(apiUrl);
-  if (!parsed) {
-    throw new UnresolvedRepositoryError(
-      `Cannot resolve a git provider for ${full}: clone_url ${JSON.stringify(cloneUrl)} is not a repository URL like https://${hosts.at(-1)}/${full}.git.`,
-    );
-  }
-  if (!hosts.includes(parsed.host)) {
-    throw new UnresolvedRepositoryError(
-      `Cannot resolve a git provider for ${full} (clone_url ${cloneUrl}): this tong serves only ${hosts.join(', ')}, not ${parsed.host}. ` +
-        'No request was made. Pull requests for other hosts need another tong.',
-    );
-  }
-  if (parsed.owner.toLowerCase() !== repo.owner.toLowerCase() || parsed.name.toLowerCase() !== repo.name.toLowerCase()) {
-    throw new ValidationError(
-      `clone_url ${cloneUrl} names ${parsed.owner}/${parsed.name}, but repo_owner/repo_name say ${full}. Pass matching values (or omit clone_url).`,
-    );
-  }
-}
+export { resolveRepository } from './registry.js';

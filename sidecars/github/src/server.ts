@@ -1,18 +1,21 @@
 /**
- * `createServer(deps)`: the GitHub tong's MCP server (issue #5; DESIGN.md "The GitHub tong";
- * git-provider spec REQ-2..7, 11). It registers `list_prs`, `get_pr_status` and, when PR creation is
- * enabled, `create_pr`, each with zod input and output schemas. Results are `structuredContent` plus
- * the same JSON as text; failures are thrown and become `isError: true` results with one sentence
- * from `describeError`, with the token redacted.
+ * `createServer(deps)`: the git tong's MCP server (issues #5 and #15; DESIGN.md "The GitHub tong",
+ * "Git providers"; git-provider spec REQ-2..7, 11). Each call is resolved to GitHub, Gitea or
+ * Forgejo by the registry (registry.ts); tools, policy and result shapes are the same for each. It
+ * registers `list_prs`, `get_pr_status` and, when PR creation is enabled, `create_pr`, each with zod
+ * input and output schemas. Results are `structuredContent` plus the same JSON as text; failures are
+ * thrown and become `isError: true` results with one sentence from `describeError`, with both tokens
+ * (GitHub's and Gitea's) redacted.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { z } from 'zod';
 import type { TongConfig } from './config.js';
-import { describeError, MissingTokenError, redact, type ErrorContext } from './errors.js';
-import { branchName, TIER2_MAX_FILES, validateChange } from './policy.js';
-import { resolveRepository, type GitHubProvider, type RepoRef } from './provider.js';
+import { describeError, MissingTokenError, redact, type ErrorContext, type ProviderLabel } from './errors.js';
+import { branchName, TIER2_MAX_FILES, validateChange, WORKFLOWS_PATTERNS } from './policy.js';
+import type { GitProvider, RepoRef } from './provider.js';
+import { createRegistry, type ProviderEntry } from './registry.js';
 
 /** The server's version, reported in the MCP `initialize` answer. */
 export const SERVER_VERSION = '0.1.0';
@@ -23,9 +26,15 @@ export interface ServerDeps {
   config: Pick<
     TongConfig,
     'token' | 'apiUrl' | 'tier' | 'prEnabled' | 'dryRun' | 'scopeAllow' | 'scopeDeny' | 'branchPrefix' | 'label'
-  >;
+  > &
+    Partial<Pick<TongConfig, 'giteaUrl' | 'giteaToken'>>;
   /** The GitHub provider; `undefined` when there is no token (tools then answer `MissingTokenError`). */
-  provider: GitHubProvider | undefined;
+  provider: GitProvider | undefined;
+  /**
+   * The Gitea/Forgejo provider (gitea.ts), served when `config.giteaUrl` is set; `undefined` when
+   * there is no `GITEA_TOKEN` (calls resolved to Gitea then answer `MissingTokenError`).
+   */
+  gitea?: GitProvider | undefined;
   /** One log line to stderr (already prefixed by the caller); default: discard. */
   log?: (line: string) => void;
   /** Clock in ms since the epoch, for rate-limit reset sentences; default `Date.now`. */
@@ -44,7 +53,9 @@ const repoShape = {
     .string()
     .max(2048)
     .optional()
-    .describe('Optional clone URL of the repository (https or ssh form, e.g. from `git remote get-url origin`); used to check that this tong serves its host.'),
+    .describe(
+      'Optional clone URL of the repository (https or ssh form, e.g. from `git remote get-url origin`); its host picks the forge (GitHub, or Gitea/Forgejo when configured) and must be one this tong serves.',
+    ),
 };
 
 const FileChangeSchema = z.object({
@@ -98,7 +109,7 @@ const GetPrStatusInputSchema = z.object({
 const GetPrStatusOutputSchema = z.object({
   number: z.number().int(),
   state: z.enum(['open', 'closed', 'merged']).describe('"merged" when merged; "closed" when closed without merging.'),
-  mergeable: z.boolean().nullable().describe('Whether GitHub can merge it without conflicts; null while GitHub is still computing that.'),
+  mergeable: z.boolean().nullable().describe('Whether the forge can merge it without conflicts; null while GitHub is still computing that (Gitea and Forgejo always answer true or false).'),
   reviews: z
     .array(
       z.object({
@@ -125,26 +136,45 @@ export function createServer(deps: ServerDeps): McpServer {
   sharedValidator ??= new AjvJsonSchemaValidator();
   const server = new McpServer({ name: 'tongs-github', version: SERVER_VERSION }, { jsonSchemaValidator: sharedValidator });
 
-  const run = async <T extends Record<string, unknown>>(tool: string, ctx: ErrorContext, fn: () => Promise<T>): Promise<CallToolResult> => {
+  const registry = createRegistry({ githubApiUrl: config.apiUrl, github: provider, giteaUrl: config.giteaUrl, gitea: deps.gitea });
+  const secrets = [config.token, config.giteaToken];
+  const apiUrlOf = (entry: ProviderEntry | undefined) => (entry?.kind === 'gitea' ? `${config.giteaUrl}/api/v1` : config.apiUrl);
+
+  /** Runs a tool body; `fn` gets `use(entry)` to record which forge it resolved to, for the error sentence. */
+  const run = async <T extends Record<string, unknown>>(
+    tool: string,
+    ctx: ErrorContext,
+    fn: (use: (entry: ProviderEntry) => ProviderEntry) => Promise<T>,
+  ): Promise<CallToolResult> => {
+    let resolved: ProviderEntry | undefined;
     let out: T;
     try {
-      out = await fn();
+      out = await fn((entry) => (resolved = entry));
     } catch (err) {
-      const message = redact(describeError(err, { ...ctx, apiUrl: config.apiUrl, now: now() }), [config.token]);
+      const forge: ProviderLabel | undefined = resolved?.label();
+      const message = redact(describeError(err, { ...ctx, apiUrl: apiUrlOf(resolved), now: now(), ...(forge ? { provider: forge } : {}) }), secrets);
       log(`${tool}: ${message}`);
       throw new Error(message, { cause: err });
     }
     let text = JSON.stringify(out);
-    if (config.token && text.includes(config.token)) {
-      text = redact(text, [config.token]);
+    if (secrets.some((s) => s && text.includes(s))) {
+      text = redact(text, secrets);
       out = JSON.parse(text) as T;
     }
     return { content: [{ type: 'text', text }], structuredContent: out };
   };
-  const needProvider = (): GitHubProvider => {
-    if (!provider) throw new MissingTokenError();
-    return provider;
+  const needProvider = (entry: ProviderEntry): GitProvider => {
+    if (!entry.provider) throw new MissingTokenError(entry.label());
+    return entry.provider;
   };
+  // How the tools name what they serve, for the model: "GitHub" or "GitHub or Gitea/Forgejo (git.example.com)".
+  const giteaEntry = registry.entries.find((e) => e.kind === 'gitea');
+  const githubHosts = registry.entries[0]!.hosts;
+  const githubHost = githubHosts.find((h) => !h.startsWith('api.') && !h.startsWith('www.')) ?? githubHosts[0];
+  const forges = giteaEntry ? `GitHub (${githubHost}) or Gitea/Forgejo (${giteaEntry.hosts.join(', ') || config.giteaUrl})` : 'GitHub';
+  const resolution = giteaEntry
+    ? ` clone_url's host picks the forge; without clone_url the repository is on ${registry.fallback.kind === 'gitea' ? 'Gitea/Forgejo' : 'GitHub'}.`
+    : '';
   const repoOf = (a: { repo_owner: string; repo_name: string }): RepoRef => ({ owner: a.repo_owner, name: a.repo_name });
 
   const labelNote = `pull requests labelled '${config.label}'`;
@@ -159,16 +189,17 @@ export function createServer(deps: ServerDeps): McpServer {
     const scope = [
       config.scopeAllow.length ? `Only paths matching ${config.scopeAllow.join(', ')} may change.` : '',
       config.scopeDeny.length ? `Paths matching ${config.scopeDeny.join(', ')} are refused.` : '',
-      '.github/workflows/** is refused unless the user allowed it explicitly.',
+      `${WORKFLOWS_PATTERNS.join(', ')} are refused unless the user allowed them explicitly.`,
     ]
       .filter(Boolean)
       .join(' ');
     server.registerTool(
       'create_pr',
       {
-        title: 'Create a GitHub pull request',
+        title: giteaEntry ? 'Create a pull request' : 'Create a GitHub pull request',
         description:
-          'Propose a change to a GitHub repository as a pull request. All files are committed as ONE commit on a new branch ' +
+          `Propose a change to a ${forges} repository as a pull request.${resolution}` +
+          ' All files are committed as ONE commit on a new branch ' +
           `named ${config.branchPrefix}/<change_type>/<slug-of-title>, created from base_branch; the pull request gets the label '${config.label}'. ` +
           'Give each file\'s complete new content, not a diff. You never need a token: this tool holds it. ' +
           `${limit} ${scope} ` +
@@ -180,20 +211,20 @@ export function createServer(deps: ServerDeps): McpServer {
       },
       async (args) => {
         const repo = repoOf(args);
-        return run('create_pr', { repo: `${repo.owner}/${repo.name}`, action: 'create the pull request' }, async () => {
-          // Every check happens before any GitHub call (issue #5).
+        return run('create_pr', { repo: `${repo.owner}/${repo.name}`, action: 'create the pull request' }, async (use) => {
+          // Every check happens before any forge call (issue #5), for every forge alike (issue #15).
           const files = validateChange(args.files, { allow: config.scopeAllow, deny: config.scopeDeny }, config.tier);
-          resolveRepository(repo, args.clone_url, config.apiUrl);
+          const entry = use(registry.resolve(repo, args.clone_url));
           const base = args.base_branch ?? 'main';
           const branch = branchName(config.branchPrefix, args.change_type ?? 'fix', args.title);
           const summary = files.map((f) => ({ path: f.path, action: f.action }));
-          const p = needProvider();
+          const p = needProvider(entry);
           if (config.dryRun) {
-            log(`create_pr: dry run for ${repo.owner}/${repo.name} on ${branch} (${files.length} files); nothing written`);
+            log(`create_pr: dry run for ${repo.owner}/${repo.name} on ${branch} (${files.length} files, ${entry.label().name}); nothing written`);
             return { branch, base_branch: base, dry_run: true, files: summary };
           }
           const created = await p.createPullRequest(repo, { branch, base, title: args.title, body: args.body, files, label: config.label });
-          log(`create_pr: opened ${repo.owner}/${repo.name}#${created.number} from ${branch}`);
+          log(`create_pr: opened ${repo.owner}/${repo.name}#${created.number} from ${branch}${entry.kind === 'github' ? '' : ` on ${entry.label().name}`}`);
           return {
             number: created.number,
             url: created.url,
@@ -213,17 +244,18 @@ export function createServer(deps: ServerDeps): McpServer {
     {
       title: 'List open tong pull requests',
       description:
-        `List the open ${labelNote} in a GitHub repository (the ones this tool set creates), each with its number, title and the file paths it changes. ` +
-        'Use it before create_pr to avoid proposing a change that is already open, and to find PR numbers for get_pr_status. Returns {prs: [...]}, empty when there are none.',
+        `List the open ${labelNote} in a ${forges} repository (the ones this tool set creates), each with its number, title and the file paths it changes. ` +
+        'Use it before create_pr to avoid proposing a change that is already open, and to find PR numbers for get_pr_status. Returns {prs: [...]}, empty when there are none.' +
+        resolution,
       inputSchema: ListPrsInputSchema,
       outputSchema: ListPrsOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     async (args) => {
       const repo = repoOf(args);
-      return run('list_prs', { repo: `${repo.owner}/${repo.name}`, action: 'list pull requests' }, async () => {
-        resolveRepository(repo, args.clone_url, config.apiUrl);
-        const prs = await needProvider().listPullRequests(repo, config.label);
+      return run('list_prs', { repo: `${repo.owner}/${repo.name}`, action: 'list pull requests' }, async (use) => {
+        const entry = use(registry.resolve(repo, args.clone_url));
+        const prs = await needProvider(entry).listPullRequests(repo, config.label);
         return { prs };
       });
     },
@@ -234,17 +266,19 @@ export function createServer(deps: ServerDeps): McpServer {
     {
       title: 'Get a pull request\'s status',
       description:
-        'Get the current status of one pull request in a GitHub repository: state (open, closed or merged), whether it can be merged ' +
-        'without conflicts, and its reviews (author, lower-case state such as approved or changes_requested, and body). Returns {number, state, mergeable, reviews}.',
+        `Get the current status of one pull request in a ${forges} repository: state` +
+        ' (open, closed or merged), whether it can be merged ' +
+        'without conflicts, and its reviews (author, lower-case state such as approved or changes_requested, and body). Returns {number, state, mergeable, reviews}.' +
+        resolution,
       inputSchema: GetPrStatusInputSchema,
       outputSchema: GetPrStatusOutputSchema,
       annotations: { readOnlyHint: true, openWorldHint: true },
     },
     async (args) => {
       const repo = repoOf(args);
-      return run('get_pr_status', { repo: `${repo.owner}/${repo.name}`, action: `read pull request #${args.pr_number}` }, async () => {
-        resolveRepository(repo, args.clone_url, config.apiUrl);
-        const status = await needProvider().getPullRequestStatus(repo, args.pr_number);
+      return run('get_pr_status', { repo: `${repo.owner}/${repo.name}`, action: `read pull request #${args.pr_number}` }, async (use) => {
+        const entry = use(registry.resolve(repo, args.clone_url));
+        const status = await needProvider(entry).getPullRequestStatus(repo, args.pr_number);
         return { ...status };
       });
     },

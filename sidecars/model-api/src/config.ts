@@ -6,7 +6,7 @@
  * | --- | --- |
  * | `ANTHROPIC_AUTH_TOKEN`, `ANTHROPIC_API_KEY` | the real credential (the dialect's `credentialEnv`) |
  * | `TONG_UPSTREAM_URL` | where requests go (the host's `ANTHROPIC_BASE_URL`); empty ⇒ the dialect's default |
- * | `TONG_DIALECT` | `anthropic` (default) |
+ * | `TONG_DIALECT` | `anthropic` (default), `openai` or `google` (issue #14) |
  * | `TONGS_MODEL_TOKEN` | the session bearer; when set, every request must present it |
  * | `TONGS_TONG_NAME` | the tong's name, for log lines (default `model-api`) |
  * | `PORT` | listen port (default 8080; 0 picks a free one) |
@@ -50,6 +50,10 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): M
   }
   if (upstream.protocol !== 'https:' && upstream.protocol !== 'http:') {
     throw new ConfigError(`TONG_UPSTREAM_URL must be an http:// or https:// URL, not ${upstream.protocol}`);
+  }
+  const suffix = dialect.upstreamPathSuffix;
+  if (suffix && upstream.pathname.replace(/\/+$/, '').endsWith(suffix)) {
+    upstream.pathname = upstream.pathname.replace(/\/+$/, '').slice(0, -suffix.length) || '/';
   }
   const credential = dialect.credential(env);
   if (!credential) warnings.push(`no credential: none of ${dialect.credentialEnv.join(', ')} is set; model calls are answered 503`);

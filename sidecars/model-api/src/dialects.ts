@@ -1,8 +1,8 @@
 /**
  * What the model tong forwards, per dialect (issue #11 item 1; DESIGN.md "The seal" rule 4): the API
  * paths a harness may call, how the tong's real credential is sent upstream, where the harness puts
- * its placeholder key, and the shape of an error body the harness can show. Adding a dialect
- * (`openai`, `google`) is one entry in {@link PROXY_DIALECTS}, beside the launcher's own table
+ * its placeholder key, and the shape of an error body the harness can show. Adding a dialect is
+ * one entry in {@link PROXY_DIALECTS}, beside the launcher's own table
  * (launcher/core/model-dialects.ts).
  */
 
@@ -21,6 +21,11 @@ export interface Credential {
 export interface ProxyDialect {
   /** Where requests go when the tong is given no upstream URL. */
   defaultUpstream: string;
+  /**
+   * A path suffix that the dialect's base-URL convention includes and the forwarded paths carry
+   * already (OpenAI's `OPENAI_BASE_URL=https://api.openai.com/v1`): dropped from the upstream URL.
+   */
+  upstreamPathSuffix?: string;
   /** Everything else is answered 404 (405 for a known path with another method). */
   routes: readonly Route[];
   /**
@@ -93,7 +98,76 @@ const anthropic: ProxyDialect = {
   },
 };
 
-export const PROXY_DIALECTS = { anthropic } as const satisfies Record<string, ProxyDialect>;
+/**
+ * The OpenAI API, as Codex CLI (0.171) calls it through a provider whose `base_url` is the tong's
+ * `/v1`: `POST /v1/responses` (and `/v1/responses/compact`), plus Chat Completions and the model
+ * listing for other clients. The key goes upstream as `Authorization: Bearer`, as the harness sent
+ * its placeholder. https://platform.openai.com/docs/api-reference/authentication
+ */
+const openai: ProxyDialect = {
+  defaultUpstream: 'https://api.openai.com',
+  upstreamPathSuffix: '/v1',
+  routes: [
+    { method: 'POST', path: /^\/v1\/responses$/ },
+    { method: 'POST', path: /^\/v1\/responses\/compact$/ },
+    { method: 'POST', path: /^\/v1\/chat\/completions$/ },
+    { method: 'GET', path: /^\/v1\/models$/ },
+    { method: 'GET', path: /^\/v1\/models\/[A-Za-z0-9._@:-]+$/ },
+  ],
+  credential(env) {
+    const key = nonEmpty(env.OPENAI_API_KEY);
+    return key ? { header: 'authorization', value: `Bearer ${key}` } : null;
+  },
+  credentialEnv: ['OPENAI_API_KEY'],
+  presentedToken(headers) {
+    return nonEmpty(/^Bearer[ ]+(.+)$/i.exec(first(headers.authorization) ?? '')?.[1]?.trim());
+  },
+  clientCredentialHeaders: ['authorization', 'proxy-authorization', 'openai-organization', 'openai-project'],
+  errorBody(status, message) {
+    const type = status === 401 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+    return { contentType: 'application/json', body: JSON.stringify({ error: { message, type, param: null, code: null } }) };
+  },
+};
+
+/** google.rpc.Code names for the statuses the tong answers itself. */
+function googleStatus(status: number): string {
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'PERMISSION_DENIED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 503) return 'UNAVAILABLE';
+  if (status >= 500) return 'INTERNAL';
+  return 'INVALID_ARGUMENT';
+}
+
+/**
+ * The Gemini API, as Gemini CLI (0.61) calls it with an API key and `GOOGLE_GEMINI_BASE_URL` set to
+ * the tong: `POST /v1beta/models/<model>:streamGenerateContent?alt=sse`, `:generateContent`,
+ * `:countTokens`, `:embedContent`, and the model listing (`v1` as well as `v1beta`). The key goes
+ * upstream as `x-goog-api-key`, where the harness put its placeholder.
+ * https://ai.google.dev/api#authentication
+ */
+const google: ProxyDialect = {
+  defaultUpstream: 'https://generativelanguage.googleapis.com',
+  routes: [
+    { method: 'POST', path: /^\/v1(beta)?\/models\/[A-Za-z0-9._@-]+:(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/ },
+    { method: 'GET', path: /^\/v1(beta)?\/models$/ },
+    { method: 'GET', path: /^\/v1(beta)?\/models\/[A-Za-z0-9._@-]+$/ },
+  ],
+  credential(env) {
+    const key = nonEmpty(env.GEMINI_API_KEY) ?? nonEmpty(env.GOOGLE_API_KEY);
+    return key ? { header: 'x-goog-api-key', value: key } : null;
+  },
+  credentialEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+  presentedToken(headers) {
+    return nonEmpty(first(headers['x-goog-api-key'])) ?? nonEmpty(/^Bearer[ ]+(.+)$/i.exec(first(headers.authorization) ?? '')?.[1]?.trim());
+  },
+  clientCredentialHeaders: ['x-goog-api-key', 'authorization', 'proxy-authorization'],
+  errorBody(status, message) {
+    return { contentType: 'application/json', body: JSON.stringify({ error: { code: status, message, status: googleStatus(status) } }) };
+  },
+};
+
+export const PROXY_DIALECTS = { anthropic, openai, google } as const satisfies Record<string, ProxyDialect>;
 export type ProxyDialectName = keyof typeof PROXY_DIALECTS;
 
 /** The dialect for a name (`TONG_DIALECT`), or undefined. */

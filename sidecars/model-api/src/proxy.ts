@@ -106,7 +106,7 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
     }
     if (!credential) {
       req.resume();
-      return send(res, 503, 'The model tong holds no API key: set ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN on the host and start a new session');
+      return send(res, 503, `The model tong holds no API key: set ${dialect.credentialEnv.join(' or ')} on the host and start a new session`);
     }
     // The swap: nothing the client sent as a credential goes upstream, only the tong's own.
     for (const name of dialect.clientCredentialHeaders) delete req.headers[name];

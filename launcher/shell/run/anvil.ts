@@ -1,0 +1,178 @@
+/**
+ * Running the anvil (issue #3 "The anvil", DESIGN.md "Wiring a session" steps 5–6): write the plan's
+ * files (the harness MCP config, mode 0600) and run the plan's `docker run …` argv through the docker
+ * CLI in the foreground, stdio inherited, so docker owns the TTY and proxies signals.
+ *
+ * When the argv already names a `--network` (plan.anvilNetworks non-empty), the plan did not add the
+ * session network and `docker run` can join only one network at create time on engine API 1.41. Then
+ * the same options run as `docker create …` (stdout: the id), the container is connected to the session
+ * network, and `docker start --attach [--interactive]` runs it in the foreground: the same TTY, signal
+ * proxy and `--rm` semantics as `docker run`.
+ *
+ * The docker CLI gets the runtime's `dockerCliCommand()` environment (DOCKER_HOST, or DOCKER_CONTEXT
+ * for a context), so it talks to the engine the launcher chose (launcher/shell/engine/engine.ts) and never to
+ * another one, and the argv as that engine needs it (Podman: see launcher/shell/engine/docker-runtime.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
+import { CommandNotFoundError, DockerError } from '../../errors.js';
+import { parseDockerRunArgv } from '../../core/docker-argv.js';
+import { LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
+import type { LaunchPlan, PlannedFile } from '../../core/plan-types.js';
+import { applyEnv } from '../engine/engine.js';
+import type { ContainerRuntime } from '../engine/runtime.js';
+
+/** Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs. */
+export async function writePlanFiles(files: PlannedFile[]): Promise<void> {
+  for (const f of files) {
+    await mkdir(dirname(f.hostPath), { recursive: true, mode: 0o700 });
+    await writeFile(f.hostPath, f.content, { mode: f.mode });
+    await chmod(f.hostPath, f.mode); // writeFile's mode is only used when it creates the file
+  }
+}
+
+/** `docker run` options that `docker create` refuses or that only make sense for `run`. */
+const RUN_ONLY_LONG = new Set(['--detach', '--sig-proxy']);
+const BOOLEAN_SHORT = new Set(['d', 'i', 't', 'P', 'q']);
+
+/**
+ * Turn a `docker … run OPTS IMAGE ARGS` argv into `docker … create OPTS IMAGE ARGS`, dropping run-only
+ * options, and report whether the anvil wants stdin (`-i`/`--interactive`). Pure.
+ * @throws DockerError when `argv` is not a docker run command with an image.
+ */
+export function toCreateArgv(argv: readonly string[]): { createArgv: string[]; interactive: boolean } {
+  const parsed = parseDockerRunArgv(argv);
+  if (!parsed || parsed.imageIndex < 0) {
+    throw new DockerError(`the anvil command is not a \`docker run … IMAGE\`: ${JSON.stringify(argv.slice(0, 3))}`);
+  }
+  const options = argv.slice(parsed.runIndex + 1, parsed.imageIndex);
+  const kept: string[] = [];
+  let interactive = false;
+  for (let i = 0; i < options.length; i++) {
+    const arg = options[i]!;
+    if (arg.startsWith('--')) {
+      const flag = arg.split('=')[0]!;
+      if (flag === '--interactive') interactive = !/=(false|0)$/i.test(arg);
+      if (RUN_ONLY_LONG.has(flag)) continue;
+      kept.push(arg);
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      // A short cluster: leading booleans may include i (stdin) and d (run-only, dropped).
+      let cluster = '-';
+      let c = 1;
+      for (; c < arg.length && BOOLEAN_SHORT.has(arg.charAt(c)); c++) {
+        const ch = arg.charAt(c);
+        if (ch === 'i') interactive = true;
+        if (ch !== 'd') cluster += ch;
+      }
+      const rest = arg.slice(c);
+      if (rest) {
+        kept.push(cluster + rest);
+        if (c + 1 >= arg.length) kept.push(options[++i]!); // a value flag last: its value is the next word
+      } else if (cluster !== '-') kept.push(cluster);
+      continue;
+    }
+    kept.push(arg); // a value of the previous long option
+  }
+  // A long option's value was pushed as-is above; options never end with a dangling value.
+  return {
+    createArgv: [...argv.slice(0, parsed.runIndex), 'create', ...kept, ...argv.slice(parsed.imageIndex)],
+    interactive,
+  };
+}
+
+/** A running anvil: the docker CLI child in the foreground. */
+export interface AnvilHandle {
+  /** Resolves with the anvil's exit status; rejects with CommandNotFoundError when docker cannot run. */
+  readonly exited: Promise<number>;
+  /** Passes a signal to the docker CLI child, which proxies it to the container. */
+  kill(signal: NodeJS.Signals): void;
+  /** True until the child has exited. */
+  running(): boolean;
+}
+
+function foreground(command: string, args: string[], env: NodeJS.ProcessEnv): AnvilHandle {
+  let child: ChildProcess;
+  let done = false;
+  const exited = new Promise<number>((resolve, reject) => {
+    child = spawn(command, args, { stdio: 'inherit', env });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      done = true;
+      reject(new CommandNotFoundError(`cannot run ${command}: ${err.code ?? err.message}`, { cause: err }));
+    });
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve(code ?? 128 + (signal ? signalNumber(signal) : 0));
+    });
+  });
+  return {
+    exited,
+    kill(signal) {
+      if (!done) child.kill(signal);
+    },
+    running: () => !done,
+  };
+}
+
+/** The number of a signal name (SIGINT → 2). */
+export function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal] ?? 0;
+}
+
+/** Run `docker …` capturing stdout (stderr inherited). Resolves with status and stdout. */
+function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], env });
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CommandNotFoundError(`cannot run ${command}: ${err.code ?? err.message}`, { cause: err })),
+    );
+    child.once('close', (code, signal) => resolve({ status: code ?? 128 + (signal ? signalNumber(signal) : 0), stdout }));
+  });
+}
+
+/**
+ * Start the anvil in the foreground. With no extra anvil network this is `plan.anvilArgv` verbatim;
+ * otherwise create → connect to the session network → start --attach (see the module comment). The
+ * docker CLI's own failures (bad option: 125) pass through as the exit status, as with `docker run`.
+ * @throws CommandNotFoundError when docker cannot be executed; DockerError when connecting fails.
+ */
+export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): Promise<AnvilHandle> {
+  // The docker CLI must reach the engine the launcher uses (issue #16): DOCKER_HOST or DOCKER_CONTEXT.
+  await runtime.engineInfo();
+  const cli = runtime.dockerCliCommand(plan.anvilArgv);
+  const env = applyEnv(process.env, cli.env);
+  const [command, ...args] = cli.argv;
+  if (!command) throw new DockerError('the anvil command is empty');
+  if (plan.anvilNetworks.length === 0 || !plan.network) return foreground(command, args, env);
+
+  const { createArgv, interactive } = toCreateArgv(cli.argv);
+  const created = await capture(command, createArgv.slice(1), env);
+  const id = created.stdout.trim().split('\n').pop() ?? '';
+  if (created.status !== 0 || !id) {
+    const status = created.status || 125;
+    return { exited: Promise.resolve(status), kill() {}, running: () => false };
+  }
+  try {
+    await runtime.connectNetwork(plan.network.name, id, []);
+  } catch (err) {
+    await runtime.removeContainer(id).catch(() => {});
+    throw err;
+  }
+  const globals = createArgv.slice(1, createArgv.indexOf('create'));
+  return foreground(command, [...globals, 'start', '--attach', ...(interactive ? ['--interactive'] : []), id], env);
+}
+
+/**
+ * Stop the session's anvil container(s), found by the labels the plan put in the anvil argv
+ * (`dev.tongs.session=<id>`, `dev.tongs.role=anvil`). Used when the anvil ignores a forwarded signal
+ * for 10 s (DESIGN.md step 7). Idempotent.
+ */
+export async function stopAnvil(runtime: ContainerRuntime, sessionId: string, timeoutSec = 2): Promise<void> {
+  const anvils = await runtime.listContainers({ [LABEL_SESSION]: sessionId, [LABEL_ROLE]: 'anvil' });
+  await Promise.all(anvils.filter((a) => a.state === 'running').map((a) => runtime.stopContainer(a.id, timeoutSec)));
+}
