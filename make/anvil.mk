@@ -20,6 +20,7 @@ anvil-deps: $(TONGS_ROOT)/anvil/node_modules/.package-lock.json ## install the p
 
 # Compile only when a TypeScript source changed (`make build` always runs tsc: too slow for every run).
 TS_SOURCES := $(shell find $(TONGS_ROOT)/launcher $(TONGS_ROOT)/anvil/src $(TONGS_ROOT)/sidecars/github/src \
+  $(TONGS_ROOT)/sidecars/shared $(TONGS_ROOT)/sidecars/stdio-bridge/src \
   -name '*.ts' 2>/dev/null)
 $(TONGS_ROOT)/.build/tsc.stamp: $(TS_SOURCES) $(TONGS_ROOT)/tsconfig.json $(TONGS_ROOT)/node_modules/.package-lock.json
 	cd $(TONGS_ROOT) && $(NPM) run --silent build >&2

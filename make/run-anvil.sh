@@ -94,7 +94,10 @@ tong_images() {
   [ ${#defs[@]} -gt 0 ] || return 0 # no definition anywhere: nothing to build, and no Docker contact
   local plan images image target key cache="$root/.build/tong-images.cache"
   # The image list comes from `tongs plan` (~0.5 s); it is kept while the definitions are unchanged.
-  key=$( { printf '%s\n' "$harness" "$project" "${layers[@]}"; stat -c '%n %s %Y' "${defs[@]}"; } | sha256sum | cut -c1-16)
+  # `when: {env: …}` decides which tongs start: the names (never the values) of the set TONGS_* and
+  # ANTHROPIC_* variables, which the shipped tongs' conditions use, are part of the key.
+  key=$( { printf '%s\n' "$harness" "$project" "${layers[@]}"; stat -c '%n %s %Y' "${defs[@]}"
+           for v in $(compgen -e | grep -E '^(TONGS|ANTHROPIC)_' | LC_ALL=C sort || true); do if [ -n "${!v}" ]; then echo "$v"; fi; done; } | sha256sum | cut -c1-16)
   if [ -f "$cache" ] && [ "$(head -n1 "$cache")" = "$key" ]; then
     images=$(tail -n +2 "$cache")
   else

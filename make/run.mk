@@ -30,7 +30,8 @@ HARNESS ?= claude
 # var DOCTOR_ARGS      options for `tongs doctor` (make doctor), e.g. DOCTOR_ARGS=--json
 DOCTOR_ARGS ?=
 # Tong images that a make target here builds (IMAGE=TARGET); others are built by `tongs run` from `build:`.
-TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image $(EGRESS_IMAGE)=egress-image $(MODEL_API_IMAGE)=model-api-image
+TONG_IMAGE_TARGETS ?= $(GITHUB_IMAGE)=github-image $(EGRESS_IMAGE)=egress-image $(MODEL_API_IMAGE)=model-api-image \
+  $(POSTGRES_IMAGE)=postgres-image $(POSTGRES_MCP_IMAGE)=postgres-mcp-image
 
 # Passed unexpanded, so a `$` in them reaches the harness as typed (the script splits them like a shell).
 TONGS_CLAUDE_ARGS := $(value CLAUDE_ARGS)

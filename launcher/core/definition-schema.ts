@@ -12,6 +12,7 @@ import { DURATION_FORMS, DURATION_PATTERN, parseDurationMs } from './duration.js
 import { MEMORY_FORMS, MEMORY_PATTERN, MIN_MEMORY_BYTES, parseMemoryBytes } from './memory.js';
 import { MODEL_DIALECT_NAMES } from './model-dialects.js';
 import { MOUNT_FORMS, MOUNT_PATTERN, parseMountWord } from './mounts.js';
+import { STDIO_NODE_MODES } from './stdio-bridge.js';
 
 /** DNS label: lower-case letters, digits, hyphens, 1–63 chars, not starting or ending with a hyphen. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -32,6 +33,8 @@ export const RESERVED_ENV = ['TONGS_TONG_NAME', 'TONGS_ALIASES', 'TONGS_MCP_TOKE
 export const INTERFACE_KINDS = ['mcp', 'model', 'egress', 'port', 'none'] as const;
 export const READINESS_MODES = ['tcp', 'mcp', 'healthcheck', 'none'] as const;
 export const LIFECYCLES = ['session', 'shared'] as const;
+/** How an mcp tong speaks MCP (issue #13): `http` itself, or `stdio` behind the tongs bridge. */
+export const MCP_TRANSPORTS = ['http', 'stdio'] as const;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -128,9 +131,21 @@ export const McpInterfaceSchema = strict(
       .optional()
       .describe('HTTP path of the MCP endpoint (default /mcp).'),
     aliases: AliasesSchema.optional(),
+    transport: z
+      .enum(MCP_TRANSPORTS, { error: expected(`one of ${MCP_TRANSPORTS.join(', ')}`) })
+      .optional()
+      .describe(
+        'http (default): the image serves MCP over Streamable HTTP itself. stdio: the image holds a stdio MCP server, started by the top-level `command:` (its argv in the image); the tongs stdio bridge runs as the main process and serves it as Streamable HTTP on `port` at `path` (DESIGN.md "Stdio tongs").',
+      ),
+    node: z
+      .enum(STDIO_NODE_MODES, { error: expected(`one of ${STDIO_NODE_MODES.join(', ')}`) })
+      .optional()
+      .describe(
+        "transport stdio only: which Node runs the bridge. image: the image's own node (18 or newer; Node servers). host: the launcher's Linux Node runtime, mounted read-only with its libraries (any image of the host's architecture, e.g. Python servers). Absent: host when the launcher has one, else image.",
+      ),
   },
   'a mapping',
-).describe('An MCP server: `port` and `name` are required.');
+).describe('An MCP server: `port` and `name` are required; `transport: stdio` with a top-level `command:` bridges a stdio server.');
 
 export const ModelInterfaceSchema = strict(
   {
@@ -272,7 +287,7 @@ const fields = {
     .optional()
     .describe('Resource limits.'),
   entrypoint: ArgvSchema.optional().describe('Overrides the image ENTRYPOINT (an argv).'),
-  command: ArgvSchema.optional().describe('Overrides the image CMD (an argv).'),
+  command: ArgvSchema.optional().describe('Overrides the image CMD (an argv). For interface.transport stdio: the stdio MCP server\'s argv in the image, which the bridge spawns.'),
   when: WhenSchema.optional(),
   disable: z
     .boolean({ error: expected('true or false') })
@@ -295,6 +310,20 @@ function crossFieldRules(def: unknown, ctx: z.core.$RefinementCtx<unknown>): voi
   }
   if (mode === 'mcp' && (kind === 'port' || kind === 'model' || kind === 'egress')) {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'mode'], message: 'mcp readiness needs interface.kind mcp' });
+  }
+  if (kind === 'mcp' && iface.transport === 'stdio') {
+    if (def.command === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interface', 'transport'],
+        message: 'a stdio tong needs command: the stdio server\'s argv in its image, e.g. ["npx", "-y", "@modelcontextprotocol/server-everything", "stdio"]',
+      });
+    }
+    if (def.entrypoint !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['entrypoint'], message: 'not used by a stdio tong: the bridge is its entrypoint; give the server\'s whole argv in command:' });
+    }
+  } else if (kind === 'mcp' && iface.node !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['interface', 'node'], message: 'only used with transport: stdio' });
   }
   if (readiness.command !== undefined && mode !== 'healthcheck') {
     ctx.addIssue({ code: 'custom', path: ['readiness', 'command'], message: 'only used with mode: healthcheck' });

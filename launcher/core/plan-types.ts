@@ -6,6 +6,7 @@
  */
 
 import type { ModelDialect } from './model-dialects.js';
+import type { PlannedBridge } from './stdio-bridge.js';
 
 export type Lifecycle = 'session' | 'shared';
 export type InterfaceKind = 'mcp' | 'model' | 'egress' | 'port' | 'none';
@@ -72,6 +73,10 @@ export interface PlannedTong {
   hosts: string[];
   entrypoint: string[] | null;
   command: string[] | null;
+  /** Present on stdio tongs only (issue #13): `stdio`; an mcp tong without it serves HTTP itself. */
+  transport?: 'stdio';
+  /** Present on stdio tongs only: the server's argv and which node runs the bridge. */
+  bridge?: PlannedBridge;
   readiness: PlannedReadiness;
   /** sha256 (hex, 16 chars) of the merged definition. */
   configHash: string;

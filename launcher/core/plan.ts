@@ -29,6 +29,7 @@ import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
 import type { LaunchPlan, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import { stdioBridgeRefusal, stdioTongLaunch, type StdioBridgeHost } from './stdio-bridge.js';
 import { applyWhen } from './when.js';
 
 /** Readiness timeout when a definition gives none. */
@@ -89,6 +90,11 @@ export interface PlanInput {
    * not the harness, in the anvil). Default true.
    */
   appendHarnessArgs?: boolean;
+  /**
+   * Where the stdio bridge bundle and the host Node runtime are (launcher/shell/gather/stdio-bridge.ts,
+   * issue #13); a stdio tong is refused without them. Absent ⇒ none is built.
+   */
+  stdioBridge?: StdioBridgeHost | null;
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
@@ -267,6 +273,13 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
   };
 
+  // Stdio tongs (issue #13): refused before any Docker work when the host cannot bridge them.
+  const stdioRefusals = selection.started.flatMap((t) => {
+    const i = t.definition.interface;
+    return i?.kind === 'mcp' && i.transport === 'stdio' ? [stdioBridgeRefusal(t.name, t.displayPath, i.node, input.stdioBridge ?? null)].filter((r) => r !== null) : [];
+  });
+  if (stdioRefusals.length > 0) throw new RefusalError(stdioRefusals.join('\n'));
+
   // The harness's own login (DESIGN.md "The seal" rule 4, "no key set"): a dialect it speaks with no
   // model tong started goes to the provider directly, through the egress tong, so its hosts are allowed.
   const served = new Set(selection.started.map((t) => t.definition.interface).flatMap((i) => (i?.kind === 'model' && i.dialect ? [i.dialect] : [])));
@@ -307,6 +320,11 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     // The egress tong gets its allowlist from the launcher (the files it merges are the user's, the org's
     // and the approved workspace's), never from its own definition.
     if (iface.kind === 'egress') Object.assign(env, egressEnv);
+    // A stdio tong: the bridge, mounted read-only, is its main process; `command:` is the bridge's child.
+    const stdio =
+      iface.kind === 'mcp' && iface.transport === 'stdio'
+        ? stdioTongLaunch(def.command ?? [], iface.port, iface.path ?? DEFAULT_MCP_PATH, iface.node, input.stdioBridge!)
+        : null;
     return {
       name: tong.name,
       layer: tong.layer,
@@ -323,11 +341,13 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       containerName: lifecycle === 'shared' ? `tongs-shared-${tong.name}` : `tongs-${short}-${tong.name}`,
       env,
       secretEnv,
-      mounts: plannedMounts(tong, input.workspace),
+      mounts: [...plannedMounts(tong, input.workspace), ...(stdio ? [stdio.mount] : [])],
       memoryBytes: def.resources?.memory !== undefined ? parseMemoryBytes(def.resources.memory) : null,
       hosts: [...(def.hosts ?? [])],
-      entrypoint: def.entrypoint ? [...def.entrypoint] : null,
-      command: def.command ? [...def.command] : null,
+      entrypoint: stdio ? stdio.entrypoint : def.entrypoint ? [...def.entrypoint] : null,
+      command: stdio ? stdio.command : def.command ? [...def.command] : null,
+      // Only on stdio tongs, so the plans of every other tong stay as they were.
+      ...(stdio ? { transport: 'stdio' as const, bridge: stdio.bridge } : {}),
       readiness: plannedReadiness(tong, alias, port),
       configHash: hash,
       labels: {

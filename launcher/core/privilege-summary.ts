@@ -15,7 +15,7 @@ export type PrivilegeSubject = Pick<
   PlannedTong,
   'name' | 'file' | 'image' | 'build' | 'lifecycle' | 'alias' | 'aliases' | 'secretEnv' | 'mounts' | 'memoryBytes'
 > &
-  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts'>>;
+  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts' | 'bridge'>>;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
@@ -85,6 +85,13 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
     `  memory:    ${tong.memoryBytes === null ? 'unlimited' : formatBytes(tong.memoryBytes)}`,
     `  lifecycle: ${tong.lifecycle === 'shared' ? 'shared (keeps running after the session)' : 'session'}`,
   ];
+  if (tong.bridge) {
+    // A stdio tong (issue #13): the entrypoint is the tongs bridge; what runs is the server's argv.
+    const node = tong.bridge.node === 'host' ? "the launcher's Node runtime, mounted read-only" : "the image's own node";
+    lines.push(`  transport: stdio: the tongs bridge (run by ${node}) serves this program as MCP over HTTP:`);
+    lines.push(`  command:   ${tong.bridge.command.map((a) => q(a)).join(' ')}`);
+    return lines;
+  }
   if (tong.entrypoint) lines.push(`  entrypoint: ${tong.entrypoint.map((a) => q(a)).join(' ')}`);
   if (tong.command) lines.push(`  command:   ${tong.command.map((a) => q(a)).join(' ')}`);
   return lines;

@@ -199,6 +199,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
       anvilGate: (await engine).gate,
+      stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
@@ -364,6 +365,7 @@ export async function planCommand(cli: CommandLine): Promise<number> {
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
     anvilGate: tongs.length > 0 ? (await launchRuntime(ctx.anvilArgv)).gate : false,
+    stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);

@@ -20,7 +20,8 @@ app="$here/.build/app"
 if [ "$base" = tongs-base:local ]; then bash "$root/make/base-image.sh" "$base"; fi
 
 rm -rf "$app/dist"
-mkdir -p "$app/dist/sidecars/github/src"
+mkdir -p "$app/dist/sidecars/github/src" "$app/dist/sidecars/shared"
+cp "$root"/dist/sidecars/shared/*.js "$app/dist/sidecars/shared/"
 cp "$root"/dist/sidecars/github/src/*.js "$app/dist/sidecars/github/src/"
 chmod 0755 "$app/dist/sidecars/github/src/main.js"
 

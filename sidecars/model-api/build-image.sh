@@ -20,7 +20,8 @@ app="$here/.build/app"
 if [ "$base" = tongs-base:local ]; then bash "$root/make/base-image.sh" "$base"; fi
 
 rm -rf "$app/dist"
-mkdir -p "$app/dist/sidecars/model-api/src"
+mkdir -p "$app/dist/sidecars/model-api/src" "$app/dist/sidecars/shared"
+cp "$root"/dist/sidecars/shared/*.js "$app/dist/sidecars/shared/"
 cp "$root"/dist/sidecars/model-api/src/*.js "$app/dist/sidecars/model-api/src/"
 chmod 0755 "$app/dist/sidecars/model-api/src/main.js"
 

@@ -93,6 +93,9 @@ async function withoutGitHub(t: TestContext): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'github.yaml'), 'disable: true\n');
   await writeFile(join(dir, 'egress.yaml'), 'disable: true\n');
+  // The Postgres pair is off without TONGS_POSTGRES_PASSWORD anyway; disabled so no line mentions it.
+  await writeFile(join(dir, 'postgres.yaml'), 'disable: true\n');
+  await writeFile(join(dir, 'postgres-mcp.yaml'), 'disable: true\n');
   return dir;
 }
 

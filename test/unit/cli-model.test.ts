@@ -21,6 +21,7 @@ async function cli(t: AfterHook, args: string[], env: NodeJS.ProcessEnv): Promis
   delete base.ANTHROPIC_API_KEY;
   delete base.ANTHROPIC_AUTH_TOKEN;
   delete base.ANTHROPIC_BASE_URL;
+  delete base.TONGS_POSTGRES_PASSWORD;
   return runCli(args, {
     cwd: REPO_ROOT,
     env: { ...base, TONGS_HOME: path.join(dir, 'home'), TMPDIR: tmp, DOCKER_HOST: unreachableDockerHost(dir), ...env },
@@ -28,6 +29,12 @@ async function cli(t: AfterHook, args: string[], env: NodeJS.ProcessEnv): Promis
 }
 
 const ANVIL = ['docker', 'run', '--rm', 'tongs-anvil:local', 'claude'];
+
+/** The shipped Postgres pair, left out while TONGS_POSTGRES_PASSWORD is unset (as in these tests). */
+const POSTGRES_SKIPPED = [
+  { name: 'postgres', layer: 'repo', file: path.join(SIDECARS, 'postgres.yaml'), kind: 'port', reason: 'TONGS_POSTGRES_PASSWORD is not set on the host (when.env)' },
+  { name: 'postgres-mcp', layer: 'repo', file: path.join(SIDECARS, 'postgres-mcp.yaml'), kind: 'mcp', reason: 'TONGS_POSTGRES_PASSWORD is not set on the host (when.env)' },
+];
 
 test('plan: the shipped model tong with a key on the host shows kind, dialect and the wiring, and no key', async (t) => {
   const r = await cli(t, ['plan', '--harness', 'claude', '--repo-tongs', SIDECARS, '--', ...ANVIL], { ANTHROPIC_API_KEY: 'sk-real-key-123' });
@@ -39,7 +46,8 @@ test('plan: the shipped model tong with a key on the host shows kind, dialect an
   assert.equal(model.dialect, 'anthropic');
   assert.equal(model.url, 'http://model-api:8080');
   assert.equal(plan.tongs.find((x) => x.name === 'github')?.dialect, null);
-  assert.deepEqual(plan.skipped, []);
+  // The Postgres pair (issue #13) is off without its password on the host.
+  assert.deepEqual(plan.skipped, POSTGRES_SKIPPED);
   assert.ok(plan.anvilArgv.includes('ANTHROPIC_BASE_URL=http://model-api:8080'));
   assert.ok(!r.stdout.includes('sk-real-key-123'), 'the plan names the reference, never the key');
   assert.match(r.stderr, /^tongs: model: the harness reaches the Anthropic Messages API through the model tong 'model-api' \(http:\/\/model-api:8080\); the key stays in the tong$/m);
@@ -52,6 +60,7 @@ test('plan: with no key the model tong is listed as skipped, and the stderr line
   assert.deepEqual(plan.tongs.map((x) => x.name), ['egress', 'github']);
   assert.deepEqual(plan.skipped.map((s) => [s.name, s.kind, s.reason]), [
     ['model-api', 'model', 'none of ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN is set on the host (when.env)'],
+    ...POSTGRES_SKIPPED.map((s) => [s.name, s.kind, s.reason]),
   ]);
   assert.match(r.stderr, /tongs: model: the model tong 'model-api' is not started: .*; the harness uses its own login/);
 });

@@ -28,7 +28,8 @@ export async function validateCommand(cli: CommandLine): Promise<number> {
       merged.tongs
         .map((t) => {
           const iface = t.definition.interface;
-          return `${t.name} (${t.layer}${iface?.kind === 'model' ? `, model ${iface.dialect}` : ''})`;
+          const kind = iface?.kind === 'model' ? `, model ${iface.dialect}` : iface?.kind === 'mcp' && iface.transport === 'stdio' ? ', mcp over stdio' : '';
+          return `${t.name} (${t.layer}${kind})`;
         })
         .join(', ') || 'none';
     warn(`${ctx.sources.length} definition file(s) valid; active tongs: ${active}`);

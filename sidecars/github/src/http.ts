@@ -5,15 +5,15 @@
  * request). Before the SDK sees a request: the Origin rule (403), the bearer rule (401) and the body
  * limit (413).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 // The web-standard transport, not the node one: that one adapts node's request and response through
 // @hono/node-server, whose import alone (node:http2 and its own modules) costs ~5 MB of resident memory.
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { DEFAULT_MAX_BODY_BYTES, guardRequest, readJsonBody, sendJsonRpcError } from '../../shared/http-guard.js';
 
-/** Default bound on a request body: 4 MiB (create_pr carries whole files). */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+// The rules themselves live in the shared module (issue #13: one module for every HTTP tong).
+export { bearerMatches, DEFAULT_MAX_BODY_BYTES, originAllowed } from '../../shared/http-guard.js';
 
 /** Options of `createHttpServer`. */
 export interface HttpOptions {
@@ -40,73 +40,6 @@ export interface TongHttpServer {
   inFlight(): number;
   /** Requests received since the server was created (any path or method). */
   received(): number;
-}
-
-const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Constant-time bearer check: compares SHA-256 digests, so length leaks nothing either. */
-export function bearerMatches(header: string | undefined, expected: string): boolean {
-  const m = /^Bearer[ ]+(.+)$/i.exec(header ?? '');
-  const given = m ? m[1]!.trim() : '';
-  return timingSafeEqual(digest(given), digest(expected)) && given !== '';
-}
-
-/** DNS-rebinding rule: an absent Origin passes; a present one must name an allowed host. */
-export function originAllowed(origin: string | undefined, allowedHosts: readonly string[]): boolean {
-  if (origin === undefined) return true;
-  let host: string;
-  try {
-    host = new URL(origin).hostname.toLowerCase();
-  } catch {
-    return false; // "null" and garbage
-  }
-  return LOCAL_HOSTS.includes(host) || allowedHosts.some((h) => h.toLowerCase() === host);
-}
-
-function sendJsonRpcError(res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const body = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
-
-class BodyTooLarge extends Error {}
-
-/**
- * Answers 413 at once and discards the rest of the body without buffering it, so the client reads
- * the answer instead of a connection reset. A client that keeps sending far past the limit is cut off.
- */
-function tooLarge(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
-  let discarded = 0;
-  req.removeAllListeners('data');
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > 16 * limit) req.socket.destroy();
-  });
-  req.resume();
-  sendJsonRpcError(res, 413, -32000, `Request body too large: the limit is ${limit} bytes`);
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /**
@@ -149,27 +82,14 @@ export function createHttpServer(options: HttpOptions): TongHttpServer {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://tong');
     if (url.pathname !== mcpPath) return sendJsonRpcError(res, 404, -32601, `Not found: the MCP endpoint is ${mcpPath}`);
-    if (!originAllowed(req.headers.origin, options.allowedOriginHosts)) {
-      log(`refused a request with Origin ${JSON.stringify(req.headers.origin)} (not one of this tong's names)`);
-      return sendJsonRpcError(res, 403, -32000, 'Forbidden: Origin is not allowed');
-    }
-    if (options.mcpToken !== undefined && !bearerMatches(req.headers.authorization, options.mcpToken)) {
-      return sendJsonRpcError(res, 401, -32001, 'Unauthorized: missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
-    }
+    if (!guardRequest(req, res, { allowedOriginHosts: options.allowedOriginHosts, mcpToken: options.mcpToken, log })) return;
     if (req.method !== 'POST') {
       // Stateless server: no standalone SSE stream (GET) and no session to DELETE.
       return sendJsonRpcError(res, 405, -32000, 'Method not allowed: POST JSON-RPC messages to this endpoint', { allow: 'POST' });
     }
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) return tooLarge(req, res, limit);
-    let parsed: unknown;
-    try {
-      const raw = await readBody(req, limit);
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      if (err instanceof BodyTooLarge) return tooLarge(req, res, limit);
-      return sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not valid JSON');
-    }
+    const body = await readJsonBody(req, res, limit);
+    if (!body.ok) return;
+    const parsed = body.body;
     const mcp = options.createMcpServer();
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {

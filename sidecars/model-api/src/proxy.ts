@@ -10,12 +10,15 @@
  * body unchanged (server-sent events included; an event stream's headers are flushed at once), and
  * nothing is buffered. No body and no header value is ever logged.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
+import { tokenMatches } from '../../shared/http-guard.js';
 import type { Credential, ProxyDialect } from './dialects.js';
+
+// The constant-time bearer comparison is the one every HTTP tong shares (issue #13).
+export { tokenMatches } from '../../shared/http-guard.js';
 
 export interface ModelProxyOptions {
   dialect: ProxyDialect;
@@ -38,13 +41,6 @@ export interface ModelProxy {
   inFlight(): number;
   /** Requests received since the server was created (any path). */
   received(): number;
-}
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Constant-time comparison of a presented token with the session bearer (digests, so length leaks nothing). */
-export function tokenMatches(given: string | undefined, expected: string): boolean {
-  return given !== undefined && given !== '' && timingSafeEqual(digest(given), digest(expected));
 }
 
 /** Creates (does not start) the proxy server; call `server.listen(port, host)`. */
