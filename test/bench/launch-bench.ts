@@ -232,14 +232,15 @@ async function main(): Promise<void> {
   await layer(ten, 10);
   await writeFile(join(dir, 'compose-1.yml'), composeFile(1));
   await writeFile(join(dir, 'compose-10.yml'), composeFile(10));
-  const tongs = (l: string) => [process.execPath, CLI, 'run', '--quiet', '--repo-tongs', l, '--harness', 'claude', '--', ...ANVIL];
+  // --anvil-relay: the seal's network (the anvil reaches its tongs only through the relay), as make runs it.
+  const tongs = (l: string) => [process.execPath, CLI, 'run', '--quiet', '--anvil-relay', '--repo-tongs', l, '--harness', 'claude', '--', ...ANVIL];
   const guardOptions = async (): Promise<{ options: string[]; ms: number }> => {
     const t0 = performance.now();
     const { stdout } = await run('bash', ['-c', `set -eu; project=$1; home_in_anvil=/home/anvil; root=$2; . "$2/make/anvil-seal.sh"; seal_git_guard; printf '%s\\0' "\${seal_opts[@]}"`, 'guard', REPO_ROOT, REPO_ROOT]);
     return { options: stdout.split('\0').slice(0, -1), ms: performance.now() - t0 };
   };
   const sealed = (l: string, guard: string[]) => [
-    process.execPath, CLI, 'run', '--quiet', '--repo-tongs', l, '--harness', 'claude', '--workspace', REPO_ROOT, '--',
+    process.execPath, CLI, 'run', '--quiet', '--anvil-relay', '--repo-tongs', l, '--harness', 'claude', '--workspace', REPO_ROOT, '--',
     ...ANVIL.slice(0, 2), '-v', `${REPO_ROOT}:/workspace`, ...guard, ...ANVIL.slice(2),
   ];
 

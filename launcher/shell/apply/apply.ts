@@ -11,7 +11,7 @@ import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../../core/labels.js';
 import type { Progress } from '../progress.js';
 import { formatSeconds } from '../progress.js';
-import { probeTargets, startNetworkProbe, type NetworkProbe } from './probe.js';
+import { probeTargets, startExecProbe, startNetworkProbe, type NetworkProbe } from './probe.js';
 import { waitForReadiness } from './readiness.js';
 import { createRelayVolume, startRelay } from './relay.js';
 import type { ContainerRuntime, ContainerSpec, ImageInfo } from '../engine/runtime.js';
@@ -212,15 +212,23 @@ export async function applyPlan(
       if (!signal?.aborted) ready();
     }, () => {});
   }
+  // The probe: with the relay, exec'd in the relay container (on the network anyway, with node), so no
+  // probe container starts beside the tongs; else a probe container of its own (TONGS_PROBE_IMAGE too).
   const probe: NetworkProbe | null =
-    targetCount > 0 && probeImage
-      ? startNetworkProbe(runtime, {
-          image: probeImage,
-          network: networkCreated,
-          labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
-          debug: (text) => progress.debug(text),
-        })
-      : null;
+    targetCount === 0 || !probeImage
+      ? null
+      : relay && !process.env[PROBE_IMAGE_ENV]
+        ? startExecProbe(runtime, {
+            host: relayStarted,
+            unavailable: 'the tongs relay, where the readiness probe runs, did not start',
+            debug: (text) => progress.debug(text),
+          })
+        : startNetworkProbe(runtime, {
+            image: probeImage,
+            network: networkCreated,
+            labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
+            debug: (text) => progress.debug(text),
+          });
 
   try {
     progress.phase('checking images');

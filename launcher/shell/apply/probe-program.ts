@@ -5,8 +5,7 @@
  * no module-level names, nothing but its parameters and Node's globals (any Node >= 18: global fetch).
  *
  * Input (stdin, JSON): `{"targets": [{"tong", "mode": "tcp"|"mcp", "host", "port", "path", "timeoutMs",
- * "token"?}], "stay"?: true}`, the only channel that carries a bearer; with `stay` the probe idles
- * after its report instead of exiting. Output (stdout, one JSON object per line, as
+ * "token"?}]}`, the only channel that carries a bearer. Output (stdout, one JSON object per line, as
  * soon as each is known): `{"tong", "ready": true, "ms"}` or `{"tong", "ready": false, "detail"}`, the
  * detail reading like `tcp slow:8080 refused`. Exit status 0 when every target is ready, 1 otherwise.
  *
@@ -157,7 +156,7 @@ export function probeMain(net: typeof Net, dns: typeof Dns): void {
     input += c;
   });
   process.stdin.on('end', async () => {
-    const { targets, stay } = JSON.parse(input) as { targets: ProbeInputTarget[]; stay?: boolean };
+    const { targets } = JSON.parse(input) as { targets: ProbeInputTarget[] };
     input = '';
     let ok = true;
     await Promise.all(
@@ -168,8 +167,6 @@ export function probeMain(net: typeof Net, dns: typeof Dns): void {
       }),
     );
     process.exitCode = ok ? 0 : 1;
-    // `stay`: idle until the container is removed, so it leaves the network only at teardown.
-    if (stay) setInterval(() => {}, 1 << 30);
   });
 }
 

@@ -157,15 +157,72 @@ export function startNetworkProbe(
       sent = true;
       for (const t of targets) waiter(t.tong);
       if (failure) failAll(failure);
-      // `stay`: the probe container keeps running once it has reported, until teardown removes it. An
-      // endpoint leaving the session network right as the anvil joins it is what preceded the anvil's
-      // rare failures to resolve a tong's alias (ENOTFOUND just after "ready", Docker and Podman alike).
-      void stdinReady.then((stdin) => stdin?.end(JSON.stringify({ targets, stay: true })));
+      void stdinReady.then((stdin) => stdin?.end(JSON.stringify({ targets })));
     },
     outcome(tong) {
       const w = waiter(tong);
       if (failure) w.resolve({ ready: false, detail: failure });
       return w.promise;
+    },
+  };
+}
+
+/**
+ * The probe run with `docker exec` in a container already on the session network (the relay's: it is
+ * there anyway and runs `node` from the anvil image), instead of a probe container of its own: no
+ * container start on the launch's critical path (measured at 0.3–0.5 s of engine time beside the
+ * tongs' own start). `host` resolves with that container's id once it runs, or null when it could not
+ * start (every target then fails with `unavailable`). The outcomes come when the probe exits (every
+ * target ready or timed out); a tong whose container dies is still seen at once by the readiness
+ * strategy. Never throws.
+ */
+export function startExecProbe(
+  runtime: ContainerRuntime,
+  options: { host: Promise<string | null>; unavailable: string; debug?: (text: string) => void },
+): NetworkProbe {
+  const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
+  const waiter = (tong: string) => {
+    let w = waiters.get(tong);
+    if (!w) {
+      let resolve!: (o: ProbeOutcome) => void;
+      const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
+      w = { resolve, promise };
+      waiters.set(tong, w);
+    }
+    return w;
+  };
+  const failAll = (detail: string) => {
+    for (const w of waiters.values()) w.resolve({ ready: false, detail });
+  };
+  let sent = false;
+  return {
+    containerId: Promise.resolve(null),
+    send(targets) {
+      if (sent) return;
+      sent = true;
+      for (const t of targets) waiter(t.tong);
+      void (async () => {
+        const id = await options.host.catch(() => null);
+        if (!id) return failAll(options.unavailable);
+        options.debug?.('readiness probe exec started');
+        try {
+          const r = await runtime.exec(id, ['node', '-e', PROBE_SCRIPT], { stdin: JSON.stringify({ targets }) });
+          for (const line of r.stdout.split('\n')) {
+            try {
+              const o = JSON.parse(line) as { tong: string; ready: boolean; ms?: number; detail?: string };
+              waiter(o.tong).resolve(o.ready ? { ready: true, ms: o.ms ?? 0 } : { ready: false, detail: o.detail ?? '' });
+            } catch {
+              // not a probe line: ignore
+            }
+          }
+          failAll(`the readiness probe ended without a result: ${r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${r.exitCode}`}`);
+        } catch (err) {
+          failAll(`the readiness probe could not run: ${(err as Error).message}`);
+        }
+      })();
+    },
+    outcome(tong) {
+      return waiter(tong).promise;
     },
   };
 }

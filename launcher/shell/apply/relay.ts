@@ -36,7 +36,8 @@ export async function startRelay(runtime: ContainerRuntime, relay: PlannedRelay,
     entrypoint: ['node'],
     command: [RELAY_PROGRAM, 'tong'],
     mounts: [{ type: 'volume', source: relay.volume, target: relay.socketDir, readOnly: false }],
-    memoryBytes: 64 * 1024 * 1024,
+    // The relay (~40 MB) and, while the tongs start, the readiness probe exec'd beside it (~40 MB).
+    memoryBytes: 160 * 1024 * 1024,
     network: { name: network, aliases: [] },
     user: '0:0',
   });
