@@ -4,36 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { RefusalError } from '../../launcher/errors.js';
 import { canonicalJson, configHash } from '../../launcher/core/config-hash.js';
 import { parseDockerRunArgv } from '../../launcher/core/docker-argv.js';
 import { getEmitter, SUPPORTED_HARNESSES, type McpServerEntry } from '../../launcher/core/emitters/index.js';
-import { mergeLayers, type MergedTong } from '../../launcher/core/layers.js';
 import { planLaunch, type PlanInput } from '../../launcher/core/plan.js';
-import type { LayerName } from '../../launcher/core/plan-types.js';
-import { validateDefinition } from '../../launcher/core/validate.js';
-import { REPO_ROOT } from '../support/process.js';
+import { assertGolden, mergedTongs } from '../support/plan-builder.js';
 
-const GOLDEN = path.join(REPO_ROOT, 'test', 'golden');
 
-/** Compare `actual` with a golden file; `UPDATE_GOLDEN=1` rewrites the file instead. */
-async function assertGolden(name: string, actual: string): Promise<void> {
-  const file = path.join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, actual);
-  assert.equal(actual, await readFile(file, 'utf8'), `golden file test/golden/${name} differs (UPDATE_GOLDEN=1 rewrites it)`);
-}
 
-function tongs(...defs: [LayerName, string, string][]): MergedTong[] {
-  return mergeLayers(
-    defs.map(([layer, name, yaml]) => {
-      const result = validateDefinition({ layer, name, file: `/defs/${layer}/${name}.yaml`, displayPath: `${layer}/${name}.yaml`, source: yaml });
-      if (!('tong' in result)) throw new Error(result.problems.join('\n'));
-      return result.tong;
-    }),
-  ).tongs;
-}
+const tongs = mergedTongs;
 
 const GITHUB = `image: tongs-github:local
 build: ../../sidecars/github

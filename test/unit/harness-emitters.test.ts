@@ -13,29 +13,14 @@ import { parse } from 'smol-toml';
 import { dropMcpServers } from '../../anvil/src/codex-config.js';
 import { RefusalError } from '../../launcher/errors.js';
 import { getEmitter, type McpServerEntry } from '../../launcher/core/emitters/index.js';
-import { mergeLayers, type MergedTong } from '../../launcher/core/layers.js';
+import type { MergedTong } from '../../launcher/core/layers.js';
 import { planLaunch, type PlanInput } from '../../launcher/core/plan.js';
-import type { LayerName } from '../../launcher/core/plan-types.js';
-import { validateDefinition } from '../../launcher/core/validate.js';
 import { REPO_ROOT } from '../support/process.js';
+import { assertGolden, mergedTongs } from '../support/plan-builder.js';
 
-const GOLDEN = path.join(REPO_ROOT, 'test', 'golden');
 
-async function assertGolden(name: string, actual: string): Promise<void> {
-  const file = path.join(GOLDEN, name);
-  if (process.env.UPDATE_GOLDEN === '1') await writeFile(file, actual);
-  assert.equal(actual, await readFile(file, 'utf8'), `golden file test/golden/${name} differs (UPDATE_GOLDEN=1 rewrites it)`);
-}
 
-function tongs(...defs: [LayerName, string, string][]): MergedTong[] {
-  return mergeLayers(
-    defs.map(([layer, name, yaml]) => {
-      const result = validateDefinition({ layer, name, file: `/defs/${layer}/${name}.yaml`, displayPath: `${layer}/${name}.yaml`, source: yaml });
-      if (!('tong' in result)) throw new Error(result.problems.join('\n'));
-      return result.tong;
-    }),
-  ).tongs;
-}
+const tongs = mergedTongs;
 
 const SERVERS: McpServerEntry[] = [
   { name: 'github', url: 'http://github:8080/mcp', bearerToken: 'dG9rZW4tZm9yLWdpdGh1Yg' },
