@@ -94,6 +94,23 @@ describe('launch order with a gated anvil', { concurrency: 3 }, () => {
     });
   }
 
+  test('the gate is no way back to the host: its mount is read-only in the anvil and holds only the state', async (t) => {
+    runtime = await requireDocker(t);
+    if (!runtime) return;
+    await buildTestImages('tongs-test-port:local');
+    const layer = await tongLayer(t, { slow: portTong(0) });
+    // The harness runs as root in this anvil (the image's /workspace is root's): the mount, not the user, must refuse.
+    const script = `const fs = require('fs'); const out = { id: process.getuid(), entries: fs.readdirSync(process.env.TONGS_GATE) };
+for (const [k, f] of [['overwrite', 'state'], ['create', 'planted']]) { try { fs.writeFileSync(process.env.TONGS_GATE + '/' + f, 'x'); out[k] = 'written'; } catch (e) { out[k] = e.code; } }
+console.log('GATE ' + JSON.stringify(out));`;
+    const p = launch(t, runtime, layer, gatedAnvil(script));
+    const r = await p.done;
+    assert.equal(r.status, 0, r.stderr);
+    const line = /GATE (\{.*\})/.exec(r.stdout)?.[1];
+    assert.ok(line, r.stdout);
+    assert.deepEqual(JSON.parse(line), { id: 0, entries: ['state'], overwrite: 'EROFS', create: 'EROFS' });
+  });
+
   test('a tong that never gets ready: exit 1 naming it, the waiting harness never runs, nothing left', async (t) => {
     runtime = await requireDocker(t);
     if (!runtime) return;
