@@ -16,8 +16,6 @@
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-// Node's own modules are imported statically: the bundle (make/bundle.mjs) runs under the V8 code
-// cache, whose loader cannot serve a dynamic import() that esbuild leaves in place.
 import { parseArgs } from 'node:util';
 import { CommandNotFoundError, DefinitionError, DockerError, TongsError, UsageError } from './errors.js';
 import { doctorCommand, planCommand, runCommand, writeStdout } from './shell/launch.js';
