@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FailureSpec, PullSeed, RecordedRequest } from './github-api.js';
+import { requestStats, type FailureSpec, type PullSeed, type RecordedRequest, type RequestStats } from './github-api.js';
 
 export type { FailureSpec, RecordedRequest } from './github-api.js';
 
@@ -140,6 +140,11 @@ export class FakeGitea {
 
   clearRequests(): void {
     this.requests.length = 0;
+  }
+
+  /** Requests recorded since the last `clearRequests`, and the bytes of their bodies. */
+  stats(): RequestStats {
+    return requestStats(this.requests);
   }
 
   /** Queues a scripted failure (matched on the path without `/api/v1`, or the full path outside it). */

@@ -43,6 +43,14 @@ export interface RequestStats {
   bytesSent: number;
 }
 
+/** How many `requests` there are and the bytes of their bodies (what `stats` of either fake answers). */
+export function requestStats(requests: readonly RecordedRequest[]): RequestStats {
+  return requests.reduce<RequestStats>(
+    (acc, r) => ({ requests: acc.requests + 1, bytesRead: acc.bytesRead + r.responseBytes, bytesSent: acc.bytesSent + r.requestBytes }),
+    { requests: 0, bytesRead: 0, bytesSent: 0 },
+  );
+}
+
 /** A file of `addRepo`: its content, or its content and git mode (`100644` default, `100755`, `120000`). */
 export type SeedFile = string | { content: string; mode: string };
 
@@ -223,10 +231,7 @@ export class FakeGitHub {
 
   /** Requests recorded since the last `clearRequests`, and the bytes of their bodies. */
   stats(): RequestStats {
-    return this.requests.reduce<RequestStats>(
-      (acc, r) => ({ requests: acc.requests + 1, bytesRead: acc.bytesRead + r.responseBytes, bytesSent: acc.bytesSent + r.requestBytes }),
-      { requests: 0, bytesRead: 0, bytesSent: 0 },
-    );
+    return requestStats(this.requests);
   }
 
   /** Queues a scripted failure; see `rateLimitExhausted`, `secondaryRateLimit`. */
@@ -237,12 +242,13 @@ export class FakeGitHub {
   /**
    * Creates a repository whose `defaultBranch` holds one commit with `files`: path → content (or
    * `{content, mode}`), as a record or any iterable of pairs — a generator keeps a 100,000-file
-   * seed from being built twice. Replaces a repository of the same name.
+   * seed from being built twice. `modes` sets modes by path, as FakeGitea's `addRepo` takes them.
+   * Replaces a repository of the same name.
    */
   addRepo(
     owner: string,
     name: string,
-    options: { defaultBranch?: string; files?: Record<string, SeedFile> | Iterable<readonly [string, SeedFile]> } = {},
+    options: { defaultBranch?: string; files?: Record<string, SeedFile> | Iterable<readonly [string, SeedFile]>; modes?: Record<string, string> } = {},
   ): void {
     const repo: Repo = { owner, name, blobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [] };
     this.repos.set(`${owner}/${name}`.toLowerCase(), repo);
@@ -259,7 +265,7 @@ export class FakeGitHub {
         if (!(next instanceof Map)) dir.set(seg, (next = new Map()));
         dir = next;
       }
-      const { content, mode } = typeof file === 'string' ? { content: file, mode: '100644' } : file;
+      const { content, mode } = typeof file === 'string' ? { content: file, mode: options.modes?.[path] ?? '100644' } : file;
       dir.set(segs.at(-1)!, { mode, type: 'blob', sha: this.putBlob(repo, content) });
     }
     const write = (dir: Dir): string =>
