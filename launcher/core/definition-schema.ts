@@ -280,6 +280,12 @@ const fields = {
     .describe(
       `Extra /etc/hosts entries of the tong (as docker run --add-host), e.g. "host.docker.internal:host-gateway" to reach a service on the host, or "ghe.corp:10.1.2.3" for a name only the host's /etc/hosts knows. Forms: ${HOST_ENTRY_FORMS}. The anvil never gets them; the approval summary lists them.`,
     ),
+  egress: z
+    .boolean({ error: expected('true or false') })
+    .optional()
+    .describe(
+      'The tong reaches the internet. Behind the relay the session network is internal (DESIGN.md "The seal" rule 5), and only tongs with egress also join an ordinary network. Default: true for model and egress tongs and for tongs with hosts, false otherwise; a server that calls a web API (the GitHub tong, Sentry, Linear) needs true.',
+    ),
   resources: strict(
     { memory: MemorySchema.optional().describe(`Memory limit: ${MEMORY_FORMS} (as docker run --memory).`) },
     'a mapping',

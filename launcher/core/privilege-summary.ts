@@ -15,7 +15,7 @@ export type PrivilegeSubject = Pick<
   PlannedTong,
   'name' | 'file' | 'image' | 'build' | 'lifecycle' | 'alias' | 'aliases' | 'secretEnv' | 'mounts' | 'memoryBytes'
 > &
-  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts' | 'bridge'>>;
+  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts' | 'bridge' | 'egress'>>;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
@@ -75,6 +75,7 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
     `  networks:  the session network, as ${[tong.alias, ...tong.aliases].map(escapeControl).join(', ')}${
       tong.port !== undefined && tong.port !== null ? ` (port ${tong.port})` : ''
     }`,
+    ...(tong.egress ? ['  internet:  yes (egress: the tong also joins the session\'s egress network)'] : []),
     ...(tong.kind === 'model' && tong.dialect
       ? [
           `  model:     ${MODEL_DIALECTS[tong.dialect].api} (dialect ${tong.dialect}): the harness sends every model request ` +

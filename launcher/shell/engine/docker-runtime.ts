@@ -400,9 +400,9 @@ class DockerRuntime implements ContainerRuntime {
     await this.call('Docker engine ping failed', () => this.docker.ping());
   }
 
-  async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  async createNetwork(name: string, labels: Record<string, string>, options: { internal?: boolean } = {}): Promise<string> {
     const net = await this.call(`cannot create network ${name}`, () =>
-      this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels }),
+      this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Internal: options.internal === true }),
     );
     return net!.id;
   }
