@@ -27,7 +27,9 @@ const HELP = `Usage:
   tongs run  [options] -- <anvil argv…>   launch the tongs, then the anvil command in the foreground
   tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (starts nothing, writes nothing;
                                           asks the engine only for the anvil image's gate label)
-  tongs validate [layer options]          check every tong definition and print all problems
+  tongs validate [layer options] [--providers PATH]
+                                          check every tong definition and print all problems (an
+                                          unknown secret provider included)
   tongs schema                            print the JSON Schema of a tong definition
   tongs ps [--json]                       list the sessions and tongs that tongs started
   tongs gc [--shared]                     remove what sessions whose launcher is gone left behind
@@ -59,7 +61,9 @@ Options:
   --workspace-tongs DIR      workspace layer (default: <workspace>/.tongs/tongs with --workspace)
   --workspace PATH           the project directory; the \`workspace\` mount word binds it
   --approvals PATH           approvals store for workspace tongs (default: $TONGS_HOME/approvals.json)
-  --providers PATH           secret providers file (default: $TONGS_HOME/secret-providers.yaml)
+  --providers PATH           secret providers file (default: $TONGS_HOME/secret-providers.yaml):
+                             providers: { NAME: [argv…] | { use: NAME, argv: […], env: {…} } };
+                             \${secret:NAME:REF} names an entry
   --no-prompt                never ask; refuse what would need an approval
   --anvil-relay              the anvil image runs the tongs relay (tongs-anvil:local does): the anvil
                              gets no network interface and reaches only its tongs, through the relay
@@ -114,7 +118,7 @@ const LAYER_OPTIONS: OptionName[] = ['user-tongs', 'org-tongs', 'repo-tongs', 'w
 const COMMAND_OPTIONS: Record<Command, ReadonlySet<OptionName>> = {
   run: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
   plan: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
-  validate: new Set([...LAYER_OPTIONS, 'quiet', 'help']),
+  validate: new Set([...LAYER_OPTIONS, 'providers', 'quiet', 'help']),
   schema: new Set(['help']),
   ps: new Set(['json', 'help']),
   gc: new Set(['shared', 'quiet', 'help']),
