@@ -196,8 +196,8 @@ CMD ${cmd}
 
 /**
  * The files of a scaffolded tong, paths relative to the layer directory: `NAME.yaml` (a stdio `mcp`
- * tong, `readiness: mcp`) and `NAME/` with a Dockerfile taking `ARG BASE_IMAGE` (plus, for npm,
- * `.dockerignore`; `package.json` comes from {@link npmContextPackageJson} and npm).
+ * tong, `readiness: mcp`) and `NAME/` with a Dockerfile taking `ARG BASE_IMAGE` (for npm,
+ * `package.json` comes from {@link npmContextPackageJson} and npm).
  * @throws Error for an `image` source without args (the definition needs the server's argv).
  */
 export function scaffoldTong(input: ScaffoldInput): Scaffold {
@@ -209,9 +209,8 @@ export function scaffoldTong(input: ScaffoldInput): Scaffold {
     { path: `${input.name}.yaml`, content: definition(input, contextDir) },
     { path: `${contextDir}/Dockerfile`, content: dockerfile(input) },
   ];
-  if (input.source.kind === 'npm') {
-    files.push({ path: `${contextDir}/.dockerignore`, content: '# Only the installed server goes into the image.\n*\n!Dockerfile\n!package.json\n!package-lock.json\n!node_modules/**\n' });
-  }
+  // No .dockerignore: the context holds only what `tongs new` and npm wrote, and dockerode (which
+  // `build:` uses) applies a negated pattern to absolute paths, so `*` + `!node_modules` empties it.
   return { definitionPath: `${input.name}.yaml`, contextDir, files };
 }
 
