@@ -1,6 +1,6 @@
 /**
  * Unknown secret providers, refused with the file and line of each reference (issue #13 item 4):
- * `sidecars/x.yaml:7: env.TOKEN: unknown secret provider 'op-wrok' (reference '…'); known providers: …`.
+ * `sidecars/x.yaml:7: env.TOKEN: tong 'x': unknown secret provider 'op-wrok' (reference '…'); known providers: …`.
  * The provider table and the built-in providers are the resolver's own (secret-providers.ts), so
  * what this refuses is exactly what a launch could not resolve. Used before any container exists
  * (`createResolveSecrets`) and by `tongs validate`.
@@ -15,8 +15,8 @@ import type { SecretResolver } from './secret-providers.js';
 /** What this module needs of a tong: its name, its definition file and its secret-bearing env. */
 export interface TongSecretEnv {
   name: string;
-  /** Absolute path of the definition file. */
-  file: string;
+  /** Absolute path of the definition file (without one, a problem has no location). */
+  file?: string;
   secretEnv: Record<string, string>;
 }
 
@@ -36,9 +36,13 @@ export async function unknownProviderProblems(
     for (const [name, value] of Object.entries(tong.secretEnv)) {
       if (!hasSecretRef(value)) continue;
       try {
-        resolver.checkProviders({ [name]: value });
+        resolver.checkProviders({ [name]: value }, `tong '${tong.name}'`);
       } catch (error) {
         if (!(error instanceof UnknownSecretProviderError)) throw error;
+        if (tong.file === undefined) {
+          problems.push(error.message);
+          continue;
+        }
         text ??= await readFile(tong.file, 'utf8').catch(() => null);
         const line = (text === null ? null : envValueLine(text, name)) ?? 1;
         problems.push(`${displayPathOf(tong.file, cwd)}:${line}: env.${name}: ${error.message}`);
