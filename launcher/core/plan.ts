@@ -10,6 +10,7 @@ import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js'
 import { configHash } from './config-hash.js';
 import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
+import { GITHUB_APP_PROVIDER, githubAppPermissions } from './github-app.js';
 import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
 import {
   LABEL_ALIASES,
@@ -348,6 +349,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       command: stdio ? stdio.command : def.command ? [...def.command] : null,
       // Only on stdio tongs, so the plans of every other tong stay as they were.
       ...(stdio ? { transport: 'stdio' as const, bridge: stdio.bridge } : {}),
+      // Only on tongs that use the github-app provider or configure it (issue #15 item 2).
+      ...(def.github_app !== undefined || Object.values(secretEnv).some((v) => v.includes(`\${secret:${GITHUB_APP_PROVIDER}:`))
+        ? { githubApp: { permissions: githubAppPermissions(def) } }
+        : {}),
       readiness: plannedReadiness(tong, alias, port),
       configHash: hash,
       labels: {

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SecretError } from '../../errors.js';
 import { ENV_PROVIDER, PROVIDER_NAME_PATTERN, type ProviderTable } from '../../core/secret-refs.js';
+import { GITHUB_APP_PROVIDER } from '../../core/github-app.js';
 
 /** Schema of `secret-providers.yaml` (issue #6): `providers: { NAME: [argv…] }`. */
 export const SecretProvidersFileSchema = z.strictObject({
@@ -16,7 +17,8 @@ export const SecretProvidersFileSchema = z.strictObject({
       z
         .string()
         .regex(PROVIDER_NAME_PATTERN, 'provider names start with a letter, then letters, digits, _, - or .')
-        .refine((name) => name !== ENV_PROVIDER, `'${ENV_PROVIDER}' is the built-in provider and cannot be redefined`),
+        .refine((name) => name !== ENV_PROVIDER, `'${ENV_PROVIDER}' is the built-in provider and cannot be redefined`)
+        .refine((name) => name !== GITHUB_APP_PROVIDER, `'${GITHUB_APP_PROVIDER}' is a built-in provider and cannot be redefined`),
       z
         .array(z.string().describe('an argv element; {ref} is replaced by the reference'))
         .min(1, 'expected a non-empty argv list, e.g. [op, read, "{ref}"]')
