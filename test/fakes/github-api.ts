@@ -193,6 +193,11 @@ export class FakeGitHub {
   readonly rejectedJwts: string[] = [];
   private readonly app: (FakeAppOptions & { key: KeyObject }) | null;
 
+  /** Changes the lifetime of tokens issued from now on (with `app`). */
+  setTokenLifetime(ms: number): void {
+    if (this.app) this.app.tokenLifetimeMs = ms;
+  }
+
   constructor(options: { token?: string; app?: FakeAppOptions } = {}) {
     this.token = options.token ?? 'ghp_faketoken0123456789';
     this.app = options.app

@@ -4,6 +4,7 @@
  * tongs (`lifecycle: shared`) outlive sessions: gc leaves them unless `--shared`, and then still keeps
  * any attached to a live session's network.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LABEL_ALIASES, LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_MANAGED, LABEL_ROLE, LABEL_TONG } from '../../core/labels.js';
@@ -179,7 +180,6 @@ export async function gcCommand(options: GcOptions): Promise<number> {
  */
 async function revokeDeadTokens(): Promise<{ revoked: number; warnings: string[] }> {
   const home = process.env.TONGS_HOME || path.join(os.homedir(), '.tongs');
-  const { existsSync } = await import('node:fs');
   if (!existsSync(path.join(home, 'sessions'))) return { revoked: 0, warnings: [] };
   const { revokeDeadSessionTokens } = await import('../gather/github-app-provider.js');
   const liveness = defaultLiveness();

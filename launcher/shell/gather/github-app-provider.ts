@@ -249,6 +249,12 @@ export async function revokeInstallationToken(apiUrl: string, token: string): Pr
   }
 }
 
+/**
+ * Tokens that expired less than this long ago are still revoked: `expires_at` has whole seconds and
+ * the host's clock may lag GitHub's, and revoking an expired token costs one request that answers 401.
+ */
+const EXPIRY_MARGIN_MS = 60_000;
+
 // --- The session record ($TONGS_HOME/sessions/<id>.json) -------------------------------------------
 
 /** One token as the session record keeps it: the token itself only sealed. */
@@ -517,7 +523,7 @@ export class GitHubAppSession {
     if (this.live.length === 0) return;
     const tokens = this.live.flatMap((l) => [l.current, ...l.superseded].map((t) => ({ live: l, token: t })));
     const results = await Promise.allSettled(
-      tokens.filter(({ token }) => token.expiresAt > this.now()).map(({ token }) => revokeInstallationToken(this.apiUrl!, token.token)),
+      tokens.filter(({ token }) => token.expiresAt + EXPIRY_MARGIN_MS > this.now()).map(({ token }) => revokeInstallationToken(this.apiUrl!, token.token)),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const f of failed) this.options.warn(`warning: could not revoke a GitHub App token (run \`tongs gc\` to retry): ${(f.reason as Error).message}`);
@@ -596,7 +602,7 @@ export async function revokeDeadSessionTokens(options: {
       continue;
     }
     if (record.session === options.keep || !options.isDead(record.launcher.pid, record.launcher.host)) continue;
-    const pending = record.githubApp.tokens.filter((t) => Date.parse(t.expiresAt) > now());
+    const pending = record.githubApp.tokens.filter((t) => Date.parse(t.expiresAt) + EXPIRY_MARGIN_MS > now());
     let credentials: GitHubAppCredentials | null = null;
     if (pending.length > 0) {
       credentials = await readAppCredentials(env, `session ${record.session}`).catch(() => null);
