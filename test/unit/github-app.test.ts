@@ -37,6 +37,9 @@ import {
 import { refreshScript, deliverRefreshedSecret } from '../../launcher/shell/apply/secret-delivery.js';
 import { createTokenSource } from '../../sidecars/github/src/token-file.js';
 import type { PlannedTong } from '../../launcher/core/plan-types.js';
+import type { TongDefinition } from '../../launcher/core/definition-schema.js';
+import { summarizeTong } from '../../launcher/core/privilege-summary.js';
+import { buildPlan } from '../support/plan-builder.js';
 
 const run = promisify(execFile);
 
@@ -328,4 +331,24 @@ test('the GitHub tong reads a refreshed token per call, keeps the last whole one
   assert.equal(source.current(), 'ghs_third');
   assert.deepEqual(seen, ['ghs_initial', 'ghs_second', 'ghs_third']);
   assert.equal(createTokenSource('fixed', undefined, []).current(), 'fixed');
+});
+
+test('the plan carries each tong\'s token permissions, and the approval summary shows them', () => {
+  const plan = buildPlan({
+    github: { image: 'tongs-github:local', env: { GITHUB_TOKEN: '${secret:github-app:origin}' }, interface: { kind: 'mcp', name: 'github', port: 8080 } },
+    narrow: {
+      image: 'tongs-github:local',
+      env: { GITHUB_TOKEN: '${secret:github-app:acme/api}' },
+      github_app: { permissions: { contents: 'read' } },
+      interface: { kind: 'mcp', name: 'narrow', port: 8080 },
+    },
+    plain: { image: 'tongs-github:local', env: { GITHUB_TOKEN: '${secret:env:GITHUB_TOKEN?}' }, interface: { kind: 'mcp', name: 'plain', port: 8080 } },
+  } as Record<string, TongDefinition>);
+  const byName = new Map(plan.tongs.map((x) => [x.name, x]));
+  assert.deepEqual(byName.get('github')!.githubApp, { permissions: { contents: 'write', metadata: 'read', pull_requests: 'write' } });
+  assert.deepEqual(byName.get('narrow')!.githubApp, { permissions: { contents: 'read', metadata: 'read' } });
+  assert.equal('githubApp' in byName.get('plain')!, false, 'a tong without the provider plans as before');
+  const lines = summarizeTong(byName.get('narrow')!);
+  assert.ok(lines.includes('  secrets:   github-app:acme/api'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^ {2}github-app: installation tokens .* limited to the one repository .* contents:read, metadata:read$/.test(l)), lines.join('\n'));
 });
