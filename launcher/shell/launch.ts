@@ -341,11 +341,20 @@ async function startSession(
  */
 async function githubAppSession(plan: LaunchPlan, workspace: string | null) {
   if (!plan.tongs.some((t) => t.githubApp)) return null;
-  const [{ GitHubAppSession }, { deliverRefreshedSecret }, { LABEL_STARTED }] = await Promise.all([
+  const [{ GitHubAppSession, revokeDeadSessionTokens }, { deliverRefreshedSecret }, { LABEL_STARTED }, { defaultLiveness }] = await Promise.all([
     import('./gather/github-app-provider.js'),
     import('./apply/secret-delivery.js'),
     import('../core/labels.js'),
+    import('./teardown/teardown.js'),
   ]);
+  // What killed launchers left valid goes now too, as `tongs gc` would (their containers go in the
+  // start-up sweep); in the background, so GitHub's latency never delays the launch.
+  const liveness = defaultLiveness();
+  void revokeDeadSessionTokens({
+    home: tongsHome(),
+    keep: plan.sessionId,
+    isDead: (pid, host) => host === liveness.hostname && !liveness.isPidAlive(pid),
+  }).then((r) => r.warnings.forEach((line) => warn(`warning: ${line}`)), () => {});
   const session = new GitHubAppSession({
     workspace,
     sessionId: plan.sessionId,
