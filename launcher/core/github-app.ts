@@ -11,6 +11,16 @@ export const GITHUB_APP_PROVIDER = 'github-app';
 /** The reference that means "the workspace's `origin` remote". */
 export const ORIGIN_REF = 'origin';
 
+/**
+ * Where the launcher writes a refreshed value of variable `name` in the tong: its secret tmpfs
+ * (`SECRET_DIR` of launcher/shell/apply/secret-delivery.ts), `/run/tongs-secrets/refresh-NAME`. The
+ * planner gives the tong `NAME_FILE` with this path; until the first refresh the file does not exist
+ * and `NAME` itself holds the value.
+ */
+export function refreshedSecretPath(name: string): string {
+  return `/run/tongs-secrets/refresh-${name}`;
+}
+
 /** A permission level an installation token may be given (GitHub's `permissions` object values). */
 export type GitHubPermissionLevel = 'read' | 'write' | 'admin';
 export const GITHUB_PERMISSION_LEVELS = ['read', 'write', 'admin'] as const;

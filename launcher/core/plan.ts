@@ -10,7 +10,7 @@ import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js'
 import { configHash } from './config-hash.js';
 import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
-import { GITHUB_APP_PROVIDER, githubAppPermissions } from './github-app.js';
+import { GITHUB_APP_PROVIDER, githubAppPermissions, refreshedSecretPath } from './github-app.js';
 import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
 import {
   LABEL_ALIASES,
@@ -314,6 +314,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       const text = String(value);
       if (text.includes('${secret:')) secretEnv[key] = text;
       else env[key] = text;
+    }
+    // A github-app token is refreshed into the tong's tmpfs (issue #15 item 2): tell the tong where.
+    for (const [key, value] of Object.entries(secretEnv)) {
+      if (value.includes(`\${secret:${GITHUB_APP_PROVIDER}:`)) env[`${key}_FILE`] = refreshedSecretPath(key);
     }
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');

@@ -34,7 +34,7 @@ import {
   revokeDeadSessionTokens,
   unsealToken,
 } from '../../launcher/shell/gather/github-app-provider.js';
-import { refreshScript, deliverRefreshedSecret } from '../../launcher/shell/apply/secret-delivery.js';
+import { refreshScript, deliverRefreshedSecret, SECRET_DIR } from '../../launcher/shell/apply/secret-delivery.js';
 import { createTokenSource } from '../../sidecars/github/src/token-file.js';
 import type { PlannedTong } from '../../launcher/core/plan-types.js';
 import type { TongDefinition } from '../../launcher/core/definition-schema.js';
@@ -220,7 +220,7 @@ test('a session mints at resolution, refreshes into the tong, records only seale
   const out = await resolve([tong('github', { GITHUB_TOKEN: '${secret:github-app:acme/api}', OTHER: '${secret:env:X}' }, { ...DEFAULT_PERMS })]);
   assert.deepEqual(innerSaw, [{ OTHER: '${secret:env:X}' }], 'the inner resolver never sees the github-app reference');
   const first = fake.issued[0]!;
-  assert.deepEqual(out.get('github'), { OTHER: 'resolved', GITHUB_TOKEN: first.token, GITHUB_TOKEN_FILE: '/run/tongs-secrets/refresh-GITHUB_TOKEN' });
+  assert.deepEqual(out.get('github'), { OTHER: 'resolved', GITHUB_TOKEN: first.token });
 
   const recordFile = path.join(home, 'sessions', 'abc123.json');
   const recordText = await readFile(recordFile, 'utf8');
@@ -348,6 +348,10 @@ test('the plan carries each tong\'s token permissions, and the approval summary 
   assert.deepEqual(byName.get('github')!.githubApp, { permissions: { contents: 'write', metadata: 'read', pull_requests: 'write' } });
   assert.deepEqual(byName.get('narrow')!.githubApp, { permissions: { contents: 'read', metadata: 'read' } });
   assert.equal('githubApp' in byName.get('plain')!, false, 'a tong without the provider plans as before');
+  // Where refreshed tokens land: plain environment (a path, no secret), inside the secret tmpfs.
+  assert.equal(byName.get('github')!.env.GITHUB_TOKEN_FILE, '/run/tongs-secrets/refresh-GITHUB_TOKEN');
+  assert.ok(byName.get('github')!.env.GITHUB_TOKEN_FILE!.startsWith(`${SECRET_DIR}/`));
+  assert.equal(byName.get('plain')!.env.GITHUB_TOKEN_FILE, undefined);
   const lines = summarizeTong(byName.get('narrow')!);
   assert.ok(lines.includes('  secrets:   github-app:acme/api'), lines.join('\n'));
   assert.ok(lines.some((l) => /^ {2}github-app: installation tokens .* limited to the one repository .* contents:read, metadata:read$/.test(l)), lines.join('\n'));

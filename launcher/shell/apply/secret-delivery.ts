@@ -218,14 +218,8 @@ export async function deliverSecrets(
   }
 }
 
-/**
- * Where a refreshed secret variable `name` lives in the tong's tmpfs: `/run/tongs-secrets/refresh-NAME`
- * (issue #15 item 2). The tong gets `NAME_FILE` pointing here and reads it per call; until the first
- * refresh the file does not exist and `NAME` itself holds the value.
- */
-export function refreshedSecretPath(name: string): string {
-  return `${SECRET_DIR}/refresh-${name}`;
-}
+/** See launcher/core/github-app.ts: the planner tells the tong this path as `NAME_FILE`. */
+export { refreshedSecretPath } from '../../core/github-app.js';
 
 /**
  * The refresh script, run by `docker exec -i` with the new value and a newline on stdin and the

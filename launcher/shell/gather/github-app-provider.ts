@@ -46,7 +46,6 @@ import {
 } from '../../core/github-app.js';
 import { hasSecretRef, parseSecretTemplate } from '../../core/secret-refs.js';
 import type { ResolveSecrets } from '../apply/apply.js';
-import { refreshedSecretPath } from '../apply/secret-delivery.js';
 
 /** Host environment variables the provider reads. */
 export const GITHUB_APP_ENV = {
@@ -354,8 +353,8 @@ interface LiveToken {
 /**
  * The github-app provider of one launch. `wrap(resolveSecrets)` gives the `resolveSecrets` hook of
  * launcher/shell/run/session.ts: it resolves every other reference first (through `inner`), then
- * mints one token per variable that holds a github-app reference and adds `<NAME>_FILE` (where the
- * tong finds refreshed values). `startRefresh` begins refreshing once the tongs run; `close` stops
+ * mints one token per variable that holds a github-app reference (the tong finds refreshed values
+ * at `<NAME>_FILE`, which the planner set). `startRefresh` begins refreshing once the tongs run; `close` stops
  * that and revokes every token still valid, then removes the session record.
  */
 export class GitHubAppSession {
@@ -390,8 +389,8 @@ export class GitHubAppSession {
       for (const { tong, app } of split) {
         const env = { ...(out.get(tong.name) ?? {}) };
         for (const [name, ref] of app) {
+          // The planner gave the tong `${name}_FILE` (launcher/core/plan.ts), where refreshes land.
           env[name] = await this.mintFor(tong, name, ref);
-          env[`${name}_FILE`] = refreshedSecretPath(name);
         }
         out.set(tong.name, env);
       }
