@@ -356,3 +356,26 @@ test('the plan carries each tong\'s token permissions, and the approval summary 
   assert.ok(lines.includes('  secrets:   github-app:acme/api'), lines.join('\n'));
   assert.ok(lines.some((l) => /^ {2}github-app: installation tokens .* limited to the one repository .* contents:read, metadata:read$/.test(l)), lines.join('\n'));
 });
+
+test('a failed refresh is a warning and is retried before the token expires', async (t) => {
+  const { fake, privateKey } = appFixture(4_000);
+  const url = await fake.start();
+  t.after(() => fake.close());
+  const home = await mkdtemp(path.join(tmpdir(), 'tongs-app-home-'));
+  t.after(() => rm(home, { recursive: true, force: true }));
+  const warnings: string[] = [];
+  const session = new GitHubAppSession({
+    env: { TONGS_GITHUB_APP_ID: '4242', TONGS_GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_API_URL: url },
+    workspace: null, sessionId: 's2', launcher: { pid: 1, host: 'h' }, startedAt: 'x', home, warn: (l) => warnings.push(l),
+  });
+  await session.wrap(async (tongs) => new Map(tongs.map((x) => [x.name, {}])))([tong('github', { GITHUB_TOKEN: '${secret:github-app:acme/api}' })]);
+  fake.failNext({ method: 'POST', path: /access_tokens$/, status: 502, body: { message: 'Server Error' } });
+  const delivered: string[] = [];
+  session.startRefresh({ containers: new Map([['github', 'c']]), deliver: async (_id, _name, value) => void delivered.push(value) });
+  await new Promise((r) => setTimeout(r, 3_600));
+  assert.match(warnings.join('\n'), /could not refresh the GitHub App token of tong 'github' for acme\/api .*retrying; the current one expires in \d+ s/);
+  assert.equal(delivered.length, 1, 'the retry delivered a new token');
+  assert.equal(delivered[0], fake.issued.at(-1)!.token);
+  await session.close();
+  assert.ok(fake.issued.every((i) => i.revokedAt !== null || i.expiresAt <= Date.now()));
+});

@@ -366,6 +366,8 @@ export class GitHubAppSession {
   private target: RefreshTarget | null = null;
   private closed = false;
   private recordQueue: Promise<void> = Promise.resolve();
+  /** Refreshes under way: close waits for them, so a token minted meanwhile is revoked too. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly options: GitHubAppSessionOptions) {
     this.env = options.env ?? process.env;
@@ -472,7 +474,11 @@ export class GitHubAppSession {
 
   private schedule(live: LiveToken, delay: number): void {
     if (this.closed) return;
-    live.timer = setTimeout(() => void this.refresh(live), delay);
+    live.timer = setTimeout(() => {
+      const job = this.refresh(live);
+      this.inflight.add(job);
+      void job.finally(() => this.inflight.delete(job));
+    }, delay);
     live.timer.unref();
   }
 
@@ -502,6 +508,7 @@ export class GitHubAppSession {
       live.superseded = live.superseded.filter((t) => t.expiresAt > this.now());
       this.schedule(live, refreshDelayMs(next.issuedAt, next.expiresAt, this.now()));
     } catch (error) {
+      if (this.closed) return; // the tong is gone; close revokes what was minted
       const left = live.current.expiresAt - this.now();
       this.options.warn(
         `warning: could not refresh the GitHub App token of tong '${live.tong}' for ${live.owner}/${live.repo} ` +
@@ -520,6 +527,10 @@ export class GitHubAppSession {
     this.closed = true;
     for (const live of this.live) if (live.timer) clearTimeout(live.timer);
     if (this.live.length === 0) return;
+    // A refresh that is minting now revokes its own token once it sees `closed`; give it 10 s.
+    if (this.inflight.size > 0) {
+      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
     const tokens = this.live.flatMap((l) => [l.current, ...l.superseded].map((t) => ({ live: l, token: t })));
     const results = await Promise.allSettled(
       tokens.filter(({ token }) => token.expiresAt + EXPIRY_MARGIN_MS > this.now()).map(({ token }) => revokeInstallationToken(this.apiUrl!, token.token)),
