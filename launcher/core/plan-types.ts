@@ -77,6 +77,12 @@ export interface PlannedTong {
   transport?: 'stdio';
   /** Present on stdio tongs only: the server's argv and which node runs the bridge. */
   bridge?: PlannedBridge;
+  /**
+   * Present on tongs that use `${secret:github-app:…}` or set `github_app` (issue #15 item 2): the
+   * permissions each installation token minted for this tong asks for (the definition's
+   * `github_app.permissions`, or the default), sorted by name.
+   */
+  githubApp?: { permissions: Record<string, 'read' | 'write' | 'admin'> };
   readiness: PlannedReadiness;
   /**
    * The tong reaches the internet (the definition's `egress`, by default true for `model` and `egress`

@@ -10,6 +10,7 @@ import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js'
 import { configHash } from './config-hash.js';
 import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
+import { GITHUB_APP_PROVIDER, githubAppPermissions, refreshedSecretPath } from './github-app.js';
 import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
 import {
   LABEL_ALIASES,
@@ -318,6 +319,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       if (text.includes('${secret:')) secretEnv[key] = text;
       else env[key] = text;
     }
+    // A github-app token is refreshed into the tong's tmpfs (issue #15 item 2): tell the tong where.
+    for (const [key, value] of Object.entries(secretEnv)) {
+      if (value.includes(`\${secret:${GITHUB_APP_PROVIDER}:`)) env[`${key}_FILE`] = refreshedSecretPath(key);
+    }
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');
     if (token) secretEnv[iface.kind === 'model' ? 'TONGS_MODEL_TOKEN' : 'TONGS_MCP_TOKEN'] = token;
@@ -352,6 +357,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       command: stdio ? stdio.command : def.command ? [...def.command] : null,
       // Only on stdio tongs, so the plans of every other tong stay as they were.
       ...(stdio ? { transport: 'stdio' as const, bridge: stdio.bridge } : {}),
+      // Only on tongs that use the github-app provider or configure it (issue #15 item 2).
+      ...(def.github_app !== undefined || Object.values(secretEnv).some((v) => v.includes(`\${secret:${GITHUB_APP_PROVIDER}:`))
+        ? { githubApp: { permissions: githubAppPermissions(def) } }
+        : {}),
       readiness: plannedReadiness(tong, alias, port),
       egress: def.egress ?? (iface.kind === 'model' || iface.kind === 'egress' || (def.hosts ?? []).length > 0),
       configHash: hash,

@@ -211,7 +211,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
     await hooks?.onPlan(plan);
-    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks);
+    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks, ctx.workspace);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -320,14 +320,72 @@ async function startSession(
   cleanupTemp: () => Promise<void>,
   runtime: import('./engine/runtime.js').ContainerRuntime,
   hooks?: LaunchHooks,
+  workspace: string | null = null,
 ): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
     import('./run/session.js'),
     import('./gather/secret-providers.js'),
   ]);
-  const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  let resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  const githubApp = await githubAppSession(plan, workspace);
+  if (githubApp) resolver = githubApp.session.wrap(resolver);
   const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets, runtime });
+  return runSession(plan, {
+    quiet: cli.values.quiet ?? false,
+    cleanupTemp,
+    resolveSecrets,
+    runtime,
+    ...(githubApp ? { liveSecrets: githubApp.live } : {}),
+  });
+}
+
+/**
+ * The github-app provider of this launch (issue #15 item 2), only when a tong uses it: mints at
+ * secret resolution, refreshes in the running tongs, revokes at teardown. Null otherwise (the
+ * provider's module, and @octokit/auth-app, are then never loaded).
+ */
+async function githubAppSession(plan: LaunchPlan, workspace: string | null) {
+  if (!plan.tongs.some((t) => t.githubApp)) return null;
+  const [{ GitHubAppSession, revokeDeadSessionTokens }, { deliverRefreshedSecret }, { LABEL_STARTED }, { defaultLiveness }] = await Promise.all([
+    import('./gather/github-app-provider.js'),
+    import('./apply/secret-delivery.js'),
+    import('../core/labels.js'),
+    import('./teardown/teardown.js'),
+  ]);
+  // What killed launchers left valid goes now too, as `tongs gc` would (their containers go in the
+  // start-up sweep); in the background, so GitHub's latency never delays the launch.
+  const liveness = defaultLiveness();
+  void revokeDeadSessionTokens({
+    home: tongsHome(),
+    keep: plan.sessionId,
+    isDead: (pid, host) => host === liveness.hostname && !liveness.isPidAlive(pid),
+  }).then((r) => r.warnings.forEach((line) => warn(`warning: ${line}`)), () => {});
+  const session = new GitHubAppSession({
+    workspace,
+    sessionId: plan.sessionId,
+    launcher: { pid: process.pid, host: os.hostname() },
+    startedAt: plan.labels[LABEL_STARTED] ?? new Date().toISOString(),
+    home: tongsHome(),
+    warn,
+  });
+  const live: import('./run/session.js').LiveSecrets = {
+    start: (containers, runtime) =>
+      session.startRefresh({
+        containers,
+        deliver: (id, name, value) =>
+          deliverRefreshedSecret(
+            async (cid, argv, stdin) => {
+              const r = await runtime.exec(cid, argv, { stdin });
+              return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+            },
+            id,
+            name,
+            value,
+          ),
+      }),
+    close: () => session.close(),
+  };
+  return { session, live };
 }
 
 /**

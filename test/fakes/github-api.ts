@@ -12,8 +12,16 @@
  * non-recursive `GET /git/trees/{sha}` lists one directory, and a commit that changes a few paths
  * writes only the trees along them. A recursive listing stops at GitHub's documented cap of
  * 100,000 entries and says `truncated: true`.
+ *
+ * With `app` (issue #15 item 2) it is also a GitHub App's side of GitHub: it verifies the App JWT's
+ * RS256 signature with the App's public key (and its `iss`, `iat`, `exp`), finds the installation of
+ * a repository (`GET /repos/{o}/{r}/installation`), issues installation tokens (`POST
+ * /app/installations/{id}/access_tokens`) only for repositories the installation covers and
+ * permissions it was granted (422 otherwise), each expiring after `tokenLifetimeMs`; it accepts them
+ * on the REST endpoints for their repositories until they expire or are revoked (`DELETE
+ * /installation/token`), and records every one in `issued`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -184,6 +192,35 @@ export function secondaryRateLimit(retryAfterSeconds: number, status = 429): Fai
   };
 }
 
+/** A GitHub App as the fake knows it. */
+export interface FakeAppOptions {
+  appId: string;
+  slug: string;
+  /** The App's public key (PEM or KeyObject): the JWT's signature is verified with it. */
+  publicKey: string | KeyObject;
+  /** Installations: the repositories (`owner/name`) each covers and the permissions it was granted. */
+  installations: { id: number; repositories: string[]; permissions: Record<string, 'read' | 'write' | 'admin'> }[];
+  /** Lifetime of an issued token (GitHub: one hour). */
+  tokenLifetimeMs: number;
+}
+
+/** An installation token the fake issued. */
+export interface IssuedToken {
+  token: string;
+  installationId: number;
+  /** `owner/name`, lower-case. */
+  repositories: string[];
+  permissions: Record<string, string>;
+  issuedAt: number;
+  expiresAt: number;
+  /** Epoch ms of `DELETE /installation/token`, or null. */
+  revokedAt: number | null;
+  /** Requests authenticated with it (not counting its revocation). */
+  uses: number;
+}
+
+const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
+
 /** The fake. `await start()` gives its base URL (use it as `GITHUB_API_URL`). */
 export class FakeGitHub {
   /** Every request, in arrival order. */
@@ -196,8 +233,22 @@ export class FakeGitHub {
   private nextId = 1000;
   private baseUrl = '';
 
-  constructor(options: { token?: string } = {}) {
+  /** Installation tokens issued, in order (with `app`). */
+  readonly issued: IssuedToken[] = [];
+  /** App JWTs that failed verification, with the reason (with `app`). */
+  readonly rejectedJwts: string[] = [];
+  private readonly app: (FakeAppOptions & { key: KeyObject }) | null;
+
+  /** Changes the lifetime of tokens issued from now on (with `app`). */
+  setTokenLifetime(ms: number): void {
+    if (this.app) this.app.tokenLifetimeMs = ms;
+  }
+
+  constructor(options: { token?: string; app?: FakeAppOptions } = {}) {
     this.token = options.token ?? 'ghp_faketoken0123456789';
+    this.app = options.app
+      ? { ...options.app, key: typeof options.app.publicKey === 'string' ? createPublicKey(options.app.publicKey) : options.app.publicKey }
+      : null;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
   }
@@ -464,7 +515,35 @@ export class FakeGitHub {
     const auth = req.headers.authorization ?? '';
     const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);
     if (!m) return send(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
-    if (m[1] !== this.token) return send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    const badCredentials = () => send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    if (this.app && m[1]!.split('.').length === 3) {
+      // An App JWT: only the App endpoints take one.
+      const why = this.verifyJwt(m[1]!);
+      if (why) {
+        this.rejectedJwts.push(why);
+        return send(401, { message: `A JSON web token could not be decoded (${why})`, documentation_url: DOCS, status: '401' });
+      }
+      try {
+        const out = this.appRoute(method, url, body);
+        return send(out.status, out.body);
+      } catch (err) {
+        if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
+        return send(500, { message: `fake error: ${(err as Error).message}` });
+      }
+    }
+    if (m[1] !== this.token) {
+      const issued = this.issued.find((t) => t.token === m[1]);
+      if (!issued || issued.revokedAt !== null || issued.expiresAt <= Date.now()) return badCredentials();
+      if (method === 'DELETE' && url.pathname === '/installation/token') {
+        issued.revokedAt = Date.now();
+        res.writeHead(204);
+        return void res.end();
+      }
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      const full = `${parts[1] ?? ''}/${parts[2] ?? ''}`.toLowerCase();
+      if (parts[0] !== 'repos' || !issued.repositories.includes(full)) return send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+      issued.uses++;
+    }
 
     try {
       const out = this.route(method, url, body);
@@ -474,6 +553,77 @@ export class FakeGitHub {
       if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
       return send(500, { message: `fake error: ${(err as Error).message}` });
     }
+  }
+
+  /** Why an App JWT is refused, or null when it is good: RS256 signed by the App's key, `iss` the App, in date. */
+  private verifyJwt(jwt: string): string | null {
+    const app = this.app!;
+    const [h, p, sig] = jwt.split('.') as [string, string, string];
+    let header: { alg?: string };
+    let payload: { iss?: unknown; iat?: number; exp?: number };
+    try {
+      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as typeof header;
+      payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as typeof payload;
+    } catch {
+      return 'not JSON';
+    }
+    if (header.alg !== 'RS256') return `alg ${String(header.alg)}, expected RS256`;
+    if (!verify('sha256', Buffer.from(`${h}.${p}`), app.key, Buffer.from(sig, 'base64url'))) return 'bad signature';
+    if (String(payload.iss) !== app.appId) return `iss ${String(payload.iss)} is not the App`;
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.exp !== 'number' || payload.exp <= now) return 'expired';
+    if (typeof payload.iat !== 'number' || payload.iat > now + 60) return 'iat in the future';
+    if (payload.exp - payload.iat > 600) return "'exp' is too far in the future";
+    return null;
+  }
+
+  /** The App endpoints (JWT-authenticated). */
+  private appRoute(method: string, url: URL, body: unknown): { status: number; body: unknown } {
+    const app = this.app!;
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (method === 'GET' && url.pathname === '/app') return { status: 200, body: { id: Number(app.appId), slug: app.slug, name: app.slug } };
+    if (method === 'GET' && parts[0] === 'repos' && parts.length === 4 && parts[3] === 'installation') {
+      const full = `${parts[1]}/${parts[2]}`.toLowerCase();
+      const inst = app.installations.find((i) => i.repositories.some((r) => r.toLowerCase() === full));
+      if (!inst) throw notFound();
+      return { status: 200, body: { id: inst.id, app_id: Number(app.appId), app_slug: app.slug, account: { login: parts[1] }, permissions: inst.permissions, repository_selection: 'selected' } };
+    }
+    if (method === 'POST' && parts[0] === 'app' && parts[1] === 'installations' && parts[3] === 'access_tokens' && parts.length === 4) {
+      const inst = app.installations.find((i) => String(i.id) === parts[2]);
+      if (!inst) throw notFound();
+      const b = (body ?? {}) as { repositories?: string[]; permissions?: Record<string, string> };
+      const owner = inst.repositories[0]!.split('/')[0]!.toLowerCase();
+      const covered = new Set(inst.repositories.map((r) => r.toLowerCase()));
+      const repositories = (b.repositories ?? inst.repositories.map((r) => r.split('/')[1]!)).map((n) => `${owner}/${n.toLowerCase()}`);
+      if (repositories.some((r) => !covered.has(r))) throw unprocessable('There is at least one repository that does not exist or is not accessible to the parent installation.');
+      const permissions = b.permissions ?? inst.permissions;
+      for (const [name, level] of Object.entries(permissions)) {
+        if ((LEVEL[inst.permissions[name] ?? ''] ?? 0) < (LEVEL[level] ?? 9)) throw unprocessable('The permissions requested are not granted to this installation.');
+      }
+      const issuedAt = Date.now();
+      const token: IssuedToken = {
+        token: `ghs_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`,
+        installationId: inst.id,
+        repositories,
+        permissions: { ...permissions },
+        issuedAt,
+        expiresAt: issuedAt + app.tokenLifetimeMs,
+        revokedAt: null,
+        uses: 0,
+      };
+      this.issued.push(token);
+      return {
+        status: 201,
+        body: {
+          token: token.token,
+          expires_at: new Date(token.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          permissions: token.permissions,
+          repository_selection: 'selected',
+          repositories: repositories.map((r, i) => ({ id: 5000 + i, name: r.split('/')[1], full_name: r })),
+        },
+      };
+    }
+    throw notFound();
   }
 
   private page<T>(url: URL, items: T[]): { status: number; body: T[]; link?: string } {

@@ -24,6 +24,7 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SecretError } from '../../errors.js';
 import { ENV_PROVIDER, PROVIDER_NAME_PATTERN, type ProviderCommand, type ProviderTable } from '../../core/secret-refs.js';
+import { GITHUB_APP_PROVIDER } from '../../core/github-app.js';
 
 const ProviderNameSchema = z.string().regex(PROVIDER_NAME_PATTERN, 'provider names start with a letter, then letters, digits, _, - or .');
 
@@ -49,7 +50,10 @@ export const ProviderEntrySchema = z
 export const SecretProvidersFileSchema = z.strictObject({
   providers: z
     .record(
-      ProviderNameSchema.refine((name) => name !== ENV_PROVIDER, `'${ENV_PROVIDER}' is the built-in provider and cannot be redefined`),
+      ProviderNameSchema.refine((name) => name !== ENV_PROVIDER, `'${ENV_PROVIDER}' is the built-in provider and cannot be redefined`).refine(
+        (name) => name !== GITHUB_APP_PROVIDER,
+        `'${GITHUB_APP_PROVIDER}' is a built-in provider and cannot be redefined`,
+      ),
       z.union([ArgvSchema, ProviderEntrySchema]),
     )
     .describe('command providers by name'),

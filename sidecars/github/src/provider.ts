@@ -71,8 +71,11 @@ export type GitHubProvider = GitProvider;
 export interface OctokitProviderOptions {
   /** REST base URL (`GITHUB_API_URL`). */
   apiUrl: string;
-  /** The token; the provider is only built when one is present. */
-  token: string;
+  /**
+   * The token; the provider is only built when one is present. A function is asked before every
+   * request, for a token the launcher refreshes (token-file.ts).
+   */
+  token: string | (() => string | undefined);
   /** Warnings from octokit and the rate-limit handlers (already free of the token: octokit redacts auth). */
   log?: (message: string) => void;
   /**
@@ -106,8 +109,9 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
       return retrying;
     };
   const spacing = options.writeSpacing === false ? { write: UNSPACED, notifications: UNSPACED } : {};
-  return new ThrottledOctokit({
-    auth: options.token,
+  const token = options.token;
+  const octokit = new ThrottledOctokit({
+    ...(typeof token === 'string' ? { auth: token } : {}),
     baseUrl: options.apiUrl,
     userAgent: 'tongs-github',
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
@@ -120,6 +124,14 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
       ...(spacing as object),
     },
   });
+  // A refreshed token: read per request, so each call (and each retry) uses the newest one.
+  if (typeof token === 'function') {
+    octokit.hook.before('request', (request) => {
+      const current = token();
+      if (current) request.headers.authorization = `token ${current}`;
+    });
+  }
+  return octokit;
 }
 
 /**
