@@ -19,9 +19,9 @@
 // callback was not specified"), and it must be named by a node flag, which a `tongs` command on PATH
 // cannot pass.
 //
-// `import.meta.url` becomes the chunk's own file URL; every chunk is in dist/bundle/. Left out and
-// required from node_modules only when used: dockerode (launcher/shell/engine/docker-runtime.ts
-// requires it), its BuildKit (gRPC) and ssh2 dependencies, and esbuild itself.
+// `import.meta.url` becomes the chunk's own file URL; every chunk is in dist/bundle/. Left out of the
+// chunks: dockerode (its own file, below), its BuildKit (gRPC) and ssh2 dependencies, required from
+// node_modules only when used, and esbuild itself.
 import { build, transform } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -62,3 +62,20 @@ for (const file of split.outputFiles) {
   const entry = path.basename(file.path) === 'tongs.js';
   await writeFile(file.path.replace(/\.js$/, '.cjs'), cjs.code, { mode: entry ? 0o755 : 0o644 });
 }
+
+// dockerode and its dependencies (108 modules) as one CommonJS file beside the chunks, which
+// launcher/shell/engine/docker-runtime.ts requires when it is there: resolving and reading a tree of
+// small files was 15-20 ms of every launch before its first engine call. gRPC (BuildKit) and ssh2
+// stay outside, so the runtime can still defer them until they are used.
+await build({
+  entryPoints: { 'vendor-dockerode': 'dockerode' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['@grpc/grpc-js', '@grpc/proto-loader', 'ssh2', 'cpu-features'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});

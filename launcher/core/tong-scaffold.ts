@@ -134,6 +134,8 @@ image: ${input.image}
 ${build}
 # env:                             # what the server reads; secrets are resolved on the host
 #   API_TOKEN: \${secret:env:MY_API_TOKEN}
+# egress: true                     # the server calls a web API: without it the tong reaches only
+#                                  # the other tongs (the session network is internal behind the relay)
 interface:
   kind: mcp
   transport: stdio${node}
