@@ -309,7 +309,7 @@ const fields = {
     .boolean({ error: expected('true or false') })
     .optional()
     .describe(
-      'The tong reaches the internet. Behind the relay the session network is internal (DESIGN.md "The seal" rule 5), and only tongs with egress also join an ordinary network. Default: true for model and egress tongs and for tongs with hosts, false otherwise; a server that calls a web API (the GitHub tong, Sentry, Linear) needs true.',
+      'The tong reaches the internet. Behind the relay the session network is internal (DESIGN.md "The seal" rule 5); tongs with egress are on an ordinary network of the session instead, with the other tongs with egress. Default: true for model and egress tongs and for tongs with hosts, false otherwise; a server that calls a web API (the GitHub tong, Sentry, Linear) needs true.',
     ),
   resources: strict(
     { memory: MemorySchema.optional().describe(`Memory limit: ${MEMORY_FORMS} (as docker run --memory).`) },

@@ -86,8 +86,9 @@ export interface PlannedTong {
   readiness: PlannedReadiness;
   /**
    * The tong reaches the internet (the definition's `egress`, by default true for `model` and `egress`
-   * tongs and for tongs with `hosts`). Behind the relay it then joins the session's egress network as
-   * well as the internal session network; otherwise every tong shares one ordinary network.
+   * tongs and for tongs with `hosts`). Behind the relay it is then on the session's egress network,
+   * not the internal session network, and reaches only the tongs there (the relay and the readiness
+   * probe are on both); otherwise every tong shares one ordinary network.
    */
   egress: boolean;
   /** sha256 (hex, 16 chars) of the merged definition. */
@@ -122,8 +123,9 @@ export interface PlannedNetwork {
   labels: Record<string, string>;
   /**
    * Docker's `internal` (no route out of the network). True for the session network when the anvil
-   * is behind the relay: then only the tongs with `egress` also join the egress network, the one way
-   * to the internet (DESIGN.md "The seal" rule 5, issue #11).
+   * is behind the relay and not every tong has `egress`: the tongs with `egress` are then on the
+   * egress network instead, the one way to the internet (DESIGN.md "The seal" rule 5, issue #11).
+   * When every tong has `egress` the one session network is ordinary.
    */
   internal: boolean;
 }
@@ -188,8 +190,8 @@ export interface LaunchPlan {
   /** The per-session network; null when no tong is planned (passthrough). */
   network: PlannedNetwork | null;
   /**
-   * The session's ordinary (not internal) network for the tongs with `egress`, when the session network
-   * is internal and at least one tong has `egress`; else null.
+   * The session's ordinary (not internal) network, where the tongs with `egress` are, when the session
+   * network is internal and at least one tong has `egress`; else null.
    */
   egressNetwork: PlannedNetwork | null;
   /**

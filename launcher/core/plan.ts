@@ -274,9 +274,20 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   // The anvil's network (the seal's rule 5): none at all with the relay, else the session network.
   const useRelay = input.anvilRelay === true && docker !== null && docker.networks.length === 0 && docker.image !== null;
   // Behind the relay the session network is internal: a tong reaches the internet only on the egress
-  // network, and only with `egress`. Without the relay the anvil itself is on the session network, which
-  // must then stay ordinary (that launch is unsealed anyway).
-  const network: PlannedNetwork = { name: networkName, labels: { ...sessionLabels, [LABEL_ROLE]: 'network' }, internal: useRelay };
+  // network, and only with `egress` (see egressNetwork below). Without the relay the anvil itself is on
+  // the session network, which must then stay ordinary (that launch is unsealed anyway).
+  const egressOf = (t: MergedTong) => {
+    const def = t.definition;
+    return def.egress ?? (def.interface?.kind === 'model' || def.interface?.kind === 'egress' || (def.hosts ?? []).length > 0);
+  };
+  const withEgress = selection.started.filter(egressOf).length;
+  // When every tong has egress, the one session network is the ordinary one: a second network would
+  // hold nobody but the relay, and each network costs the launch its creation.
+  const network: PlannedNetwork = {
+    name: networkName,
+    labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
+    internal: useRelay && withEgress < selection.started.length,
+  };
 
   // Stdio tongs (issue #13): refused before any Docker work when the host cannot bridge them.
   const stdioRefusals = selection.started.flatMap((t) => {
@@ -362,7 +373,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
         ? { githubApp: { permissions: githubAppPermissions(def) } }
         : {}),
       readiness: plannedReadiness(tong, alias, port),
-      egress: def.egress ?? (iface.kind === 'model' || iface.kind === 'egress' || (def.hosts ?? []).length > 0),
+      egress: egressOf(tong),
       configHash: hash,
       labels: {
         ...sessionLabels,
@@ -382,7 +393,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   const appended: string[] = [];
   const relayed = tongs.filter((t) => t.port !== null);
   const egressNetwork: PlannedNetwork | null =
-    useRelay && tongs.some((t) => t.egress)
+    network.internal && withEgress > 0
       ? { name: `${networkName}-egress`, labels: { ...sessionLabels, [LABEL_ROLE]: 'egress-network' }, internal: false }
       : null;
   const loopback: Record<string, string> = {};

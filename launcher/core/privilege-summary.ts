@@ -76,7 +76,7 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
     `  networks:  the session network, as ${[tong.alias, ...tong.aliases].map(escapeControl).join(', ')}${
       tong.port !== undefined && tong.port !== null ? ` (port ${tong.port})` : ''
     }`,
-    ...(tong.egress ? ['  internet:  yes (egress: the tong also joins the session\'s egress network)'] : []),
+    ...(tong.egress ? ['  internet:  yes (egress: behind the relay it is on the session\'s ordinary egress network)'] : []),
     ...(tong.kind === 'model' && tong.dialect
       ? [
           `  model:     ${MODEL_DIALECTS[tong.dialect].api} (dialect ${tong.dialect}): the harness sends every model request ` +

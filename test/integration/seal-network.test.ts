@@ -144,7 +144,7 @@ async function outsideServer(t: import('node:test').TestContext): Promise<{ ip: 
 const REACH = (url: string) => `require('node:http').get(${JSON.stringify(url)}, { timeout: 3000 }, (r) => { console.log('reached ' + r.statusCode); process.exit(0); })
   .on('timeout', function () { console.log('unreachable timeout'); process.exit(0); }).on('error', (e) => { console.log('unreachable ' + e.code); process.exit(0); });`;
 
-test('behind the relay the tongs network is internal: only a tong with egress reaches beyond the host', { timeout: 180_000 }, async (t) => {
+test('behind the relay the tongs network is internal: only a tong with egress, on the egress network, reaches beyond the host', { timeout: 180_000 }, async (t) => {
   const runtime = await requireDocker(t);
   if (!runtime) return;
   await buildTestImages(TEST_MCP_IMAGE);
@@ -173,8 +173,11 @@ test('behind the relay the tongs network is internal: only a tong with egress re
   const inspect = (name: string) => JSON.parse(execFileSync('docker', ['network', 'inspect', name], { encoding: 'utf8' }))[0] as { Internal: boolean; Labels: Record<string, string> };
   const roles = Object.fromEntries(nets.map((n) => [n.labels['dev.tongs.role'], inspect(n.name).Internal]));
   assert.deepEqual(roles, { network: true, 'egress-network': false }, 'an internal session network and an ordinary egress network');
-  assert.deepEqual(byName.get('inward')!.networks.sort(), nets.filter((n) => n.labels['dev.tongs.role'] === 'network').map((n) => n.name));
-  assert.equal(byName.get('outward')!.networks.length, 2, 'the egress tong is on both networks');
+  const named = (role: string) => nets.filter((n) => n.labels['dev.tongs.role'] === role).map((n) => n.name);
+  assert.deepEqual(byName.get('inward')!.networks, named('network'), 'the tong without egress is on the internal network only');
+  assert.deepEqual(byName.get('outward')!.networks, named('egress-network'), 'the tong with egress is on the egress network only');
+  const relay = (await runtime.listContainers({ 'dev.tongs.session': session, 'dev.tongs.role': 'relay' }))[0];
+  assert.deepEqual(relay?.networks.sort(), nets.map((n) => n.name).sort(), 'the relay is on both, so the anvil reaches every tong');
 
   const exec = (tong: string, url: string) => {
     const r = spawnSync('docker', ['exec', byName.get(tong)!.id, 'node', '-e', REACH(url)], { encoding: 'utf8' });
@@ -184,8 +187,8 @@ test('behind the relay the tongs network is internal: only a tong with egress re
   const probe = (tong: string) => exec(tong, `http://${outside.ip}:${outside.port}/`);
   assert.match(probe('outward'), /reached 200/, 'the tong with egress reaches the outside server');
   assert.match(probe('inward'), /unreachable/, 'the tong without egress does not');
-  // The tongs still reach each other by alias on the internal network.
-  assert.match(exec('inward', 'http://outward:8081/mcp'), /reached \d+/);
+  // A tong reaches only the tongs of its own network.
+  assert.match(exec('inward', 'http://outward:8081/mcp'), /unreachable/);
 
   launcher.child.kill('SIGINT');
   const done = await launcher.done;

@@ -90,6 +90,10 @@ test('behind the relay the session network is internal; only tongs with egress a
   const none = planLaunch(input(true));
   assert.equal(none.network?.internal, true);
   assert.equal(none.egressNetwork, null);
+  // Every tong with egress: one ordinary network, no second one.
+  const all = planLaunch({ ...input(true), tongs: [tong('github', { interface: { kind: 'mcp', name: 'github', port: 8080 }, egress: true }), tong('egress', { interface: { kind: 'egress', port: 3128 } })] });
+  assert.equal(all.network?.internal, false);
+  assert.equal(all.egressNetwork, null);
   // Without the relay the anvil is on the session network, which stays ordinary, and there is no second one.
   const plain = planLaunch({ ...input(false), tongs: [tong('github', { interface: { kind: 'mcp', name: 'github', port: 8080 }, egress: true })] });
   assert.equal(plain.network?.internal, false);

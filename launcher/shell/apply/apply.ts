@@ -198,29 +198,38 @@ export async function applyPlan(
     return network.name;
   });
   networkCreated.catch(() => {});
-  // The egress network (the seal's rule 5): the tongs with `egress` join it too, their one way out.
+  // The egress network (the seal's rule 5): the tongs with `egress` are on it instead of the internal
+  // session network, each tong on one network only (a second endpoint per tong would cost the launch
+  // 0.15-0.25 s); the relay and the probe join both, so they reach every tong.
   const egressNetwork = plan.egressNetwork;
-  const egressCreated = egressNetwork
-    ? runtime.createNetwork(egressNetwork.name, egressNetwork.labels).then(() => progress.debug(`network ${egressNetwork.name} created`))
-    : Promise.resolve();
+  const egressCreated: Promise<string | null> = egressNetwork
+    ? runtime.createNetwork(egressNetwork.name, egressNetwork.labels).then(() => {
+        progress.debug(`network ${egressNetwork.name} created`);
+        return egressNetwork.name;
+      })
+    : Promise.resolve(null);
   egressCreated.catch(() => {});
-  /** Attach a tong's container to the session network (under its aliases) and, with `egress`, to the egress network. */
-  const joinNetworks = (tong: PlannedTong, id: string): Promise<unknown> =>
-    Promise.all([
-      runtime.connectNetwork(network.name, id, [tong.alias, ...tong.aliases]),
-      ...(egressNetwork && tong.egress ? [egressCreated.then(() => runtime.connectNetwork(egressNetwork.name, id, []))] : []),
-    ]);
+  /** The one network a tong is on: the egress network for a tong with `egress` behind the relay, else the session network. */
+  const networkOf = (tong: PlannedTong): string => (egressNetwork && tong.egress ? egressNetwork.name : network.name);
+  const created = (tong: PlannedTong): Promise<unknown> => (egressNetwork && tong.egress ? egressCreated : networkCreated);
+  const joinNetwork = async (tong: PlannedTong, id: string): Promise<void> => {
+    await created(tong);
+    await runtime.connectNetwork(networkOf(tong), id, [tong.alias, ...tong.aliases]);
+  };
   // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. Its volume is
   // made with the network, as the anvil mounts it; the relay starts with the tongs, and the launch
   // waits for it with their readiness.
   const relay = plan.relay;
   const volumeCreated = relay ? createRelayVolume(runtime, relay) : Promise.resolve();
   volumeCreated.catch(() => {});
-  const relayStarted = relay ? Promise.all([networkCreated, volumeCreated]).then(([name]) => startRelay(runtime, relay, name)) : Promise.resolve(null);
+  const relayStarted = relay
+    ? Promise.all([networkCreated, egressCreated, volumeCreated]).then(([name, egress]) => startRelay(runtime, relay, name, egress))
+    : Promise.resolve(null);
   relayStarted.catch(() => {});
   if (options.onAnvilReady) {
     const ready = options.onAnvilReady;
-    void Promise.all([networkCreated, volumeCreated]).then(() => {
+    // Behind the relay the anvil has no network (`--network none`): it needs only the socket volume.
+    void Promise.all([relay ? null : networkCreated, volumeCreated]).then(() => {
       if (!signal?.aborted) ready();
     }, () => {});
   }
@@ -238,6 +247,7 @@ export async function applyPlan(
         : startNetworkProbe(runtime, {
             image: probeImage,
             network: networkCreated,
+            alsoNetwork: egressCreated,
             labels: { ...plan.labels, [LABEL_ROLE]: 'probe' },
             debug: (text) => progress.debug(text),
           });
@@ -248,9 +258,7 @@ export async function applyPlan(
       allSettledOrThrow<unknown>([
         ensureImages(runtime, plan.tongs, progress, signal),
         probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
-        networkCreated,
-        egressCreated,
-      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, string, void]>,
+      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null]>,
       signal,
     );
     progress.debug('images checked');
@@ -269,7 +277,9 @@ export async function applyPlan(
     const createOne = async (tong: PlannedTong) => {
       const secrets = secretsOf(tong);
       const hasSecrets = Object.keys(secrets).length > 0;
-      const spec = tongSpec(tong, network.name, images.get(tong.image)!, hasSecrets);
+      // Each tong waits only for its own network (the engine creates networks one at a time).
+      await created(tong);
+      const spec = tongSpec(tong, networkOf(tong), images.get(tong.image)!, hasSecrets);
       let id: string;
       try {
         id = await runtime.createContainer(spec);
@@ -278,7 +288,7 @@ export async function applyPlan(
         if (tong.lifecycle === 'shared' && err instanceof DockerError && err.kind === 'conflict') {
           const info = await runtime.inspectContainer(tong.containerName);
           if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
-            await joinNetworks(tong, info.id);
+            await joinNetwork(tong, info.id);
             containers.set(tong.name, info.id);
             return;
           }
@@ -313,7 +323,7 @@ export async function applyPlan(
     };
     await allSettledOrThrow<unknown>([
       ...stale.map((id) => runtime.removeContainer(id)),
-      ...[...reused].map(([name, id]) => joinNetworks(plan.tongs.find((x) => x.name === name)!, id)),
+      ...[...reused].map(([name, id]) => joinNetwork(plan.tongs.find((x) => x.name === name)!, id)),
     ]);
     await allSettledOrThrow(toCreate.map(createOne));
     probe?.send(probeTargets(plan.tongs, tokens));

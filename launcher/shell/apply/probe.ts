@@ -59,6 +59,8 @@ export function startNetworkProbe(
     image: string;
     /** Resolves with the session network's name once it exists; rejects if it could not be created. */
     network: Promise<string> | string;
+    /** A second network the probe joins before it starts (the egress network, or null for none). */
+    alsoNetwork?: Promise<string | null> | string | null;
     labels: Record<string, string>;
     /** Trace hook (progress.debug). */
     debug?: (text: string) => void;
@@ -103,6 +105,8 @@ export function startNetworkProbe(
         autoRemove: true,
         user: null,
       });
+      const also = await options.alsoNetwork;
+      if (also) await runtime.connectNetwork(also, id, []);
     } catch (err) {
       setId(null);
       setStdin(null);

@@ -23,11 +23,18 @@ export async function createRelayVolume(runtime: ContainerRuntime, relay: Planne
 }
 
 /**
- * Start the relay container on `network`, with the socket volume made by {@link createRelayVolume};
- * resolves with the container id once every socket listens.
+ * Start the relay container on `network` and, when given, on `alsoNetwork` (the session's egress
+ * network, where the tongs with `egress` are), with the socket volume made by
+ * {@link createRelayVolume}; resolves with the container id once every socket listens.
  * @throws DockerError with the relay's output when it exits or does not get ready within `timeoutMs`.
  */
-export async function startRelay(runtime: ContainerRuntime, relay: PlannedRelay, network: string, timeoutMs = 15_000): Promise<string> {
+export async function startRelay(
+  runtime: ContainerRuntime,
+  relay: PlannedRelay,
+  network: string,
+  alsoNetwork: string | null = null,
+  timeoutMs = 15_000,
+): Promise<string> {
   const id = await runtime.createContainer({
     name: relay.containerName,
     image: relay.image,
@@ -41,6 +48,7 @@ export async function startRelay(runtime: ContainerRuntime, relay: PlannedRelay,
     network: { name: network, aliases: [] },
     user: '0:0',
   });
+  if (alsoNetwork) await runtime.connectNetwork(alsoNetwork, id, []);
   const streams = await runtime.attach(id, { stdin: false });
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
