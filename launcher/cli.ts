@@ -10,14 +10,13 @@
  *   tongs gc [--shared]                     remove what dead sessions left behind
  *   tongs state ls|rm PROJECT|init DIR      the projects' private harness state (issue #10)
  *   tongs doctor [options] [--json] -- <anvil argv…>   the seal checks, from inside a real anvil (issue #11)
+ *   tongs new NAME --from npm:PKG|pypi:PKG | --image IMAGE [-- ARGS…]   scaffold a stdio tong (issue #13)
  *
  * Start-up cost matters (issue #2 "Speed": ≤ 60 ms over the bare command), so only Node built-ins and
  * the small shell modules are imported statically; zod, yaml, the planner and dockerode are loaded
  * with `import()` on the paths that need them. The top-level catch at the bottom is the only place
  * that maps errors to exit codes and the only `process.exit`.
  */
-// Node's own modules are imported statically: the bundle (make/bundle.mjs) runs under the V8 code
-// cache, whose loader cannot serve a dynamic import() that esbuild leaves in place.
 import { parseArgs } from 'node:util';
 import { CommandNotFoundError, DefinitionError, DockerError, TongsError, UsageError } from './errors.js';
 import { doctorCommand, planCommand, runCommand, writeStdout } from './shell/launch.js';
@@ -26,7 +25,9 @@ const HELP = `Usage:
   tongs run  [options] -- <anvil argv…>   launch the tongs, then the anvil command in the foreground
   tongs plan [options] -- <anvil argv…>   print the launch plan as JSON (starts nothing, writes nothing;
                                           asks the engine only for the anvil image's gate label)
-  tongs validate [layer options]          check every tong definition and print all problems
+  tongs validate [layer options] [--providers PATH]
+                                          check every tong definition and print all problems (an
+                                          unknown secret provider included)
   tongs schema                            print the JSON Schema of a tong definition
   tongs ps [--json]                       list the sessions and tongs that tongs started
   tongs gc [--shared]                     remove what sessions whose launcher is gone left behind
@@ -37,6 +38,15 @@ const HELP = `Usage:
   tongs doctor [options] [--json] -- <anvil argv…>
                                           start a session as run would, with the seal checks in place
                                           of the harness; one ✔/✘ line per check, exit 1 on any ✘
+  tongs new NAME --from npm:PKG[@VERSION] [--bin BIN] [-- ARGS…]
+  tongs new NAME --from pypi:PKG[==VERSION] [--bin SCRIPT] [-- ARGS…]
+  tongs new NAME --image IMAGE -- SERVER ARGV…
+                                          scaffold a stdio MCP server as a tong: NAME.yaml and NAME/
+                                          (a Dockerfile with ARG BASE_IMAGE) in a layer, then validate
+                                          it and print the next commands to try. npm: installed on the
+                                          host, pinned by its lockfile, copied into the image (the build
+                                          needs no network); pypi: the Dockerfile pip-installs it, so
+                                          its build needs PyPI. ARGS follow the server's command
 
 Everything after the first \`--\` is the anvil command, passed verbatim (normally \`docker run … IMAGE
 [harness args…]\`). With no tong defined in any layer, \`tongs run\` just runs it.
@@ -49,13 +59,22 @@ Options:
   --workspace-tongs DIR      workspace layer (default: <workspace>/.tongs/tongs with --workspace)
   --workspace PATH           the project directory; the \`workspace\` mount word binds it
   --approvals PATH           approvals store for workspace tongs (default: $TONGS_HOME/approvals.json)
-  --providers PATH           secret providers file (default: $TONGS_HOME/secret-providers.yaml)
+  --providers PATH           secret providers file (default: $TONGS_HOME/secret-providers.yaml):
+                             providers: { NAME: [argv…] | { use: NAME, argv: […], env: {…} } };
+                             \${secret:NAME:REF} names an entry
   --no-prompt                never ask; refuse what would need an approval
   --anvil-relay              the anvil image runs the tongs relay (tongs-anvil:local does): the anvil
                              gets no network interface and reaches only its tongs, through the relay
   --quiet                    no progress lines (run, validate, gc)
   --json                     ps, doctor: machine-readable output
   --shared                   gc: also remove shared tongs
+  --from npm:PKG|pypi:PKG    new: where the stdio server comes from
+  --image IMAGE              new: an image that already holds the server (its argv after --)
+  --layer user|workspace|org|repo|DIR
+                             new: where to write (default user: $TONGS_HOME/tongs); a DIR is used
+                             as the user layer (--user-tongs DIR)
+  --tag IMAGE                new: the image the definition names (default tongs-NAME:local)
+  --bin NAME                 new: the package's bin (npm) or console script (pypi) to run
   -h, --help                 show this help
 
 Layers merge by tong name, lowest to highest: user, org, repo, workspace.
@@ -79,11 +98,16 @@ const OPTIONS = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   shared: { type: 'boolean' },
+  from: { type: 'string' },
+  image: { type: 'string' },
+  layer: { type: 'string' },
+  tag: { type: 'string' },
+  bin: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
-const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc', 'state', 'doctor'] as const;
+const COMMANDS = ['run', 'plan', 'validate', 'schema', 'ps', 'gc', 'state', 'doctor', 'new'] as const;
 const STATE_ACTIONS = ['ls', 'rm', 'init'] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -92,12 +116,13 @@ const LAYER_OPTIONS: OptionName[] = ['user-tongs', 'org-tongs', 'repo-tongs', 'w
 const COMMAND_OPTIONS: Record<Command, ReadonlySet<OptionName>> = {
   run: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
   plan: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'help']),
-  validate: new Set([...LAYER_OPTIONS, 'quiet', 'help']),
+  validate: new Set([...LAYER_OPTIONS, 'providers', 'quiet', 'help']),
   schema: new Set(['help']),
   ps: new Set(['json', 'help']),
   gc: new Set(['shared', 'quiet', 'help']),
   state: new Set(['json', 'harness', 'workspace', 'help']),
   doctor: new Set([...LAYER_OPTIONS, 'harness', 'approvals', 'providers', 'no-prompt', 'anvil-relay', 'quiet', 'json', 'help']),
+  new: new Set([...LAYER_OPTIONS, 'from', 'image', 'layer', 'tag', 'bin', 'quiet', 'help']),
 };
 
 /** The parsed command line. */
@@ -106,7 +131,7 @@ export interface CommandLine {
   values: { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
   /** Everything after the first `--`, verbatim; null when there was no `--`. */
   anvilArgv: string[] | null;
-  /** `state`: the action and its operands (`rm PROJECT`, `init DIR`). */
+  /** `state`: the action and its operands (`rm PROJECT`, `init DIR`); `new`: `[NAME]`. */
   operands: string[];
 }
 
@@ -133,6 +158,7 @@ function parseCommandLine(args: string[]): CommandLine {
   const command = first as Command;
   if (values.help) return { command: 'help', values, anvilArgv, operands: [] };
   if (command === 'state') return parseStateCommand(values, extra, anvilArgv);
+  if (command === 'new') return parseNewCommand(values, extra, anvilArgv);
   if (extra.length > 0) {
     throw new UsageError(
       command === 'run' || command === 'plan' || command === 'doctor'
@@ -176,6 +202,22 @@ function parseStateCommand(values: CommandLine['values'], operands: string[], an
   return { command: 'state', values, anvilArgv: null, operands: [action, ...rest] };
 }
 
+/**
+ * `tongs new NAME (--from SPEC | --image IMAGE) [options] [-- ARGS…]`: one operand; everything after
+ * `--` is the server's argv (with --image) or extra arguments to it (npm, pypi).
+ */
+function parseNewCommand(values: CommandLine['values'], operands: string[], anvilArgv: string[] | null): CommandLine {
+  const usage = 'tongs new NAME --from npm:PKG|pypi:PKG | --image IMAGE [--layer user|workspace|DIR] [-- ARGS…]';
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (!COMMAND_OPTIONS.new.has(name)) throw new UsageError(`tongs new does not take --${name}; usage: ${usage}`);
+  }
+  if (operands.length !== 1) throw new UsageError(operands.length === 0 ? `tongs new needs a NAME; usage: ${usage}` : `unexpected argument '${operands[1]}'; usage: ${usage}`);
+  for (const name of ['from', 'image', 'layer', 'tag', 'bin'] as const) {
+    if (values[name] === '') throw new UsageError(`--${name} needs a value; usage: ${usage}`);
+  }
+  return { command: 'new', values, anvilArgv, operands };
+}
+
 /** Run the parsed command; its exit status. The commands live in launcher/shell (launch.ts, commands/). */
 async function main(args: string[]): Promise<number> {
   const cli = parseCommandLine(args);
@@ -195,6 +237,8 @@ async function main(args: string[]): Promise<number> {
       return (await import('./shell/commands/admin.js')).schemaCommand();
     case 'state':
       return (await import('./shell/commands/admin.js')).stateCommand(cli);
+    case 'new':
+      return (await import('./shell/commands/new.js')).newCommand(cli);
     case 'ps': {
       const [{ psCommand }, { engineRuntime }] = await Promise.all([import('./shell/commands/ps-gc.js'), import('./shell/commands/admin.js')]);
       return psCommand({ json: cli.values.json ?? false, runtime: await engineRuntime() });

@@ -32,6 +32,20 @@ export class RefusalError extends TongsError {}
 export class SecretError extends TongsError {}
 
 /**
+ * A `${secret:PROVIDER:REF}` names a provider that is neither built in nor an entry of the providers
+ * file. `source` is the reference as written, so the caller can find the definition line that holds it.
+ */
+export class UnknownSecretProviderError extends SecretError {
+  constructor(
+    message: string,
+    readonly provider: string,
+    readonly source: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * What kind of engine failure a DockerError is. Set where the failure is recognised (the engine
  * resolver, launcher/shell/engine/engine.ts, and the runtime, launcher/shell/engine/docker-runtime.ts), so callers
  * branch on the kind, never on message text (issue #16):

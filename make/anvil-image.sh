@@ -135,8 +135,10 @@ if ! out=$(DOCKER_BUILDKIT=0 docker build -q \
   exit 1
 fi
 rm -rf "$stage"
-# The previous build is now untagged; drop it (~700 MB) unless a container still uses it.
-if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+# The previous build is now untagged; drop it (~700 MB) unless a container still uses it or another
+# tag still names it (an ANVIL_IMAGE built from the same inputs shares its id).
+if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$image")" ] &&
+  [ "$(docker image inspect -f '{{len .RepoTags}}' "$old_id" 2>/dev/null)" = 0 ]; then
   docker image rm "$old_id" >/dev/null 2>&1 || true
 fi
 record_stamp

@@ -13,6 +13,7 @@ import { MEMORY_FORMS, MEMORY_PATTERN, MIN_MEMORY_BYTES, parseMemoryBytes } from
 import { MODEL_DIALECT_NAMES } from './model-dialects.js';
 import { MOUNT_FORMS, MOUNT_PATTERN, parseMountWord } from './mounts.js';
 import { STDIO_NODE_MODES } from './stdio-bridge.js';
+import { GITHUB_APP_PROVIDER, GITHUB_PERMISSION_LEVELS, GITHUB_PERMISSION_NAME } from './github-app.js';
 
 /** DNS label: lower-case letters, digits, hyphens, 1–63 chars, not starting or ending with a hyphen. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -234,6 +235,30 @@ const EnvValueSchema = z.union([z.string(), z.number(), z.boolean()], {
   error: expected('a string (numbers and booleans are turned into strings)'),
 });
 
+/**
+ * `github_app`: what the installation tokens of `${secret:github-app:OWNER/REPO}` references in this
+ * tong's env may do (issue #15 item 2). The tokens are always limited to that one repository.
+ */
+export const GitHubAppSchema = strict(
+  {
+    permissions: z
+      .record(
+        z.string().regex(GITHUB_PERMISSION_NAME, {
+          error: 'expected a GitHub App permission name in lower case, e.g. contents, pull_requests, issues',
+        }),
+        z.enum(GITHUB_PERMISSION_LEVELS, { error: expected('read, write or admin') }),
+        { error: expected('a mapping of GitHub App permission names to read, write or admin, e.g. {contents: write}') },
+      )
+      .optional()
+      .describe(
+        'The installation token\'s permissions, as GitHub names them (contents, pull_requests, issues, …: read, write or admin). Replaces the default {contents: write, pull_requests: write, metadata: read} whole; metadata: read is always added. The App must have been granted each one, or the launch fails.',
+      ),
+  },
+  'a mapping',
+).describe(
+  'Settings of the built-in github-app secret provider (${secret:github-app:OWNER/REPO} or ${secret:github-app:origin}) for this tong.',
+);
+
 const fields = {
   description: z.string({ error: expected('a string') }).optional().describe('What the tong is for (shown in summaries).'),
   lifecycle: z
@@ -280,6 +305,12 @@ const fields = {
     .describe(
       `Extra /etc/hosts entries of the tong (as docker run --add-host), e.g. "host.docker.internal:host-gateway" to reach a service on the host, or "ghe.corp:10.1.2.3" for a name only the host's /etc/hosts knows. Forms: ${HOST_ENTRY_FORMS}. The anvil never gets them; the approval summary lists them.`,
     ),
+  egress: z
+    .boolean({ error: expected('true or false') })
+    .optional()
+    .describe(
+      'The tong reaches the internet. Behind the relay the session network is internal (DESIGN.md "The seal" rule 5), and only tongs with egress also join an ordinary network. Default: true for model and egress tongs and for tongs with hosts, false otherwise; a server that calls a web API (the GitHub tong, Sentry, Linear) needs true.',
+    ),
   resources: strict(
     { memory: MemorySchema.optional().describe(`Memory limit: ${MEMORY_FORMS} (as docker run --memory).`) },
     'a mapping',
@@ -289,6 +320,7 @@ const fields = {
   entrypoint: ArgvSchema.optional().describe('Overrides the image ENTRYPOINT (an argv).'),
   command: ArgvSchema.optional().describe('Overrides the image CMD (an argv). For interface.transport stdio: the stdio MCP server\'s argv in the image, which the bridge spawns.'),
   when: WhenSchema.optional(),
+  github_app: GitHubAppSchema.optional(),
   disable: z
     .boolean({ error: expected('true or false') })
     .optional()
@@ -341,6 +373,17 @@ function crossFieldRules(def: unknown, ctx: z.core.$RefinementCtx<unknown>): voi
     for (const name of RESERVED_ENV) {
       if (Object.hasOwn(def.env, name)) {
         ctx.addIssue({ code: 'custom', path: ['env', name], message: 'reserved: the launcher sets this variable itself' });
+      }
+    }
+  }
+  if (def.lifecycle === 'shared' && isRecord(def.env)) {
+    for (const [name, value] of Object.entries(def.env)) {
+      if (typeof value === 'string' && value.includes(`\${secret:${GITHUB_APP_PROVIDER}:`)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env', name],
+          message: `a shared tong outlives the session, so a ${GITHUB_APP_PROVIDER} token in it could be neither refreshed nor revoked; use lifecycle: session`,
+        });
       }
     }
   }

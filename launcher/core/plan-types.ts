@@ -77,7 +77,19 @@ export interface PlannedTong {
   transport?: 'stdio';
   /** Present on stdio tongs only: the server's argv and which node runs the bridge. */
   bridge?: PlannedBridge;
+  /**
+   * Present on tongs that use `${secret:github-app:…}` or set `github_app` (issue #15 item 2): the
+   * permissions each installation token minted for this tong asks for (the definition's
+   * `github_app.permissions`, or the default), sorted by name.
+   */
+  githubApp?: { permissions: Record<string, 'read' | 'write' | 'admin'> };
   readiness: PlannedReadiness;
+  /**
+   * The tong reaches the internet (the definition's `egress`, by default true for `model` and `egress`
+   * tongs and for tongs with `hosts`). Behind the relay it then joins the session's egress network as
+   * well as the internal session network; otherwise every tong shares one ordinary network.
+   */
+  egress: boolean;
   /** sha256 (hex, 16 chars) of the merged definition. */
   configHash: string;
   labels: Record<string, string>;
@@ -108,6 +120,12 @@ export interface PlannedModel {
 export interface PlannedNetwork {
   name: string;
   labels: Record<string, string>;
+  /**
+   * Docker's `internal` (no route out of the network). True for the session network when the anvil
+   * is behind the relay: then only the tongs with `egress` also join the egress network, the one way
+   * to the internet (DESIGN.md "The seal" rule 5, issue #11).
+   */
+  internal: boolean;
 }
 
 /** A file the shell writes on the host (mode is an octal permission number, e.g. 0o600 = 384). */
@@ -169,6 +187,11 @@ export interface LaunchPlan {
   tongs: PlannedTong[];
   /** The per-session network; null when no tong is planned (passthrough). */
   network: PlannedNetwork | null;
+  /**
+   * The session's ordinary (not internal) network for the tongs with `egress`, when the session network
+   * is internal and at least one tong has `egress`; else null.
+   */
+  egressNetwork: PlannedNetwork | null;
   /**
    * The harness's MCP configuration when an mcp tong is present, else null: the emitter's
    * `mcpConfig` (launcher/core/emitters/), e.g. the document Claude Code reads from

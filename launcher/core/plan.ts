@@ -10,6 +10,7 @@ import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js'
 import { configHash } from './config-hash.js';
 import { numericUser, parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
+import { GITHUB_APP_PROVIDER, githubAppPermissions, refreshedSecretPath } from './github-app.js';
 import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
 import {
   LABEL_ALIASES,
@@ -28,7 +29,7 @@ import type { MergedTong } from './layers.js';
 import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
-import type { LaunchPlan, PlannedLaunchOrder, PlannedFile, PlannedModel, PlannedMount, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import type { LaunchPlan, PlannedFile, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedNetwork, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
 import { stdioBridgeRefusal, stdioTongLaunch, type StdioBridgeHost } from './stdio-bridge.js';
 import { applyWhen } from './when.js';
 
@@ -253,6 +254,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       sessionId: input.sessionId,
       tongs: [],
       network: null,
+      egressNetwork: null,
       mcpConfig: null,
       models: [],
       skipped,
@@ -268,10 +270,13 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   }
   const { emitter } = selection;
   const short = input.sessionId.slice(0, 8);
-  const network = {
-    name: `${docker?.name ?? 'tongs'}-tongs-${short}`,
-    labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
-  };
+  const networkName = `${docker?.name ?? 'tongs'}-tongs-${short}`;
+  // The anvil's network (the seal's rule 5): none at all with the relay, else the session network.
+  const useRelay = input.anvilRelay === true && docker !== null && docker.networks.length === 0 && docker.image !== null;
+  // Behind the relay the session network is internal: a tong reaches the internet only on the egress
+  // network, and only with `egress`. Without the relay the anvil itself is on the session network, which
+  // must then stay ordinary (that launch is unsealed anyway).
+  const network: PlannedNetwork = { name: networkName, labels: { ...sessionLabels, [LABEL_ROLE]: 'network' }, internal: useRelay };
 
   // Stdio tongs (issue #13): refused before any Docker work when the host cannot bridge them.
   const stdioRefusals = selection.started.flatMap((t) => {
@@ -314,6 +319,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       if (text.includes('${secret:')) secretEnv[key] = text;
       else env[key] = text;
     }
+    // A github-app token is refreshed into the tong's tmpfs (issue #15 item 2): tell the tong where.
+    for (const [key, value] of Object.entries(secretEnv)) {
+      if (value.includes(`\${secret:${GITHUB_APP_PROVIDER}:`)) env[`${key}_FILE`] = refreshedSecretPath(key);
+    }
     env.TONGS_TONG_NAME = tong.name;
     env.TONGS_ALIASES = [alias, ...aliases].join(',');
     if (token) secretEnv[iface.kind === 'model' ? 'TONGS_MODEL_TOKEN' : 'TONGS_MCP_TOKEN'] = token;
@@ -348,7 +357,12 @@ export function planLaunch(input: PlanInput): LaunchPlan {
       command: stdio ? stdio.command : def.command ? [...def.command] : null,
       // Only on stdio tongs, so the plans of every other tong stay as they were.
       ...(stdio ? { transport: 'stdio' as const, bridge: stdio.bridge } : {}),
+      // Only on tongs that use the github-app provider or configure it (issue #15 item 2).
+      ...(def.github_app !== undefined || Object.values(secretEnv).some((v) => v.includes(`\${secret:${GITHUB_APP_PROVIDER}:`))
+        ? { githubApp: { permissions: githubAppPermissions(def) } }
+        : {}),
       readiness: plannedReadiness(tong, alias, port),
+      egress: def.egress ?? (iface.kind === 'model' || iface.kind === 'egress' || (def.hosts ?? []).length > 0),
       configHash: hash,
       labels: {
         ...sessionLabels,
@@ -366,9 +380,11 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   const files: LaunchPlan['files'] = [];
   const inserted: string[] = [];
   const appended: string[] = [];
-  // The anvil's network (the seal's rule 5): none at all with the relay, else the session network.
   const relayed = tongs.filter((t) => t.port !== null);
-  const useRelay = input.anvilRelay === true && docker !== null && docker.networks.length === 0 && docker.image !== null;
+  const egressNetwork: PlannedNetwork | null =
+    useRelay && tongs.some((t) => t.egress)
+      ? { name: `${networkName}-egress`, labels: { ...sessionLabels, [LABEL_ROLE]: 'egress-network' }, internal: false }
+      : null;
   const loopback: Record<string, string> = {};
   let relay: LaunchPlan['relay'] = null;
   if (useRelay) {
@@ -442,6 +458,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     sessionId: input.sessionId,
     tongs,
     network,
+    egressNetwork,
     mcpConfig,
     models,
     skipped,

@@ -6,6 +6,7 @@
  * definition cannot rewrite the terminal (clear the screen, move the cursor, fake a line, reorder
  * text with bidi overrides) to hide what it asks for.
  */
+import { formatPermissions } from './github-app.js';
 import { MODEL_DIALECTS } from './model-dialects.js';
 import type { PlannedTong } from './plan-types.js';
 import { listSecretRefs } from './secret-refs.js';
@@ -15,7 +16,7 @@ export type PrivilegeSubject = Pick<
   PlannedTong,
   'name' | 'file' | 'image' | 'build' | 'lifecycle' | 'alias' | 'aliases' | 'secretEnv' | 'mounts' | 'memoryBytes'
 > &
-  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts' | 'bridge'>>;
+  Partial<Pick<PlannedTong, 'entrypoint' | 'command' | 'port' | 'kind' | 'dialect' | 'hosts' | 'bridge' | 'egress' | 'githubApp'>>;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e', '\\': '\\\\' };
 
@@ -75,10 +76,17 @@ export function summarizeTong(tong: PrivilegeSubject): string[] {
     `  networks:  the session network, as ${[tong.alias, ...tong.aliases].map(escapeControl).join(', ')}${
       tong.port !== undefined && tong.port !== null ? ` (port ${tong.port})` : ''
     }`,
+    ...(tong.egress ? ['  internet:  yes (egress: the tong also joins the session\'s egress network)'] : []),
     ...(tong.kind === 'model' && tong.dialect
       ? [
           `  model:     ${MODEL_DIALECTS[tong.dialect].api} (dialect ${tong.dialect}): the harness sends every model request ` +
             `through this tong, with the conversation and the workspace content in it`,
+        ]
+      : []),
+    ...(tong.githubApp
+      ? [
+          `  github-app: installation tokens minted on this host, each limited to the one repository its reference names, with ` +
+            `${escapeControl(formatPermissions(tong.githubApp.permissions))}`,
         ]
       : []),
     ...(tong.hosts && tong.hosts.length > 0 ? [`  hosts:     ${tong.hosts.map(escapeControl).join(', ')} (names it resolves; host-gateway is this host)`] : []),

@@ -128,5 +128,31 @@ export function listSecretRefs(env: Record<string, string>, owner?: string): Sec
 /** The name of the built-in provider that reads the launcher's environment. */
 export const ENV_PROVIDER = 'env';
 
-/** Command providers by name: argv templates (the `env` provider is built in and never listed). */
-export type ProviderTable = ReadonlyMap<string, readonly string[]>;
+/**
+ * A provider entry of the long form in secret-providers.yaml (issue #13 item 4): a command with its
+ * own argv and environment, e.g. `op-work: { use: op, env: { OP_ACCOUNT: work.1password.com } }`,
+ * referenced as `${secret:op-work:op://…}`. `use` names the entry it was derived from (for messages).
+ */
+export interface ProviderCommand {
+  /** The argv template; `{ref}` in any element is replaced by the reference. */
+  argv: readonly string[];
+  /** Variables added to the launcher's environment for this command only. */
+  env?: Readonly<Record<string, string>>;
+  /** The entry of the same file this one is a variant of. */
+  use?: string;
+}
+
+/**
+ * Command providers by name (the `env` provider is built in and never listed): an argv template
+ * (the short form, `op: [op, read, "{ref}"]`) or a {@link ProviderCommand} (the long form).
+ */
+export type ProviderTable = ReadonlyMap<string, readonly string[] | ProviderCommand>;
+
+/** Either form of a table entry as a {@link ProviderCommand}. */
+export function providerCommand(entry: readonly string[] | ProviderCommand): ProviderCommand {
+  return isArgv(entry) ? { argv: entry } : entry;
+}
+
+function isArgv(entry: readonly string[] | ProviderCommand): entry is readonly string[] {
+  return Array.isArray(entry);
+}

@@ -12,8 +12,9 @@
  * launcher/cli.ts parses the command line and reports errors; this module throws TongsErrors and
  * returns exit statuses.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+// node:fs's synchronous calls, not node:fs/promises, and node:crypto only when a session is minted:
+// the passthrough (no tong defined) loads neither, which is 2-3 ms of its start-up (issue #12).
+import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandLine } from '../cli.js';
@@ -22,6 +23,7 @@ import type { MergeResult, MergedTong } from '../core/layers.js';
 import type { LaunchPlan } from '../core/plan-types.js';
 import type { DefinitionSource } from '../core/validate.js';
 import { setEnvNames } from '../core/when.js';
+import { enableCodeCache } from './code-cache.js';
 import { discoverDefinitions, type LayerDirs } from './gather/discover.js';
 import { runPassthrough } from './run/passthrough.js';
 
@@ -34,7 +36,7 @@ export function tongsHome(): string {
 export async function resolveWorkspace(values: CommandLine['values']): Promise<string | null> {
   if (values.workspace === undefined) return null;
   const abs = path.resolve(values.workspace);
-  const info = await stat(abs).catch(() => null);
+  const info = statSync(abs, { throwIfNoEntry: false });
   if (!info?.isDirectory()) throw new UsageError(`--workspace ${values.workspace} is not a directory`);
   return abs;
 }
@@ -91,6 +93,7 @@ async function loadTongsCached(sources: DefinitionSource[]): Promise<MergedTong[
 
 /** Session id: 12 hex characters from 6 random bytes. */
 async function mintSessionId(): Promise<string> {
+  const { randomBytes } = await import('node:crypto');
   return randomBytes(6).toString('hex');
 }
 
@@ -100,7 +103,7 @@ async function mintSessionId(): Promise<string> {
  * (launcher/shell/gather/shared-tokens.ts).
  */
 async function mintMcpTokens(tongs: readonly MergedTong[]): Promise<Record<string, string>> {
-  const { sharedTongToken } = await import('./gather/shared-tokens.js');
+  const [{ sharedTongToken }, { randomBytes }] = await Promise.all([import('./gather/shared-tokens.js'), import('node:crypto')]);
   const tokens: Record<string, string> = {};
   for (const t of tongs) {
     const kind = t.definition.interface?.kind;
@@ -129,7 +132,8 @@ export async function launchContext(cli: CommandLine): Promise<LaunchContext> {
 
 /** Creates the session's private host temp dir (mode 0700); its cleanup is safe to call twice. */
 async function createSessionTemp(): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const tmp = await import('tmp-promise');
+  // `default`: tmp-promise is CommonJS, whose exports are the default of a bundle chunk too.
+  const { default: tmp } = await import('tmp-promise');
   // Safety net: should the process die on an uncaught error, tmp still removes the dir at exit.
   tmp.setGracefulCleanup();
   const made = await tmp.dir({ unsafeCleanup: true, mode: 0o700, prefix: 'tongs' }); // tmp adds '-<pid>-<random>'
@@ -167,6 +171,7 @@ export async function runCommand(cli: CommandLine, hooks?: LaunchHooks): Promise
 async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks): Promise<number> {
   // Passthrough: nothing discovered ⇒ no yaml/zod/planner/dockerode is even loaded.
   if (ctx.sources.length === 0) return passthrough(ctx, cli);
+  enableCodeCache(tongsHome());
   // The engine's first call (the anvil image's gate label, DESIGN.md "Launch order") overlaps loading
   // the definitions; the plan needs its answer.
   const engine = launchRuntime(ctx.anvilArgv);
@@ -206,7 +211,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
     await approveWorkspaceLayer(ctx, cli, plan.tongs);
     printSummary(launchSummary(plan), cli);
     await hooks?.onPlan(plan);
-    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks);
+    return await startSession(plan, cli, temp.cleanup, (await engine).runtime, hooks, ctx.workspace);
   } catch (error) {
     await temp.cleanup();
     throw error;
@@ -296,7 +301,7 @@ async function approveWorkspaceLayer(ctx: LaunchContext, cli: CommandLine, tongs
   const { approveWorkspace, defaultApprovalsPath } = await import('./gather/approval.js');
   await approveWorkspace({
     tongs,
-    envFile: envPath === null ? null : { path: envPath, content: await readFile(envPath, 'utf8') },
+    envFile: envPath === null ? null : { path: envPath, content: readFileSync(envPath, 'utf8') },
     workspaceRoot: ctx.workspace,
     storePath: cli.values.approvals ?? defaultApprovalsPath(),
     noPrompt: cli.values['no-prompt'] ?? false,
@@ -315,14 +320,72 @@ async function startSession(
   cleanupTemp: () => Promise<void>,
   runtime: import('./engine/runtime.js').ContainerRuntime,
   hooks?: LaunchHooks,
+  workspace: string | null = null,
 ): Promise<number> {
   const [{ runSession }, { createResolveSecrets }] = await Promise.all([
     import('./run/session.js'),
     import('./gather/secret-providers.js'),
   ]);
-  const resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  let resolver = createResolveSecrets(cli.values.providers !== undefined ? { providersPath: cli.values.providers } : {});
+  const githubApp = await githubAppSession(plan, workspace);
+  if (githubApp) resolver = githubApp.session.wrap(resolver);
   const resolveSecrets = hooks ? hooks.wrapResolveSecrets(resolver) : resolver;
-  return runSession(plan, { quiet: cli.values.quiet ?? false, cleanupTemp, resolveSecrets, runtime });
+  return runSession(plan, {
+    quiet: cli.values.quiet ?? false,
+    cleanupTemp,
+    resolveSecrets,
+    runtime,
+    ...(githubApp ? { liveSecrets: githubApp.live } : {}),
+  });
+}
+
+/**
+ * The github-app provider of this launch (issue #15 item 2), only when a tong uses it: mints at
+ * secret resolution, refreshes in the running tongs, revokes at teardown. Null otherwise (the
+ * provider's module, and @octokit/auth-app, are then never loaded).
+ */
+async function githubAppSession(plan: LaunchPlan, workspace: string | null) {
+  if (!plan.tongs.some((t) => t.githubApp)) return null;
+  const [{ GitHubAppSession, revokeDeadSessionTokens }, { deliverRefreshedSecret }, { LABEL_STARTED }, { defaultLiveness }] = await Promise.all([
+    import('./gather/github-app-provider.js'),
+    import('./apply/secret-delivery.js'),
+    import('../core/labels.js'),
+    import('./teardown/teardown.js'),
+  ]);
+  // What killed launchers left valid goes now too, as `tongs gc` would (their containers go in the
+  // start-up sweep); in the background, so GitHub's latency never delays the launch.
+  const liveness = defaultLiveness();
+  void revokeDeadSessionTokens({
+    home: tongsHome(),
+    keep: plan.sessionId,
+    isDead: (pid, host) => host === liveness.hostname && !liveness.isPidAlive(pid),
+  }).then((r) => r.warnings.forEach((line) => warn(`warning: ${line}`)), () => {});
+  const session = new GitHubAppSession({
+    workspace,
+    sessionId: plan.sessionId,
+    launcher: { pid: process.pid, host: os.hostname() },
+    startedAt: plan.labels[LABEL_STARTED] ?? new Date().toISOString(),
+    home: tongsHome(),
+    warn,
+  });
+  const live: import('./run/session.js').LiveSecrets = {
+    start: (containers, runtime) =>
+      session.startRefresh({
+        containers,
+        deliver: (id, name, value) =>
+          deliverRefreshedSecret(
+            async (cid, argv, stdin) => {
+              const r = await runtime.exec(cid, argv, { stdin });
+              return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
+            },
+            id,
+            name,
+            value,
+          ),
+      }),
+    close: () => session.close(),
+  };
+  return { session, live };
 }
 
 /**
@@ -345,6 +408,7 @@ async function launchRuntime(anvilArgv: readonly string[]) {
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
 export async function planCommand(cli: CommandLine): Promise<number> {
   const ctx = await launchContext(cli);
+  enableCodeCache(tongsHome());
   const tongs = ctx.sources.length > 0 ? await loadTongs(ctx.sources) : [];
   const [{ planLaunch }, { launchSummary }] = await Promise.all([import('../core/plan.js'), import('../core/launch-summary.js')]);
   const sessionId = await mintSessionId();
@@ -378,6 +442,7 @@ export async function planCommand(cli: CommandLine): Promise<number> {
  * check program in place of the harness (launcher/shell/commands/doctor.ts), then the report on stdout.
  */
 export async function doctorCommand(cli: CommandLine): Promise<number> {
+  enableCodeCache(tongsHome());
   const { prepareDoctor } = await import('./commands/doctor.js');
   const doctor = await prepareDoctor({
     anvilArgv: cli.anvilArgv ?? [],

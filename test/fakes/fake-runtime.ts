@@ -141,8 +141,8 @@ export class FakeRuntime implements ContainerRuntime {
     this.record('ping');
   }
 
-  async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
-    this.record('createNetwork', name, labels);
+  async createNetwork(name: string, labels: Record<string, string>, options: { internal?: boolean } = {}): Promise<string> {
+    this.record('createNetwork', name, labels, options);
     if ([...this.networks.values()].some((n) => n.name === name)) throw new DockerError(`network with name ${name} already exists`, { kind: 'conflict' });
     const id = newId();
     this.networks.set(id, { id, name, labels });

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FailureSpec, PullSeed, RecordedRequest } from './github-api.js';
+import { requestStats, type FailureSpec, type PullSeed, type RecordedRequest, type RequestStats } from './github-api.js';
 
 export type { FailureSpec, RecordedRequest } from './github-api.js';
 
@@ -140,6 +140,11 @@ export class FakeGitea {
 
   clearRequests(): void {
     this.requests.length = 0;
+  }
+
+  /** Requests recorded since the last `clearRequests`, and the bytes of their bodies. */
+  stats(): RequestStats {
+    return requestStats(this.requests);
   }
 
   /** Queues a scripted failure (matched on the path without `/api/v1`, or the full path outside it). */
@@ -284,11 +289,31 @@ export class FakeGitea {
     } catch {
       body = raw;
     }
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body,
+      requestBytes: Buffer.byteLength(raw),
+      status: 0,
+      responseBytes: 0,
+    };
+    this.requests.push(record);
 
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      const text = payload === undefined ? '' : JSON.stringify(payload);
+      record.status = status;
+      record.responseBytes = Buffer.byteLength(text);
       res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', ...headers });
-      res.end(payload === undefined ? '' : JSON.stringify(payload));
+      res.end(text);
+    };
+    const webNotFound = () => {
+      const page = '<!DOCTYPE html><html><body>Page Not Found</body></html>';
+      record.status = 404;
+      record.responseBytes = Buffer.byteLength(page);
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(page);
     };
 
     // Scripted failures match the path without /api/v1 (e.g. /repos/o/r/pulls), or the full path outside it.
@@ -298,13 +323,9 @@ export class FakeGitea {
     if (url.pathname === '/api/forgejo/v1/version' && method === 'GET') {
       if (this.flavor === 'forgejo') return send(200, { version: this.version });
       // Gitea has no such route: its web 404 page, not JSON.
-      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
-      return void res.end('<!DOCTYPE html><html><body>Page Not Found</body></html>');
+      return webNotFound();
     }
-    if (!url.pathname.startsWith('/api/v1/')) {
-      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' });
-      return void res.end('<!DOCTYPE html><html><body>Page Not Found</body></html>');
-    }
+    if (!url.pathname.startsWith('/api/v1/')) return webNotFound();
     const apiPath = url.pathname.slice('/api/v1'.length);
 
     // Public, as on a real server: no token needed to ask the version.

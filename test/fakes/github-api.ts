@@ -1,12 +1,27 @@
 /**
  * A local GitHub REST fake on node:http, for the GitHub tong's tests and benchmark (issue #5 item 7).
  * It keeps repositories in memory and follows GitHub's documented response shapes for the endpoints
- * the tong uses: git refs, git data (blobs, trees, commits), pulls (create, list, get, files,
- * reviews), issue labels; pagination with `Link` headers; 401 "Bad credentials"; 404; 422 (e.g.
- * "Reference already exists"); 403/429 rate limits with `x-ratelimit-*` / `retry-after` headers
- * (scripted with `failNext`). Every request is recorded, so tests can assert that no write happened.
+ * the tong uses: branches, git refs, git data (blobs, trees, commits), pulls (create, list, get,
+ * files, reviews), issue labels; pagination with `Link` headers; 401 "Bad credentials"; 404; 422
+ * (e.g. "Reference already exists"); 403/429 rate limits with `x-ratelimit-*` / `retry-after`
+ * headers (scripted with `failNext`). Every request is recorded with its status and the bytes of
+ * both bodies, so tests can assert that no write happened and what a call cost (`stats`).
+ *
+ * Trees are stored as git stores them (issue #15 "Speed and scale"): one object per directory,
+ * children by sha, so a repository of 100,000 files costs one blob and one entry per file, a
+ * non-recursive `GET /git/trees/{sha}` lists one directory, and a commit that changes a few paths
+ * writes only the trees along them. A recursive listing stops at GitHub's documented cap of
+ * 100,000 entries and says `truncated: true`.
+ *
+ * With `app` (issue #15 item 2) it is also a GitHub App's side of GitHub: it verifies the App JWT's
+ * RS256 signature with the App's public key (and its `iss`, `iat`, `exp`), finds the installation of
+ * a repository (`GET /repos/{o}/{r}/installation`), issues installation tokens (`POST
+ * /app/installations/{id}/access_tokens`) only for repositories the installation covers and
+ * permissions it was granted (422 otherwise), each expiring after `tokenLifetimeMs`; it accepts them
+ * on the REST endpoints for their repositories until they expire or are revoked (`DELETE
+ * /installation/token`), and records every one in `issued`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -19,7 +34,33 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, or `undefined`. */
   body: unknown;
+  /** Bytes of the request body as received. */
+  requestBytes: number;
+  /** Status answered (0 until the answer is written). */
+  status: number;
+  /** Bytes of the response body written (0 until then). */
+  responseBytes: number;
 }
+
+/** What a run of requests cost, from `stats`. */
+export interface RequestStats {
+  requests: number;
+  /** Bytes of response bodies: what the client read, headers aside. */
+  bytesRead: number;
+  /** Bytes of request bodies: what the client sent, headers aside. */
+  bytesSent: number;
+}
+
+/** How many `requests` there are and the bytes of their bodies (what `stats` of either fake answers). */
+export function requestStats(requests: readonly RecordedRequest[]): RequestStats {
+  return requests.reduce<RequestStats>(
+    (acc, r) => ({ requests: acc.requests + 1, bytesRead: acc.bytesRead + r.responseBytes, bytesSent: acc.bytesSent + r.requestBytes }),
+    { requests: 0, bytesRead: 0, bytesSent: 0 },
+  );
+}
+
+/** A file of `addRepo`: its content, or its content and git mode (`100644` default, `100755`, `120000`). */
+export type SeedFile = string | { content: string; mode: string };
 
 /** A scripted failure: the next `times` requests matching `method`/`path` get this answer instead. */
 export interface FailureSpec {
@@ -32,11 +73,23 @@ export interface FailureSpec {
   times?: number;
 }
 
+/** One entry of a git tree object: a name in its directory, not a path. */
 interface TreeEntry {
-  path: string;
+  name: string;
   mode: string;
+  type: 'blob' | 'tree' | 'commit';
   sha: string;
 }
+
+/** One change of `POST /git/trees`, split into path segments; `entry: null` deletes. */
+interface TreeEdit {
+  segs: string[];
+  path: string;
+  entry: Omit<TreeEntry, 'name'> | null;
+}
+
+/** GitHub's cap on one recursive tree listing (REST docs, "Get a tree"). */
+const RECURSIVE_TREE_LIMIT = 100_000;
 
 interface Review {
   id: number;
@@ -65,6 +118,7 @@ interface Repo {
   owner: string;
   name: string;
   blobs: Map<string, string>;
+  /** Tree objects by sha; entries sorted by name. */
   trees: Map<string, TreeEntry[]>;
   commits: Map<string, { tree: string; parents: string[]; message: string }>;
   refs: Map<string, string>;
@@ -138,6 +192,35 @@ export function secondaryRateLimit(retryAfterSeconds: number, status = 429): Fai
   };
 }
 
+/** A GitHub App as the fake knows it. */
+export interface FakeAppOptions {
+  appId: string;
+  slug: string;
+  /** The App's public key (PEM or KeyObject): the JWT's signature is verified with it. */
+  publicKey: string | KeyObject;
+  /** Installations: the repositories (`owner/name`) each covers and the permissions it was granted. */
+  installations: { id: number; repositories: string[]; permissions: Record<string, 'read' | 'write' | 'admin'> }[];
+  /** Lifetime of an issued token (GitHub: one hour). */
+  tokenLifetimeMs: number;
+}
+
+/** An installation token the fake issued. */
+export interface IssuedToken {
+  token: string;
+  installationId: number;
+  /** `owner/name`, lower-case. */
+  repositories: string[];
+  permissions: Record<string, string>;
+  issuedAt: number;
+  expiresAt: number;
+  /** Epoch ms of `DELETE /installation/token`, or null. */
+  revokedAt: number | null;
+  /** Requests authenticated with it (not counting its revocation). */
+  uses: number;
+}
+
+const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
+
 /** The fake. `await start()` gives its base URL (use it as `GITHUB_API_URL`). */
 export class FakeGitHub {
   /** Every request, in arrival order. */
@@ -150,8 +233,22 @@ export class FakeGitHub {
   private nextId = 1000;
   private baseUrl = '';
 
-  constructor(options: { token?: string } = {}) {
+  /** Installation tokens issued, in order (with `app`). */
+  readonly issued: IssuedToken[] = [];
+  /** App JWTs that failed verification, with the reason (with `app`). */
+  readonly rejectedJwts: string[] = [];
+  private readonly app: (FakeAppOptions & { key: KeyObject }) | null;
+
+  /** Changes the lifetime of tokens issued from now on (with `app`). */
+  setTokenLifetime(ms: number): void {
+    if (this.app) this.app.tokenLifetimeMs = ms;
+  }
+
+  constructor(options: { token?: string; app?: FakeAppOptions } = {}) {
     this.token = options.token ?? 'ghp_faketoken0123456789';
+    this.app = options.app
+      ? { ...options.app, key: typeof options.app.publicKey === 'string' ? createPublicKey(options.app.publicKey) : options.app.publicKey }
+      : null;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
   }
@@ -183,22 +280,51 @@ export class FakeGitHub {
     this.requests.length = 0;
   }
 
+  /** Requests recorded since the last `clearRequests`, and the bytes of their bodies. */
+  stats(): RequestStats {
+    return requestStats(this.requests);
+  }
+
   /** Queues a scripted failure; see `rateLimitExhausted`, `secondaryRateLimit`. */
   failNext(spec: FailureSpec): void {
     this.failures.push({ times: 1, ...spec });
   }
 
-  /** Creates a repository whose `defaultBranch` holds one commit with `files` (path → content). */
-  addRepo(owner: string, name: string, options: { defaultBranch?: string; files?: Record<string, string> } = {}): void {
+  /**
+   * Creates a repository whose `defaultBranch` holds one commit with `files`: path → content (or
+   * `{content, mode}`), as a record or any iterable of pairs — a generator keeps a 100,000-file
+   * seed from being built twice. `modes` sets modes by path, as FakeGitea's `addRepo` takes them.
+   * Replaces a repository of the same name.
+   */
+  addRepo(
+    owner: string,
+    name: string,
+    options: { defaultBranch?: string; files?: Record<string, SeedFile> | Iterable<readonly [string, SeedFile]>; modes?: Record<string, string> } = {},
+  ): void {
     const repo: Repo = { owner, name, blobs: new Map(), trees: new Map(), commits: new Map(), refs: new Map(), pulls: [] };
     this.repos.set(`${owner}/${name}`.toLowerCase(), repo);
-    const entries = Object.entries(options.files ?? { 'README.md': `# ${name}\n` }).map(([path, content]) => ({
-      path,
-      mode: '100644',
-      sha: this.putBlob(repo, content),
-    }));
-    const tree = this.putTree(repo, entries);
-    const commit = this.putCommit(repo, tree, [], 'Initial commit');
+    const files = options.files ?? { 'README.md': `# ${name}\n` };
+    const pairs: Iterable<readonly [string, SeedFile]> = Symbol.iterator in files ? (files as Iterable<readonly [string, SeedFile]>) : Object.entries(files);
+    // Nested directories first, then one tree object per directory, bottom-up.
+    type Dir = Map<string, Dir | Omit<TreeEntry, 'name'>>;
+    const root: Dir = new Map();
+    for (const [path, file] of pairs) {
+      const segs = path.split('/');
+      let dir = root;
+      for (const seg of segs.slice(0, -1)) {
+        let next = dir.get(seg);
+        if (!(next instanceof Map)) dir.set(seg, (next = new Map()));
+        dir = next;
+      }
+      const { content, mode } = typeof file === 'string' ? { content: file, mode: options.modes?.[path] ?? '100644' } : file;
+      dir.set(segs.at(-1)!, { mode, type: 'blob', sha: this.putBlob(repo, content) });
+    }
+    const write = (dir: Dir): string =>
+      this.putTree(
+        repo,
+        [...dir].map(([n, v]) => (v instanceof Map ? { name: n, mode: '040000', type: 'tree' as const, sha: write(v) } : { name: n, ...v })),
+      );
+    const commit = this.putCommit(repo, write(root), [], 'Initial commit');
     repo.refs.set(`heads/${options.defaultBranch ?? 'main'}`, commit);
   }
 
@@ -233,8 +359,18 @@ export class FakeGitHub {
     const repo = this.repo(owner, name);
     const sha = repo.refs.get(`heads/${branch}`);
     if (!sha) return undefined;
-    const tree = repo.trees.get(repo.commits.get(sha)!.tree)!;
-    return Object.fromEntries(tree.map((e) => [e.path, repo.blobs.get(e.sha) ?? '']));
+    const out: Record<string, string> = {};
+    for (const e of this.walk(repo, repo.commits.get(sha)!.tree)) if (e.type !== 'tree') out[e.path] = repo.blobs.get(e.sha) ?? '';
+    return out;
+  }
+
+  /** Git mode of `path` at the tip of `branch` (`100644`, `100755`, …), or `undefined`. */
+  modeAt(owner: string, name: string, branch: string, path: string): string | undefined {
+    const repo = this.repo(owner, name);
+    const sha = repo.refs.get(`heads/${branch}`);
+    if (!sha) return undefined;
+    for (const e of this.walk(repo, repo.commits.get(sha)!.tree)) if (e.path === path) return e.mode;
+    return undefined;
   }
 
   /** Commit messages and parent counts from `branch` back to the root (newest first). */
@@ -272,10 +408,49 @@ export class FakeGitHub {
   }
 
   private putTree(repo: Repo, entries: TreeEntry[]): string {
-    const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const sha = gitSha('tree', sorted.map((e) => `${e.mode} ${e.path} ${e.sha}`).join('\n'));
+    const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const sha = gitSha('tree', sorted.map((e) => `${e.mode} ${e.name}\0${e.sha}`).join(''));
     repo.trees.set(sha, sorted);
     return sha;
+  }
+
+  /** Every entry under tree `sha`, depth first, with its path; directories before their contents. */
+  private *walk(repo: Repo, sha: string, prefix = ''): Generator<TreeEntry & { path: string }> {
+    for (const e of repo.trees.get(sha) ?? []) {
+      const path = prefix + e.name;
+      yield { ...e, path };
+      if (e.type === 'tree') yield* this.walk(repo, e.sha, `${path}/`);
+    }
+  }
+
+  /**
+   * Applies `edits` to tree `baseSha` (or an empty tree) and stores the trees along the edited
+   * paths only; untouched subtrees keep their sha. Returns the new tree's sha, or `undefined` when
+   * a directory ends up empty (git keeps no empty trees). A delete of a missing path is GitHub's 422.
+   */
+  private editTree(repo: Repo, baseSha: string | undefined, edits: TreeEdit[], depth = 0): string | undefined {
+    const entries = new Map((baseSha ? repo.trees.get(baseSha)! : []).map((e) => [e.name, e]));
+    const nested = new Map<string, TreeEdit[]>();
+    for (const edit of edits) {
+      const name = edit.segs[depth]!;
+      if (depth < edit.segs.length - 1) {
+        nested.set(name, [...(nested.get(name) ?? []), edit]);
+      } else if (edit.entry === null) {
+        if (!entries.delete(name)) throw unprocessable(`GitTree: tree.path '${edit.path}' does not exist in base_tree`);
+      } else {
+        entries.set(name, { name, ...edit.entry });
+      }
+    }
+    for (const [name, sub] of nested) {
+      const cur = entries.get(name);
+      const base = cur?.type === 'tree' ? cur.sha : undefined;
+      if (!base && sub.some((e) => e.entry === null)) throw unprocessable(`GitTree: tree.path '${sub.find((e) => e.entry === null)!.path}' does not exist in base_tree`);
+      const sha = this.editTree(repo, base, sub, depth + 1);
+      if (sha === undefined) entries.delete(name);
+      else entries.set(name, { name, mode: '040000', type: 'tree', sha });
+    }
+    if (entries.size === 0 && depth > 0) return undefined;
+    return this.putTree(repo, [...entries.values()]);
   }
 
   private putCommit(repo: Repo, tree: string, parents: string[], message: string): string {
@@ -305,10 +480,22 @@ export class FakeGitHub {
     } catch {
       body = raw;
     }
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body,
+      requestBytes: Buffer.byteLength(raw),
+      status: 0,
+      responseBytes: 0,
+    };
+    this.requests.push(record);
 
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       const text = payload === undefined ? '' : JSON.stringify(payload);
+      record.status = status;
+      record.responseBytes = Buffer.byteLength(text);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'x-github-api-version-selected': '2022-11-28',
@@ -328,7 +515,35 @@ export class FakeGitHub {
     const auth = req.headers.authorization ?? '';
     const m = /^(?:token|bearer)\s+(.+)$/i.exec(auth);
     if (!m) return send(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
-    if (m[1] !== this.token) return send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    const badCredentials = () => send(401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    if (this.app && m[1]!.split('.').length === 3) {
+      // An App JWT: only the App endpoints take one.
+      const why = this.verifyJwt(m[1]!);
+      if (why) {
+        this.rejectedJwts.push(why);
+        return send(401, { message: `A JSON web token could not be decoded (${why})`, documentation_url: DOCS, status: '401' });
+      }
+      try {
+        const out = this.appRoute(method, url, body);
+        return send(out.status, out.body);
+      } catch (err) {
+        if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
+        return send(500, { message: `fake error: ${(err as Error).message}` });
+      }
+    }
+    if (m[1] !== this.token) {
+      const issued = this.issued.find((t) => t.token === m[1]);
+      if (!issued || issued.revokedAt !== null || issued.expiresAt <= Date.now()) return badCredentials();
+      if (method === 'DELETE' && url.pathname === '/installation/token') {
+        issued.revokedAt = Date.now();
+        res.writeHead(204);
+        return void res.end();
+      }
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      const full = `${parts[1] ?? ''}/${parts[2] ?? ''}`.toLowerCase();
+      if (parts[0] !== 'repos' || !issued.repositories.includes(full)) return send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
+      issued.uses++;
+    }
 
     try {
       const out = this.route(method, url, body);
@@ -338,6 +553,77 @@ export class FakeGitHub {
       if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
       return send(500, { message: `fake error: ${(err as Error).message}` });
     }
+  }
+
+  /** Why an App JWT is refused, or null when it is good: RS256 signed by the App's key, `iss` the App, in date. */
+  private verifyJwt(jwt: string): string | null {
+    const app = this.app!;
+    const [h, p, sig] = jwt.split('.') as [string, string, string];
+    let header: { alg?: string };
+    let payload: { iss?: unknown; iat?: number; exp?: number };
+    try {
+      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as typeof header;
+      payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as typeof payload;
+    } catch {
+      return 'not JSON';
+    }
+    if (header.alg !== 'RS256') return `alg ${String(header.alg)}, expected RS256`;
+    if (!verify('sha256', Buffer.from(`${h}.${p}`), app.key, Buffer.from(sig, 'base64url'))) return 'bad signature';
+    if (String(payload.iss) !== app.appId) return `iss ${String(payload.iss)} is not the App`;
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.exp !== 'number' || payload.exp <= now) return 'expired';
+    if (typeof payload.iat !== 'number' || payload.iat > now + 60) return 'iat in the future';
+    if (payload.exp - payload.iat > 600) return "'exp' is too far in the future";
+    return null;
+  }
+
+  /** The App endpoints (JWT-authenticated). */
+  private appRoute(method: string, url: URL, body: unknown): { status: number; body: unknown } {
+    const app = this.app!;
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (method === 'GET' && url.pathname === '/app') return { status: 200, body: { id: Number(app.appId), slug: app.slug, name: app.slug } };
+    if (method === 'GET' && parts[0] === 'repos' && parts.length === 4 && parts[3] === 'installation') {
+      const full = `${parts[1]}/${parts[2]}`.toLowerCase();
+      const inst = app.installations.find((i) => i.repositories.some((r) => r.toLowerCase() === full));
+      if (!inst) throw notFound();
+      return { status: 200, body: { id: inst.id, app_id: Number(app.appId), app_slug: app.slug, account: { login: parts[1] }, permissions: inst.permissions, repository_selection: 'selected' } };
+    }
+    if (method === 'POST' && parts[0] === 'app' && parts[1] === 'installations' && parts[3] === 'access_tokens' && parts.length === 4) {
+      const inst = app.installations.find((i) => String(i.id) === parts[2]);
+      if (!inst) throw notFound();
+      const b = (body ?? {}) as { repositories?: string[]; permissions?: Record<string, string> };
+      const owner = inst.repositories[0]!.split('/')[0]!.toLowerCase();
+      const covered = new Set(inst.repositories.map((r) => r.toLowerCase()));
+      const repositories = (b.repositories ?? inst.repositories.map((r) => r.split('/')[1]!)).map((n) => `${owner}/${n.toLowerCase()}`);
+      if (repositories.some((r) => !covered.has(r))) throw unprocessable('There is at least one repository that does not exist or is not accessible to the parent installation.');
+      const permissions = b.permissions ?? inst.permissions;
+      for (const [name, level] of Object.entries(permissions)) {
+        if ((LEVEL[inst.permissions[name] ?? ''] ?? 0) < (LEVEL[level] ?? 9)) throw unprocessable('The permissions requested are not granted to this installation.');
+      }
+      const issuedAt = Date.now();
+      const token: IssuedToken = {
+        token: `ghs_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`,
+        installationId: inst.id,
+        repositories,
+        permissions: { ...permissions },
+        issuedAt,
+        expiresAt: issuedAt + app.tokenLifetimeMs,
+        revokedAt: null,
+        uses: 0,
+      };
+      this.issued.push(token);
+      return {
+        status: 201,
+        body: {
+          token: token.token,
+          expires_at: new Date(token.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          permissions: token.permissions,
+          repository_selection: 'selected',
+          repositories: repositories.map((r, i) => ({ id: 5000 + i, name: r.split('/')[1], full_name: r })),
+        },
+      };
+    }
+    throw notFound();
   }
 
   private page<T>(url: URL, items: T[]): { status: number; body: T[]; link?: string } {
@@ -410,29 +696,41 @@ export class FakeGitHub {
       return { status: 201, body: this.commitJson(api, sha, repo.commits.get(sha)!) };
     }
     if (method === 'GET' && rest[0] === 'git' && rest[1] === 'trees' && rest[2]) {
-      const entries = repo.trees.get(rest[2]);
-      if (!entries) throw notFound();
-      const recursive = url.searchParams.has('recursive');
-      return { status: 200, body: this.treeJson(api, rest[2], entries, recursive) };
+      if (!repo.trees.has(rest[2])) throw notFound();
+      // GitHub: any value of `recursive` turns it on; absent means one directory.
+      return { status: 200, body: this.treeJson(repo, api, rest[2], url.searchParams.has('recursive')) };
     }
     if (key === 'POST git/trees') {
-      const base = b.base_tree === undefined ? [] : repo.trees.get(String(b.base_tree));
-      if (!base) throw unprocessable('base_tree is not a valid tree oid');
-      const entries = new Map(base.map((e) => [e.path, e]));
+      if (b.base_tree !== undefined && !repo.trees.has(String(b.base_tree))) throw unprocessable('base_tree is not a valid tree oid');
+      const edits: TreeEdit[] = [];
       for (const item of Array.isArray(b.tree) ? (b.tree as Record<string, unknown>[]) : []) {
         const path = String(item.path ?? '');
+        const mode = String(item.mode ?? '100644');
+        if (item.sha !== undefined && item.content !== undefined) throw unprocessable('Must supply either tree.sha or tree.content. Request will be rejected if both are present.');
+        let entry: TreeEdit['entry'];
         if (item.sha === null) {
-          if (!entries.delete(path)) throw unprocessable(`GitTree: tree.path '${path}' does not exist in base_tree`);
+          entry = null;
         } else if (typeof item.content === 'string') {
-          entries.set(path, { path, mode: String(item.mode ?? '100644'), sha: this.putBlob(repo, item.content) });
+          entry = { mode, type: 'blob', sha: this.putBlob(repo, item.content) };
         } else {
           const sha = String(item.sha ?? '');
-          if (!repo.blobs.has(sha)) throw unprocessable(`tree.sha ${sha} is not a valid blob`);
-          entries.set(path, { path, mode: String(item.mode ?? '100644'), sha });
+          const type = item.type === 'tree' ? 'tree' : 'blob';
+          if (type === 'blob' ? !repo.blobs.has(sha) : !repo.trees.has(sha)) throw unprocessable(`tree.sha ${sha} is not a valid ${type}`);
+          entry = { mode, type, sha };
         }
+        edits.push({ segs: path.split('/'), path, entry });
       }
-      const sha = this.putTree(repo, [...entries.values()]);
-      return { status: 201, body: this.treeJson(api, sha, repo.trees.get(sha)!, true) };
+      const sha = this.editTree(repo, b.base_tree === undefined ? undefined : String(b.base_tree), edits)!;
+      // The new tree as "Get a tree" (non-recursive) shows it.
+      return { status: 201, body: this.treeJson(repo, api, sha, false) };
+    }
+
+    // --- branches -------------------------------------------------------------------------------
+    if (method === 'GET' && rest[0] === 'branches' && rest[1]) {
+      const branch = rest.slice(1).join('/');
+      const sha = repo.refs.get(`heads/${branch}`);
+      if (!sha) throw new HttpFailure(404, { message: 'Branch not found', documentation_url: `${DOCS}/branches/branches#get-a-branch`, status: '404' });
+      return { status: 200, body: this.branchJson(api, branch, sha, repo.commits.get(sha)!) };
     }
 
     // --- pulls ----------------------------------------------------------------------------------
@@ -522,19 +820,28 @@ export class FakeGitHub {
     throw notFound();
   }
 
+  /** Files that differ between two branches, comparing trees by sha so equal subtrees are skipped. */
   private diff(repo: Repo, base: string, head: string): Pull['files'] {
-    const files = (branch: string) => {
-      const sha = repo.refs.get(`heads/${branch}`)!;
-      return new Map(repo.trees.get(repo.commits.get(sha)!.tree)!.map((e) => [e.path, e.sha]));
-    };
-    const a = files(base);
-    const z = files(head);
+    const treeOf = (branch: string) => repo.commits.get(repo.refs.get(`heads/${branch}`)!)!.tree;
     const out: Pull['files'] = [];
-    for (const [p, sha] of z) {
-      if (!a.has(p)) out.push({ filename: p, status: 'added' });
-      else if (a.get(p) !== sha) out.push({ filename: p, status: 'modified' });
-    }
-    for (const p of a.keys()) if (!z.has(p)) out.push({ filename: p, status: 'removed' });
+    const compare = (a: string | undefined, z: string | undefined, prefix: string) => {
+      if (a === z) return;
+      const as = new Map((a ? repo.trees.get(a)! : []).map((e) => [e.name, e]));
+      const zs = new Map((z ? repo.trees.get(z)! : []).map((e) => [e.name, e]));
+      for (const name of new Set([...as.keys(), ...zs.keys()])) {
+        const x = as.get(name);
+        const y = zs.get(name);
+        const path = prefix + name;
+        if (x?.type === 'tree' || y?.type === 'tree') {
+          compare(x?.type === 'tree' ? x.sha : undefined, y?.type === 'tree' ? y.sha : undefined, `${path}/`);
+          if (x && x.type !== 'tree') out.push({ filename: path, status: 'removed' });
+          if (y && y.type !== 'tree') out.push({ filename: path, status: 'added' });
+        } else if (!x && y) out.push({ filename: path, status: 'added' });
+        else if (x && !y) out.push({ filename: path, status: 'removed' });
+        else if (x!.sha !== y!.sha) out.push({ filename: path, status: 'modified' });
+      }
+    };
+    compare(treeOf(base), treeOf(head), '');
     return out.sort((x, y) => (x.filename < y.filename ? -1 : 1));
   }
 
@@ -558,18 +865,63 @@ export class FakeGitHub {
     };
   }
 
-  private treeJson(api: string, sha: string, entries: TreeEntry[], recursive: boolean) {
-    const dirs = new Set<string>();
-    for (const e of entries) {
-      const segs = e.path.split('/');
-      for (let i = 1; i < segs.length; i++) dirs.add(segs.slice(0, i).join('/'));
+  /**
+   * "Get a tree": one directory's entries (`path` is the name), or with `recursive` every entry
+   * below with full paths, stopping at 100,000 entries with `truncated: true` as GitHub does.
+   */
+  private treeJson(repo: Repo, api: string, sha: string, recursive: boolean) {
+    const entries: (TreeEntry & { path: string })[] = [];
+    let truncated = false;
+    if (recursive) {
+      for (const e of this.walk(repo, sha)) {
+        if (entries.length === RECURSIVE_TREE_LIMIT) {
+          truncated = true;
+          break;
+        }
+        entries.push(e);
+      }
+    } else {
+      for (const e of repo.trees.get(sha)!) entries.push({ ...e, path: e.name });
     }
-    const all = [
-      ...[...dirs].map((d) => ({ path: d, mode: '040000', type: 'tree', sha: gitSha('tree', d), url: `${api}/git/trees/${gitSha('tree', d)}` })),
-      ...entries.map((e) => ({ path: e.path, mode: e.mode, type: 'blob', sha: e.sha, size: 0, url: `${api}/git/blobs/${e.sha}` })),
-    ].filter((e) => recursive || !e.path.includes('/'));
-    all.sort((x, y) => (x.path < y.path ? -1 : 1));
-    return { sha, url: `${api}/git/trees/${sha}`, tree: all, truncated: false };
+    const tree = entries.map((e) =>
+      e.type === 'blob'
+        ? { path: e.path, mode: e.mode, type: e.type, sha: e.sha, size: Buffer.byteLength(repo.blobs.get(e.sha) ?? ''), url: `${api}/git/blobs/${e.sha}` }
+        : { path: e.path, mode: e.mode, type: e.type, sha: e.sha, url: `${api}/git/trees/${e.sha}` },
+    );
+    return { sha, url: `${api}/git/trees/${sha}`, tree, truncated };
+  }
+
+  /** "Get a branch" (`branch-with-protection`): the tip commit as the commits API shows it, unprotected. */
+  private branchJson(api: string, branch: string, sha: string, c: { tree: string; parents: string[]; message: string }) {
+    const web = api.replace('/repos/', '/');
+    const who = { name: 'tongs', email: 'tongs@example.com', date: FIXED_TIME };
+    const user = { login: 'tongs-bot', id: 2, node_id: 'U_2', type: 'User', site_admin: false };
+    return {
+      name: branch,
+      commit: {
+        sha,
+        node_id: `C_${sha.slice(0, 8)}`,
+        commit: {
+          author: who,
+          committer: who,
+          message: c.message,
+          tree: { sha: c.tree, url: `${api}/git/trees/${c.tree}` },
+          url: `${api}/git/commits/${sha}`,
+          comment_count: 0,
+          verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+        },
+        url: `${api}/commits/${sha}`,
+        html_url: `${web}/commit/${sha}`,
+        comments_url: `${api}/commits/${sha}/comments`,
+        author: user,
+        committer: user,
+        parents: c.parents.map((p) => ({ sha: p, url: `${api}/commits/${p}`, html_url: `${web}/commit/${p}` })),
+      },
+      _links: { self: `${api}/branches/${branch}`, html: `${web}/tree/${branch}` },
+      protected: false,
+      protection: { enabled: false, required_status_checks: { enforcement_level: 'off', contexts: [], checks: [] } },
+      protection_url: `${api}/branches/${branch}/protection`,
+    };
   }
 
   private labelJson(api: string, name: string) {

@@ -143,7 +143,7 @@ describe('tongs-github over HTTP', () => {
       name: 'create_pr',
       arguments: { ...repo, title: 'Slow change', body: 'b', files: [{ path: 'slow.md', content: 's\n', action: 'create' }] },
     }) as Promise<CallToolResult>;
-    while (!fake.requests.some((q) => q.method === 'POST' && q.path.endsWith('/git/blobs'))) await new Promise((r) => setTimeout(r, 20));
+    while (!fake.requests.some((q) => q.method === 'POST' && q.path.endsWith('/git/trees'))) await new Promise((r) => setTimeout(r, 20));
     tong.child.kill('SIGTERM');
     const result = await pending;
     assert.equal(result.isError, undefined, JSON.stringify(result.content));

@@ -3,7 +3,8 @@
  * the anvil has no network interface but loopback; it reaches its tong through the relay under the
  * tong's usual alias and port, and nothing else — not a TCP listener on the host's `0.0.0.0` at the
  * docker0 address, not a DNS resolver on the host. The same anvil on the session network (no relay)
- * reaches the host listener: the control that shows the probe can see a leak.
+ * reaches the host listener: the control that shows the probe can see a leak. Behind the relay the
+ * tongs' own network is internal, and only a tong with `egress` reaches beyond the host.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { TEST_LABEL, TEST_MCP_IMAGE, buildTestImages, cleanupByLabel, managedLeftovers, requireDocker, runTongs, tongLayer } from '../support/docker.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { BASE_IMAGE, TEST_LABEL, TEST_MCP_IMAGE, buildTestImages, cleanupByLabel, launchTongs, managedLeftovers, requireDocker, runTongs, sessionOfLauncher, tongLayer } from '../support/docker.js';
 
 const ANVIL = 'tongs-anvil:local';
 const RUN_ID = `seal-net-${randomBytes(3).toString('hex')}`;
@@ -101,4 +103,92 @@ test('with the relay, the anvil reaches its tong and not the host, nor DNS on th
   assert.deepEqual(await managedLeftovers(runtime), [], 'teardown removed the relay, its volume and the network');
   const volumes = execFileSync('docker', ['volume', 'ls', '-q', '--filter', 'label=dev.tongs.managed'], { encoding: 'utf8' }).trim();
   assert.equal(volumes, '', 'no socket volume is left');
+});
+
+/**
+ * An address beyond this host, the way the internet is: a network namespace behind a veth pair,
+ * reached only through the host's forwarding (an address of the host itself would be local delivery,
+ * which an internal network on Engine 20.10 does not stop). Serves HTTP 200 at http://IP:PORT/.
+ */
+async function outsideServer(t: import('node:test').TestContext): Promise<{ ip: string; port: number }> {
+  const tag = randomBytes(2).toString('hex');
+  const ns = `tongs-out-${tag}`;
+  const [host, peer] = [`tov${tag}a`, `tov${tag}b`];
+  const third = 1 + (parseInt(tag, 16) % 250);
+  const [hostIp, ip] = [`10.213.${third}.1`, `10.213.${third}.2`];
+  const sh = (...argv: string[]) => execFileSync('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  sh('netns', 'add', ns);
+  t.after(() => {
+    try { sh('netns', 'del', ns); } catch {}
+    try { sh('link', 'del', host); } catch {}
+  });
+  sh('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
+  sh('link', 'set', peer, 'netns', ns);
+  sh('addr', 'add', `${hostIp}/30`, 'dev', host);
+  sh('link', 'set', host, 'up');
+  sh('netns', 'exec', ns, 'ip', 'addr', 'add', `${ip}/30`, 'dev', peer);
+  sh('netns', 'exec', ns, 'ip', 'link', 'set', peer, 'up');
+  sh('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+  sh('netns', 'exec', ns, 'ip', 'route', 'add', 'default', 'via', hostIp);
+  const port = 8099;
+  const server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
+    `require('node:http').createServer((q, s) => s.end('outside')).listen(${port}, '${ip}', () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { server.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout!.once('data', () => resolve());
+    server.once('exit', (code) => reject(new Error(`the outside server exited ${code}`)));
+  });
+  return { ip, port };
+}
+
+const REACH = (url: string) => `require('node:http').get(${JSON.stringify(url)}, { timeout: 3000 }, (r) => { console.log('reached ' + r.statusCode); process.exit(0); })
+  .on('timeout', function () { console.log('unreachable timeout'); process.exit(0); }).on('error', (e) => { console.log('unreachable ' + e.code); process.exit(0); });`;
+
+test('behind the relay the tongs network is internal: only a tong with egress reaches beyond the host', { timeout: 180_000 }, async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
+  t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
+  const outside = await outsideServer(t);
+  // The control, from the host's own side of the bridge: a container on an ordinary network gets there.
+  const control = execFileSync('docker', ['run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', REACH(`http://${outside.ip}:${outside.port}/`)], { encoding: 'utf8' });
+  assert.match(control, /reached 200/, 'an ordinary bridge container reaches the outside server');
+
+  const layer = await tongLayer(t, {
+    inward: `image: ${TEST_MCP_IMAGE}\ninterface: { kind: mcp, port: 8080, name: inward }\n`,
+    outward: `image: ${TEST_MCP_IMAGE}\ninterface: { kind: mcp, port: 8081, name: outward }\nenv: { PORT: "8081" }\negress: true\n`,
+  });
+  const launcher = launchTongs(t, runtime, [
+    'run', '--quiet', '--user-tongs', layer, '--harness', 'claude', '--anvil-relay', '--',
+    'docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, ANVIL, 'node', '-e', 'setTimeout(() => {}, 120_000)', '--',
+  ]);
+  const session = await sessionOfLauncher(runtime, launcher.child.pid!);
+  const tongs = async () => (await runtime.listContainers({ 'dev.tongs.session': session, 'dev.tongs.role': 'tong' })).filter((c) => c.state === 'running');
+  const deadline = Date.now() + 60_000;
+  while ((await tongs()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const byName = new Map((await tongs()).map((c) => [c.labels['dev.tongs.tong'], c]));
+  assert.equal(byName.size, 2, `both tongs run: ${launcher.output().stderr}`);
+
+  const nets = await runtime.listNetworks({ 'dev.tongs.session': session });
+  const inspect = (name: string) => JSON.parse(execFileSync('docker', ['network', 'inspect', name], { encoding: 'utf8' }))[0] as { Internal: boolean; Labels: Record<string, string> };
+  const roles = Object.fromEntries(nets.map((n) => [n.labels['dev.tongs.role'], inspect(n.name).Internal]));
+  assert.deepEqual(roles, { network: true, 'egress-network': false }, 'an internal session network and an ordinary egress network');
+  assert.deepEqual(byName.get('inward')!.networks.sort(), nets.filter((n) => n.labels['dev.tongs.role'] === 'network').map((n) => n.name));
+  assert.equal(byName.get('outward')!.networks.length, 2, 'the egress tong is on both networks');
+
+  const exec = (tong: string, url: string) => {
+    const r = spawnSync('docker', ['exec', byName.get(tong)!.id, 'node', '-e', REACH(url)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `docker exec in ${tong}: ${r.stderr}\nlauncher: ${launcher.output().stderr}`);
+    return r.stdout;
+  };
+  const probe = (tong: string) => exec(tong, `http://${outside.ip}:${outside.port}/`);
+  assert.match(probe('outward'), /reached 200/, 'the tong with egress reaches the outside server');
+  assert.match(probe('inward'), /unreachable/, 'the tong without egress does not');
+  // The tongs still reach each other by alias on the internal network.
+  assert.match(exec('inward', 'http://outward:8081/mcp'), /reached \d+/);
+
+  launcher.child.kill('SIGINT');
+  const done = await launcher.done;
+  assert.equal(done.status, 130, done.stderr);
+  assert.deepEqual(await managedLeftovers(runtime), [], 'teardown removed both networks');
 });

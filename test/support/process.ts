@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file compiles to dist/test/support/process.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-/** The built CLI as it ships (`tongs`: the esbuild bundle under the V8 code cache, make/bundle.mjs). */
+/** The built CLI as it ships (`tongs`: the entry of the esbuild bundle, make/bundle.mjs). */
 export const CLI = join(REPO_ROOT, 'dist', 'bundle', 'tongs.cjs');
 /**
  * The same CLI as tsc compiled it, one module per file: for tests that watch which npm packages a

@@ -133,7 +133,7 @@ test('validate reports every problem of every file, with file and line, and exit
     'tongs: test/fixtures/core-cli/bad/broken.yaml:3: (yaml): Flow map in block collection must be sufficiently indented and end with a }',
     'tongs: test/fixtures/core-cli/bad/typo.yaml:3: interface.name: required: MCP server name, a DNS label: 1–63 lower-case letters, digits and hyphens, not starting or ending with a hyphen',
     'tongs: test/fixtures/core-cli/bad/typo.yaml:4: interface.port: expected a port number 1–65535',
-    'tongs: test/fixtures/core-cli/bad/typo.yaml:5: readyness: unknown key; accepted keys: description, lifecycle, image, build, env, interface, readiness, mounts, hosts, resources, entrypoint, command, when, disable',
+    'tongs: test/fixtures/core-cli/bad/typo.yaml:5: readyness: unknown key; accepted keys: description, lifecycle, image, build, env, interface, readiness, mounts, hosts, egress, resources, entrypoint, command, when, github_app, disable',
     'tongs: 5 problem(s) in tong definitions; nothing was started',
   ]);
 });

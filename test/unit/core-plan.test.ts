@@ -79,7 +79,8 @@ test('plan: claude with an mcp tong and a port tong is pinned field by field', (
     'dev.tongs.started': '2026-01-02T03:04:05.000Z',
   };
   assert.deepEqual(plan.labels, session);
-  assert.deepEqual(plan.network, { name: 'anvil1-tongs-01234567', labels: { ...session, 'dev.tongs.role': 'network' } });
+  assert.deepEqual(plan.network, { name: 'anvil1-tongs-01234567', labels: { ...session, 'dev.tongs.role': 'network' }, internal: false });
+  assert.equal(plan.egressNetwork, null, 'without the relay every tong shares the one ordinary network');
 
   const [github, db] = plan.tongs;
   assert.ok(github && db);

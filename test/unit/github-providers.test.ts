@@ -58,7 +58,7 @@ const PROVIDERS: ProviderCase[] = [
     fake: github,
     tong: async (env = {}) => keep(await startTong(github, env)),
     pullUrl: (n) => `${github.url}/${OWNER}/${REPO}/pull/${n}`,
-    createWrites: (n) => ['POST /git/blobs', 'POST /git/blobs', 'POST /git/trees', 'POST /git/commits', 'POST /git/refs', 'POST /pulls', `POST /issues/${n}/labels`],
+    createWrites: (n) => ['POST /git/trees', 'POST /git/commits', 'POST /git/refs', 'POST /pulls', `POST /issues/${n}/labels`],
     repoPath: `/repos/${OWNER}/${REPO}`,
   },
   ...[gitea, forgejo].map(

@@ -148,10 +148,10 @@ describe('REQ-3 create_pr', () => {
       { filename: 'checks/http.md', status: 'modified' },
       { filename: 'checks/jellyfin.md', status: 'added' },
     ]);
-    // Git Data API only: blobs, one tree, one commit, one ref, then the PR and its label.
+    // Git Data API only: one tree (contents inline), one commit, one ref, then the PR and its label.
     assert.deepEqual(
       fake.writes().map((w) => `${w.method} ${w.path.replace(`/repos/${OWNER}/${REPO}`, '')}`),
-      ['POST /git/blobs', 'POST /git/blobs', 'POST /git/trees', 'POST /git/commits', 'POST /git/refs', 'POST /pulls', `POST /issues/${out.number}/labels`],
+      ['POST /git/trees', 'POST /git/commits', 'POST /git/refs', 'POST /pulls', `POST /issues/${out.number}/labels`],
     );
   });
 

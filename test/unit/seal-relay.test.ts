@@ -63,6 +63,39 @@ test('without the relay, or when the argv names its own network, the anvil joins
   assert.equal(own.relay, null);
 });
 
+test('behind the relay the session network is internal; only tongs with egress also join the egress network', () => {
+  const split = planLaunch({
+    ...input(true),
+    tongs: [
+      tong('db', { interface: { kind: 'port', port: 5432 } }),
+      tong('github', { interface: { kind: 'mcp', name: 'github', port: 8080 }, egress: true }),
+      tong('model-api', { interface: { kind: 'model', dialect: 'anthropic', port: 8081 } }),
+      tong('egress', { interface: { kind: 'egress', port: 3128 } }),
+      tong('onhost', { interface: { kind: 'none' }, hosts: ['host.docker.internal:host-gateway'] }),
+      tong('sealed', { interface: { kind: 'none' }, hosts: ['ghe.corp:10.1.2.3'], egress: false }),
+    ],
+  });
+  assert.deepEqual(split.network, { name: 'tongs-tongs-abcdef12', labels: { ...split.labels, 'dev.tongs.role': 'network' }, internal: true });
+  assert.deepEqual(split.egressNetwork, {
+    name: 'tongs-tongs-abcdef12-egress',
+    labels: { ...split.labels, 'dev.tongs.role': 'egress-network' },
+    internal: false,
+  });
+  // Defaults: model, egress and tongs with hosts reach out; others only when they say so.
+  assert.deepEqual(
+    Object.fromEntries(split.tongs.map((t) => [t.name, t.egress])),
+    { db: false, github: true, 'model-api': true, egress: true, onhost: true, sealed: false },
+  );
+  // No tong with egress: no egress network at all.
+  const none = planLaunch(input(true));
+  assert.equal(none.network?.internal, true);
+  assert.equal(none.egressNetwork, null);
+  // Without the relay the anvil is on the session network, which stays ordinary, and there is no second one.
+  const plain = planLaunch({ ...input(false), tongs: [tong('github', { interface: { kind: 'mcp', name: 'github', port: 8080 }, egress: true })] });
+  assert.equal(plain.network?.internal, false);
+  assert.equal(plain.egressNetwork, null);
+});
+
 test('relay targets: both forms parse; a bad entry is named', () => {
   assert.deepEqual(parseRelayTargets('github@127.0.0.2:8080,db@127.0.0.3:5432', 'anvil'), [
     { alias: 'github', ip: '127.0.0.2', port: 8080 },

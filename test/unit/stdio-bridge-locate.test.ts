@@ -10,7 +10,7 @@ import { tempDir } from '../support/process.js';
 
 test('the bridge directory is found from the tsc output and from the launcher bundle alike', () => {
   assert.equal(stdioBridgeDir(pathToFileURL('/opt/tongs/dist/launcher/shell/gather/stdio-bridge.js').href), '/opt/tongs/dist/stdio-bridge');
-  assert.equal(stdioBridgeDir(pathToFileURL('/opt/tongs/dist/bundle/tongs-bundle.cjs').href), '/opt/tongs/dist/stdio-bridge');
+  assert.equal(stdioBridgeDir(pathToFileURL('/opt/tongs/dist/bundle/chunk-ABCD1234.cjs').href), '/opt/tongs/dist/stdio-bridge');
 });
 
 test('bundle, host runtime, or neither', async (t) => {

@@ -193,11 +193,23 @@ export async function applyPlan(
   // their start-up overlaps the image checks and the tongs' own start.
   const probeImage = process.env[PROBE_IMAGE_ENV] || plan.anvilImage;
   const targetCount = probeTargets(plan.tongs, new Map()).length;
-  const networkCreated = runtime.createNetwork(network.name, network.labels).then(() => {
-    progress.debug(`network ${network.name} created`);
+  const networkCreated = runtime.createNetwork(network.name, network.labels, { internal: network.internal }).then(() => {
+    progress.debug(`network ${network.name} created${network.internal ? ' (internal)' : ''}`);
     return network.name;
   });
   networkCreated.catch(() => {});
+  // The egress network (the seal's rule 5): the tongs with `egress` join it too, their one way out.
+  const egressNetwork = plan.egressNetwork;
+  const egressCreated = egressNetwork
+    ? runtime.createNetwork(egressNetwork.name, egressNetwork.labels).then(() => progress.debug(`network ${egressNetwork.name} created`))
+    : Promise.resolve();
+  egressCreated.catch(() => {});
+  /** Attach a tong's container to the session network (under its aliases) and, with `egress`, to the egress network. */
+  const joinNetworks = (tong: PlannedTong, id: string): Promise<unknown> =>
+    Promise.all([
+      runtime.connectNetwork(network.name, id, [tong.alias, ...tong.aliases]),
+      ...(egressNetwork && tong.egress ? [egressCreated.then(() => runtime.connectNetwork(egressNetwork.name, id, []))] : []),
+    ]);
   // The relay (DESIGN.md "The seal" rule 5): the anvil reaches its tongs only through it. Its volume is
   // made with the network, as the anvil mounts it; the relay starts with the tongs, and the launch
   // waits for it with their readiness.
@@ -237,7 +249,8 @@ export async function applyPlan(
         ensureImages(runtime, plan.tongs, progress, signal),
         probeImage ? runtime.inspectImage(probeImage) : Promise.resolve(null),
         networkCreated,
-      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, string]>,
+        egressCreated,
+      ]) as Promise<[Map<string, ImageInfo>, ImageInfo | null, string, void]>,
       signal,
     );
     progress.debug('images checked');
@@ -265,7 +278,7 @@ export async function applyPlan(
         if (tong.lifecycle === 'shared' && err instanceof DockerError && err.kind === 'conflict') {
           const info = await runtime.inspectContainer(tong.containerName);
           if (info?.running && info.labels[LABEL_CONFIG_HASH] === tong.configHash) {
-            await runtime.connectNetwork(network.name, info.id, [tong.alias, ...tong.aliases]);
+            await joinNetworks(tong, info.id);
             containers.set(tong.name, info.id);
             return;
           }
@@ -275,6 +288,8 @@ export async function applyPlan(
       containers.set(tong.name, id);
       try {
         progress.debug(`tong '${tong.name}' created`);
+        // Joined before it starts, so its process never runs without its way out.
+        if (egressNetwork && tong.egress) await egressCreated.then(() => runtime.connectNetwork(egressNetwork.name, id, []));
         await runtime.startContainer(id);
         progress.debug(`tong '${tong.name}' started`);
         if (hasSecrets) {
@@ -296,12 +311,9 @@ export async function applyPlan(
         throw err;
       }
     };
-    await allSettledOrThrow([
+    await allSettledOrThrow<unknown>([
       ...stale.map((id) => runtime.removeContainer(id)),
-      ...[...reused].map(([name, id]) => {
-        const t = plan.tongs.find((x) => x.name === name)!;
-        return runtime.connectNetwork(network.name, id, [t.alias, ...t.aliases]);
-      }),
+      ...[...reused].map(([name, id]) => joinNetworks(plan.tongs.find((x) => x.name === name)!, id)),
     ]);
     await allSettledOrThrow(toCreate.map(createOne));
     probe?.send(probeTargets(plan.tongs, tokens));
@@ -324,7 +336,7 @@ export async function applyPlan(
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
-    await Promise.allSettled([networkCreated, volumeCreated, probe?.containerId, relayStarted]);
+    await Promise.allSettled([networkCreated, egressCreated, volumeCreated, probe?.containerId, relayStarted]);
     throw err;
   }
 }

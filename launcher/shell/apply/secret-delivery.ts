@@ -217,3 +217,52 @@ export async function deliverSecrets(
     );
   }
 }
+
+/** See launcher/core/github-app.ts: the planner tells the tong this path as `NAME_FILE`. */
+export { refreshedSecretPath } from '../../core/github-app.js';
+
+/**
+ * The refresh script, run by `docker exec -i` with the new value and a newline on stdin and the
+ * variable name as `$1`: writes `refresh-NAME.new` (umask 077) and renames it over `refresh-NAME`
+ * when `mv` exists, so a reader sees the old file or the new one, whole; without `mv` it writes in
+ * place with one `printf` (a reader that meets a value without its final newline keeps the last one).
+ * Exit statuses: 3 no writable secret tmpfs; 5 no value on stdin. It prints no value bytes, ever.
+ */
+export function refreshScript(dir: string = SECRET_DIR): string {
+  return [
+    `umask 077`,
+    `d=${shSingleQuote(dir)}`,
+    `if [ ! -d "$d" ] || [ ! -w "$d" ]; then echo "tongs: $d is missing or not writable" >&2; exit 3; fi`,
+    `IFS= read -r v || [ -n "$v" ] || { echo 'tongs: no value on stdin' >&2; exit 5; }`,
+    `[ -n "$v" ] || { echo 'tongs: no value on stdin' >&2; exit 5; }`,
+    `f="$d/refresh-$1"`,
+    `if command -v mv >/dev/null 2>&1; then printf '%s\\n' "$v" > "$f.new" && mv -f "$f.new" "$f"; else printf '%s\\n' "$v" > "$f"; fi`,
+  ].join('\n');
+}
+
+/**
+ * Replace the refreshed value of variable `name` in a running tong (issue #15 item 2: the launcher
+ * refreshes a GitHub App token before it expires). The value goes over the exec's stdin, never argv.
+ * @throws SecretError for a name that is not an sh identifier, a value with a newline or NUL, or a
+ *   failed exec; messages name the variable and the tong, never the value.
+ */
+export async function deliverRefreshedSecret(
+  exec: ExecWithStdin,
+  containerId: string,
+  name: string,
+  value: string,
+  what = `container ${containerId.slice(0, 12)}`,
+): Promise<void> {
+  if (!SH_NAME.test(name)) throw new SecretError(`cannot refresh secret variable '${name}': not an sh identifier`);
+  if (/[\n\0]/.test(value) || value === '') throw new SecretError(`cannot refresh secret variable '${name}': the value must be one non-empty line`);
+  let result: { exitCode: number; output: string };
+  try {
+    result = await exec(containerId, ['/bin/sh', '-c', refreshScript(), 'tongs-refresh', name], Buffer.from(`${value}\n`, 'utf8'));
+  } catch (error) {
+    throw new SecretError(`refreshing ${name} in ${what} failed: ${(error as Error).message}`, { cause: error });
+  }
+  if (result.exitCode !== 0) {
+    const detail = result.output.trim();
+    throw new SecretError(`refreshing ${name} in ${what} failed (exit status ${result.exitCode})${detail ? `: ${detail}` : ''}`);
+  }
+}

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CommandLine } from '../../cli.js';
 import { DefinitionError } from '../../errors.js';
+import type { MergedTong } from '../../core/layers.js';
 import { launchContext, resolveWorkspace, tongsHome, warn, writeStdout } from '../launch.js';
 
 /** `tongs validate`: every file problem, then alias collisions; a summary on stderr when all is well. */
@@ -23,6 +24,8 @@ export async function validateCommand(cli: CommandLine): Promise<number> {
   for (const line of merged.warnings) warn(line);
   const collisions = [...findAliasCollisions(merged.tongs), ...findModelDialectConflicts(merged.tongs)];
   if (collisions.length > 0) throw new DefinitionError(collisions);
+  const unknown = await unknownSecretProviders(merged.tongs, cli.values.providers);
+  if (unknown.length > 0) throw new DefinitionError(unknown);
   if (!cli.values.quiet) {
     const active =
       merged.tongs
@@ -35,6 +38,29 @@ export async function validateCommand(cli: CommandLine): Promise<number> {
     warn(`${ctx.sources.length} definition file(s) valid; active tongs: ${active}`);
   }
   return 0;
+}
+
+/**
+ * References to secret providers that are neither built in nor entries of the providers file
+ * (`--providers PATH`, default `$TONGS_HOME/secret-providers.yaml`), as `<file>:<line>: env.NAME: …`
+ * lines (issue #13 item 4). The file is read only when some reference names a provider other than `env`.
+ */
+async function unknownSecretProviders(tongs: readonly MergedTong[], providersPath: string | undefined): Promise<string[]> {
+  const [{ hasSecretRef, listSecretRefs, ENV_PROVIDER }, providers, { unknownProviderProblems }] = await Promise.all([
+    import('../../core/secret-refs.js'),
+    import('../gather/secret-providers.js'),
+    import('../gather/secret-ref-location.js'),
+  ]);
+  const withRefs = tongs.map((t) => ({
+    name: t.name,
+    file: t.file,
+    secretEnv: Object.fromEntries(Object.entries(t.definition.env ?? {}).map(([k, v]) => [k, String(v)]).filter(([, v]) => hasSecretRef(v!))) as Record<string, string>,
+  }));
+  const needsFile = withRefs.some((t) => listSecretRefs(t.secretEnv, `tong '${t.name}'`).some((r) => r.provider !== ENV_PROVIDER));
+  if (!needsFile) return [];
+  const { loadProviders } = await import('../gather/secret-providers-file.js');
+  const table = await loadProviders(providersPath ?? providers.defaultProvidersPath(), providersPath !== undefined);
+  return unknownProviderProblems(withRefs, providers.createSecretResolver({ providers: table }));
 }
 
 export async function schemaCommand(): Promise<number> {

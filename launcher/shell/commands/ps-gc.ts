@@ -4,6 +4,9 @@
  * tongs (`lifecycle: shared`) outlive sessions: gc leaves them unless `--shared`, and then still keeps
  * any attached to a live session's network.
  */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { LABEL_ALIASES, LABEL_CONFIG_HASH, LABEL_LIFECYCLE, LABEL_MANAGED, LABEL_ROLE, LABEL_TONG } from '../../core/labels.js';
 import { createDockerRuntime } from '../engine/docker-runtime.js';
 import type { ContainerRuntime, ContainerSummary } from '../engine/runtime.js';
@@ -152,9 +155,14 @@ export async function psCommand(options: PsOptions): Promise<number> {
 /** Remove what dead sessions left behind. Returns the exit status. */
 export async function gcCommand(options: GcOptions): Promise<number> {
   const runtime = options.runtime ?? createDockerRuntime();
-  const result = await sweepDeadSessions(runtime, { shared: options.shared });
+  const err = options.err ?? process.stderr;
+  // GitHub App tokens a killed launcher left valid (issue #15 item 2), beside its containers.
+  const [result, tokens] = await Promise.all([sweepDeadSessions(runtime, { shared: options.shared }), revokeDeadTokens()]);
+  for (const line of tokens.warnings) err.write(`tongs: warning: ${line}\n`);
+  if (!options.quiet && tokens.revoked > 0) {
+    err.write(`tongs: revoked ${tokens.revoked} GitHub App token${tokens.revoked === 1 ? '' : 's'} of dead sessions\n`);
+  }
   if (!options.quiet) {
-    const err = options.err ?? process.stderr;
     const parts = [
       `removed ${result.sessions.length} dead session${result.sessions.length === 1 ? '' : 's'}`,
       `(${result.containers} container${result.containers === 1 ? '' : 's'}, ${result.networks} network${result.networks === 1 ? '' : 's'})`,
@@ -163,4 +171,17 @@ export async function gcCommand(options: GcOptions): Promise<number> {
     err.write(`tongs: ${parts.join(' ')}\n`);
   }
   return 0;
+}
+
+/**
+ * Revoke the GitHub App tokens recorded in `$TONGS_HOME/sessions/` by sessions whose launcher is gone
+ * (launcher/shell/gather/github-app-provider.ts). The provider's module is loaded only when that
+ * directory exists.
+ */
+async function revokeDeadTokens(): Promise<{ revoked: number; warnings: string[] }> {
+  const home = process.env.TONGS_HOME || path.join(os.homedir(), '.tongs');
+  if (!existsSync(path.join(home, 'sessions'))) return { revoked: 0, warnings: [] };
+  const { revokeDeadSessionTokens } = await import('../gather/github-app-provider.js');
+  const liveness = defaultLiveness();
+  return revokeDeadSessionTokens({ home, isDead: (pid, host) => host === liveness.hostname && !liveness.isPidAlive(pid) });
 }

@@ -159,8 +159,11 @@ export interface ContainerRuntime {
   /** Throws DockerError naming the engine when it does not answer. */
   ping(): Promise<void>;
 
-  /** Creates a bridge network; returns its id. A name already taken is a DockerError. */
-  createNetwork(name: string, labels: Record<string, string>): Promise<string>;
+  /**
+   * Creates a bridge network; returns its id. `internal`: Docker's `--internal`, no route out of the
+   * network (its containers still resolve each other's aliases). A name already taken is a DockerError.
+   */
+  createNetwork(name: string, labels: Record<string, string>, options?: { internal?: boolean }): Promise<string>;
   /** Attaches a running or created container to a network under DNS aliases. Already attached = success. */
   connectNetwork(network: string, container: string, aliases: string[]): Promise<void>;
   /** Detaches (forcibly). Not attached, or either side gone = success. */

@@ -37,20 +37,25 @@ const CORE_DIR = fileURLToPath(new URL('../../core/', import.meta.url));
 let codeDigest: Promise<string> | undefined;
 
 /**
- * SHA-256 of the core modules' text, read once per process. In the bundle (dist/bundle/tongs.cjs, where
- * there is no `core/` beside this module) the core is inside the bundle: its own text is hashed.
+ * SHA-256 of the core modules' text, read once per process. In the bundle (dist/bundle/, where there
+ * is no `core/` beside this module) the core is in one of the bundle's chunks, so every chunk of the
+ * bundle's directory is hashed.
  */
 function coreCodeDigest(): Promise<string> {
   codeDigest ??= (async () => {
     const hash = createHash('sha256');
+    let dir = CORE_DIR;
     let names: string[];
     try {
-      names = (await readdir(CORE_DIR, { recursive: true })).filter((n) => n.endsWith('.js')).sort();
+      names = await readdir(dir, { recursive: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return hash.update(await readFile(fileURLToPath(import.meta.url))).digest('hex');
+      dir = path.dirname(fileURLToPath(import.meta.url));
+      names = await readdir(dir);
     }
-    for (const name of names) hash.update(`${name}\0`).update(await readFile(path.join(CORE_DIR, name))).update('\0');
+    for (const name of names.filter((n) => /\.c?js$/.test(n)).sort()) {
+      hash.update(`${name}\0`).update(await readFile(path.join(dir, name))).update('\0');
+    }
     return hash.digest('hex');
   })();
   return codeDigest;

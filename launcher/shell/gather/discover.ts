@@ -5,7 +5,9 @@
  *
  * Kept free of zod and yaml imports: the passthrough path (no definitions at all) must start fast.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+// Synchronous calls: a few small files, and node:fs/promises would cost the passthrough 1-2 ms of
+// module loading (issue #12 "Load nothing on the launch path that the launch does not use").
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { LayerName } from '../../core/plan-types.js';
@@ -35,28 +37,24 @@ export async function discoverLayer(layer: LayerName, dir: string, cwd = process
   const abs = path.resolve(cwd, dir);
   let names: string[];
   try {
-    names = await readdir(abs);
+    names = readdirSync(abs);
   } catch (error) {
     if (errno(error) === 'ENOENT') return [];
     if (errno(error) === 'ENOTDIR') throw new UsageError(`the ${layer} tong layer ${dir} is not a directory`);
     throw error;
   }
   const candidates = names.filter((n) => DEFINITION_FILE.test(n)).sort();
-  const sources = await Promise.all(
-    candidates.map(async (fileName): Promise<DefinitionSource | null> => {
-      const file = path.join(abs, fileName);
-      const info = await stat(file).catch(() => null); // follows symlinks; a dangling one is skipped
-      if (!info?.isFile()) return null;
-      return {
-        layer,
-        name: fileName.replace(DEFINITION_FILE, ''),
-        file,
-        displayPath: displayPathOf(file, cwd),
-        source: await readFile(file, 'utf8'),
-      };
-    }),
-  );
-  return sources.filter((s): s is DefinitionSource => s !== null);
+  const sources: DefinitionSource[] = [];
+  for (const fileName of candidates) {
+    const file = path.join(abs, fileName);
+    let isFile = false;
+    try {
+      isFile = statSync(file).isFile(); // follows symlinks; a dangling or looping one is skipped
+    } catch {}
+    if (!isFile) continue;
+    sources.push({ layer, name: fileName.replace(DEFINITION_FILE, ''), file, displayPath: displayPathOf(file, cwd), source: readFileSync(file, 'utf8') });
+  }
+  return sources;
 }
 
 /** Discover every configured layer, lowest (user) to highest (workspace). */

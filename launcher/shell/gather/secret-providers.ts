@@ -8,7 +8,9 @@
  *   secret-providers-file.ts):
  *   `providers: { NAME: [argv…] }`, `{ref}` in any element replaced by the reference. The command runs
  *   with stdin and stderr on the user's terminal (unlock and biometric prompts work); its stdout is
- *   captured and exactly one trailing `\n` is stripped.
+ *   captured and exactly one trailing `\n` is stripped. An entry may also be the long form
+ *   `{ use: NAME, argv?, env? }` (issue #13 item 4), its own argv and environment for a second
+ *   account or vault; a reference names the entry (`${secret:op-work:…}`).
  * - Every error names provider and reference, never a value.
  * - Each reference is resolved once per launch (one resolver per launch caches them), one at a time,
  *   so two providers never prompt on the terminal at once.
@@ -16,13 +18,14 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { SecretError } from '../../errors.js';
+import { SecretError, UnknownSecretProviderError } from '../../errors.js';
 import type { PlannedTong } from '../../core/plan-types.js';
 import {
   hasSecretRef,
   listSecretRefs,
   parseSecretTemplate,
   ENV_PROVIDER,
+  providerCommand,
   renderSecretTemplate,
   secretRefKey,
   type ProviderTable,
@@ -52,10 +55,10 @@ export interface ProviderCommandResult {
  * Run a provider command: stdin and stderr inherited from the launcher (the user's terminal), stdout
  * captured. Rejects with the spawn error (e.g. ENOENT) when it cannot start.
  */
-export function runProviderCommand(argv: readonly string[]): Promise<ProviderCommandResult> {
+export function runProviderCommand(argv: readonly string[], env?: Readonly<Record<string, string>>): Promise<ProviderCommandResult> {
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv as [string, ...string[]];
-    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.on('error', reject);
@@ -68,8 +71,8 @@ export interface SecretResolverOptions {
   providers: ProviderTable;
   /** The environment the `env` provider reads; default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Runs a provider command; default {@link runProviderCommand} (tests inject a fake). */
-  run?: (argv: readonly string[]) => Promise<ProviderCommandResult>;
+  /** Runs a provider command (with its entry's `env`, if any); default {@link runProviderCommand} (tests inject a fake). */
+  run?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<ProviderCommandResult>;
 }
 
 /** Resolves references for one launch; every reference is resolved at most once. */
@@ -108,9 +111,11 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
   const checkRef = (ref: SecretRef, owner?: string) => {
     if (ref.provider === ENV_PROVIDER || options.providers.has(ref.provider)) return;
     const known = [ENV_PROVIDER, ...options.providers.keys()].join(', ');
-    throw new SecretError(
+    throw new UnknownSecretProviderError(
       `${owner ? `${owner}: ` : ''}unknown secret provider '${ref.provider}' (reference '${ref.ref}'); known providers: ${known}` +
         ` — declare command providers in ${defaultProvidersPath(env)} or pass --providers`,
+      ref.provider,
+      ref.source,
     );
   };
 
@@ -118,11 +123,11 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     const key = secretRefKey(ref);
     const cached = cache.get(key);
     if (cached !== undefined) return cached;
-    const template = options.providers.get(ref.provider)!;
-    const argv = template.map((element) => element.split(REF_PLACEHOLDER).join(ref.ref));
+    const command = providerCommand(options.providers.get(ref.provider)!);
+    const argv = command.argv.map((element) => element.split(REF_PLACEHOLDER).join(ref.ref));
     let result: ProviderCommandResult;
     try {
-      result = await run(argv);
+      result = command.env ? await run(argv, command.env) : await run(argv);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? `command '${argv[0]}' not found` : `command '${argv[0]}' could not start: ${(error as Error).message}`;
@@ -185,7 +190,7 @@ export interface ResolveSecretsOptions {
   /** Environment for `env` references and `TONGS_HOME`; default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Runs a provider command; default {@link runProviderCommand}. */
-  run?: (argv: readonly string[]) => Promise<ProviderCommandResult>;
+  run?: (argv: readonly string[], env?: Readonly<Record<string, string>>) => Promise<ProviderCommandResult>;
 }
 
 /**
@@ -216,7 +221,8 @@ export function createResolveSecrets(
       providersLoaded = needsCommands;
       resolver = createSecretResolver({ providers, env, ...(options.run ? { run: options.run } : {}) });
     }
-    for (const tong of tongs) resolver.checkProviders(tong.secretEnv, `tong '${tong.name}'`);
+    // An unknown provider is refused with the definition file and line of each reference to it.
+    await (await import('./secret-ref-location.js')).refuseUnknownProviders(tongs, resolver);
     const out = new Map<string, Record<string, string>>();
     for (const tong of tongs) out.set(tong.name, await resolver.resolveEnv(tong.secretEnv, `tong '${tong.name}'`));
     return out;

@@ -40,6 +40,18 @@ export interface RunSessionOptions {
   liveness?: Liveness;
   /** Milliseconds an anvil may keep running after a forwarded signal before it is stopped (default 10 000). */
   anvilGraceMs?: number;
+  /**
+   * Secrets that change while the session runs (issue #15 item 2: GitHub App tokens, refreshed before
+   * they expire): `start` gets the tongs' containers once every tong is ready; `close` runs after
+   * teardown on every exit path (normal exit, failure, signals), and never throws.
+   */
+  liveSecrets?: LiveSecrets;
+}
+
+/** See {@link RunSessionOptions.liveSecrets}. */
+export interface LiveSecrets {
+  start(containers: ReadonlyMap<string, string>, runtime: ContainerRuntime): void;
+  close(): Promise<void>;
 }
 
 /** Control flow, never shown: a gated anvil exited before its gate opened, with this status. */
@@ -192,6 +204,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       await stopGatedAnvil(rt);
       throw err;
     }
+    options.liveSecrets?.start(applied.containers, rt);
     const n = plan.tongs.length;
     const reused = applied.reused.length ? ` (${applied.reused.length} shared reused)` : '';
     // Stop the spinner first, so no frame is drawn again under the finished line.
@@ -248,6 +261,8 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
         if (!sameCause) progress.warn(`teardown was incomplete (run \`tongs gc\` to finish it): ${(err as Error).message}`);
       }
     }
+    // After the tongs are gone, so no call of theirs meets a revoked token.
+    await options.liveSecrets?.close().catch((err: unknown) => progress.warn(`could not revoke the session's tokens: ${(err as Error).message}`));
     try {
       await options.cleanupTemp();
     } catch (err) {

@@ -141,7 +141,8 @@ export function collectSessions(
     if (!id) continue;
     const s = view(id);
     owner(s, n.labels);
-    s.network = n;
+    // The session network, not its egress network (both carry the session's label; either is removed).
+    if (n.labels[LABEL_ROLE] !== 'egress-network' || s.network === null) s.network = n;
   }
   for (const s of sessions.values()) {
     if (s.pid !== null && s.host === liveness.hostname) s.alive = liveness.isPidAlive(s.pid);

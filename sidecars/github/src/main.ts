@@ -11,14 +11,20 @@ import { startIdleCollector } from './idle-gc.js';
 import { createLogger } from './log.js';
 import { createOctokitProvider } from './provider.js';
 import { createServer, type ServerDeps } from './server.js';
+import { createTokenSource } from './token-file.js';
 
 const config = readConfig(process.env);
-const log = createLogger(config.tongName, [config.token, config.giteaToken, config.mcpToken]);
+// Grows when the launcher refreshes the token (GITHUB_TOKEN_FILE, issue #15): every token seen is redacted.
+const secrets: Array<string | undefined> = [config.token, config.giteaToken, config.mcpToken];
+const log = createLogger(config.tongName, secrets);
 for (const w of config.warnings) log(w);
+const tokenFile = process.env.GITHUB_TOKEN_FILE?.trim() || undefined;
+const token = createTokenSource(config.token, tokenFile, secrets);
 
 const deps: ServerDeps = {
   config,
-  provider: config.token ? createOctokitProvider({ apiUrl: config.apiUrl, token: config.token, log }) : undefined,
+  secrets,
+  provider: config.token ? createOctokitProvider({ apiUrl: config.apiUrl, token: tokenFile ? () => token.current() : config.token, log }) : undefined,
   gitea: config.giteaUrl && config.giteaToken ? createGiteaProvider({ url: config.giteaUrl, token: config.giteaToken, log }) : undefined,
   log,
 };

@@ -1,7 +1,9 @@
 /**
  * The GitHub provider: GitHub's REST API through `@octokit/rest` with the retry and throttling
  * plugins (issue #5 "Provider"). `create_pr` makes one atomic commit on a new branch through the Git
- * Data API (blobs, tree, commit, ref), then opens the PR and labels it. Reads follow pagination.
+ * Data API (one tree with the contents inline, one commit, one ref), then opens the PR and labels
+ * it; it reads only the directories on the named paths, never the whole tree (issue #15 "Speed and
+ * scale"). Reads follow pagination.
  */
 import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
@@ -69,8 +71,11 @@ export type GitHubProvider = GitProvider;
 export interface OctokitProviderOptions {
   /** REST base URL (`GITHUB_API_URL`). */
   apiUrl: string;
-  /** The token; the provider is only built when one is present. */
-  token: string;
+  /**
+   * The token; the provider is only built when one is present. A function is asked before every
+   * request, for a token the launcher refreshes (token-file.ts).
+   */
+  token: string | (() => string | undefined);
   /** Warnings from octokit and the rate-limit handlers (already free of the token: octokit redacts auth). */
   log?: (message: string) => void;
   /**
@@ -104,8 +109,9 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
       return retrying;
     };
   const spacing = options.writeSpacing === false ? { write: UNSPACED, notifications: UNSPACED } : {};
-  return new ThrottledOctokit({
-    auth: options.token,
+  const token = options.token;
+  const octokit = new ThrottledOctokit({
+    ...(typeof token === 'string' ? { auth: token } : {}),
     baseUrl: options.apiUrl,
     userAgent: 'tongs-github',
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
@@ -118,6 +124,73 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
       ...(spacing as object),
     },
   });
+  // A refreshed token: read per request, so each call (and each retry) uses the newest one.
+  if (typeof token === 'function') {
+    octokit.hook.before('request', (request) => {
+      const current = token();
+      if (current) request.headers.authorization = `token ${current}`;
+    });
+  }
+  return octokit;
+}
+
+/**
+ * Content bytes (UTF-8) that `create_pr` puts inline into its one `POST /git/trees` (the trees API
+ * takes `content` for a text entry and writes the blob itself); files beyond this go as a blob
+ * request each, as before. Keeps the tree request, which the retry plugin may send again, small.
+ */
+export const INLINE_TREE_BYTES = 1024 * 1024;
+
+/** A base-tree entry at a named path: `type` `blob`, `tree` or `commit` (submodule); `mode` as git writes it. */
+export interface BaseTreeEntry {
+  type: string;
+  mode: string;
+  sha: string;
+}
+
+/** One directory as a non-recursive `GET /git/trees/{sha}` lists it: entries by name. */
+export interface TreeListing {
+  entries: Map<string, BaseTreeEntry>;
+  /** GitHub cut the listing short, so a missing name proves nothing. */
+  truncated: boolean;
+}
+
+/**
+ * Finds each of `paths` (normalised, `/`-separated) in the tree `rootSha` by reading only the
+ * directories on the paths: the root, then each directory down to the path's parent, one
+ * `readTree` per distinct tree sha (shared among the paths, read in parallel). Issue #15 "Speed and
+ * scale": the cost is one request per directory level named and the bytes of those directories'
+ * listings, whatever the repository's size (the recursive tree of a 100,000-file repository is
+ * several megabytes, and GitHub truncates it).
+ *
+ * Per path: its entry; `null` when it does not exist (a directory on the way is missing, or is a
+ * file); `undefined` when a truncated listing on the way left it unknown. Rejects with what
+ * `readTree` rejects with.
+ */
+export async function lookUpPaths(
+  readTree: (sha: string) => Promise<TreeListing>,
+  rootSha: string,
+  paths: string[],
+): Promise<Map<string, BaseTreeEntry | null | undefined>> {
+  const listings = new Map<string, Promise<TreeListing>>();
+  const read = (sha: string): Promise<TreeListing> => {
+    let listing = listings.get(sha);
+    if (!listing) listings.set(sha, (listing = readTree(sha)));
+    return listing;
+  };
+  const find = async (path: string): Promise<BaseTreeEntry | null | undefined> => {
+    const segs = path.split('/');
+    let sha = rootSha;
+    for (let i = 0; ; i++) {
+      const listing = await read(sha);
+      const entry = listing.entries.get(segs[i]!);
+      if (!entry) return listing.truncated ? undefined : null;
+      if (i === segs.length - 1) return entry;
+      if (entry.type !== 'tree') return null;
+      sha = entry.sha;
+    }
+  };
+  return new Map(await Promise.all(paths.map(async (p) => [p, await find(p)] as const)));
 }
 
 function isStatus(err: unknown, status: number): boolean {
@@ -134,10 +207,14 @@ export function createOctokitProvider(options: OctokitProviderOptions): GitHubPr
       const r = { owner: repo.owner, repo: repo.name };
       const full = `${repo.owner}/${repo.name}`;
 
-      // Reads first: base branch, branch clash, and the base tree to check each action.
+      // Reads first: the base branch (its tip and root tree in one answer), a branch clash, and the
+      // base tree's entry at each named path (non-recursive tree reads along the paths only).
       let baseSha: string;
+      let baseTreeSha: string;
       try {
-        baseSha = (await octokit.rest.git.getRef({ ...r, ref: `heads/${pr.base}` })).data.object.sha;
+        const branch = (await octokit.rest.repos.getBranch({ ...r, branch: pr.base })).data;
+        baseSha = branch.commit.sha;
+        baseTreeSha = branch.commit.commit.tree.sha;
       } catch (err) {
         if (isStatus(err, 404)) {
           throw new NotFoundError(
@@ -153,13 +230,16 @@ export function createOctokitProvider(options: OctokitProviderOptions): GitHubPr
       } catch (err) {
         if (!isStatus(err, 404)) throw err;
       }
-      const baseCommit = (await octokit.rest.git.getCommit({ ...r, commit_sha: baseSha })).data;
-      const baseTree = (await octokit.rest.git.getTree({ ...r, tree_sha: baseCommit.tree.sha, recursive: 'true' })).data;
-      const existing = new Map(baseTree.tree.map((e) => [e.path ?? '', e]));
+      const readTree = async (sha: string): Promise<TreeListing> => {
+        const data = (await octokit.rest.git.getTree({ ...r, tree_sha: sha })).data;
+        return { truncated: data.truncated, entries: new Map(data.tree.map((e) => [e.path ?? '', { type: e.type ?? 'blob', mode: e.mode ?? '100644', sha: e.sha ?? '' }])) };
+      };
+      const existing = await lookUpPaths(readTree, baseTreeSha, pr.files.map((f) => f.path));
       for (const f of pr.files) {
         const entry = existing.get(f.path);
         if (entry?.type === 'tree') throw new ValidationError(`'${f.path}' is a directory in ${full}@${pr.base}; name a file.`);
-        if (baseTree.truncated) continue; // too big to know: let GitHub judge
+        if (entry?.type === 'commit') throw new ValidationError(`'${f.path}' is a submodule in ${full}@${pr.base}; name a file.`);
+        if (entry === undefined) continue; // a truncated listing on the way: let GitHub judge
         if (f.action === 'create' && entry) {
           throw new ValidationError(`File '${f.path}' already exists in ${full}@${pr.base}; use action "update" to change it.`);
         }
@@ -168,18 +248,26 @@ export function createOctokitProvider(options: OctokitProviderOptions): GitHubPr
         }
       }
 
-      // Writes: blobs, one tree, one commit, the branch, the PR, the label.
+      // Writes: one tree (contents inline up to INLINE_TREE_BYTES, a blob each beyond), one commit,
+      // the branch, the PR, the label.
       const tree = [];
+      let inlineBytes = 0;
       for (const f of pr.files) {
-        const mode = (existing.get(f.path)?.mode as '100644' | '100755' | undefined) ?? '100644';
+        const mode = (existing.get(f.path)?.mode as '100644' | '100755' | '120000' | undefined) ?? '100644';
         if (f.action === 'delete') {
           tree.push({ path: f.path, mode, type: 'blob' as const, sha: null });
+          continue;
+        }
+        const bytes = Buffer.byteLength(f.content, 'utf8');
+        if (inlineBytes + bytes <= INLINE_TREE_BYTES) {
+          inlineBytes += bytes;
+          tree.push({ path: f.path, mode, type: 'blob' as const, content: f.content });
         } else {
           const blob = await octokit.rest.git.createBlob({ ...r, content: f.content, encoding: 'utf-8' });
           tree.push({ path: f.path, mode, type: 'blob' as const, sha: blob.data.sha });
         }
       }
-      const newTree = await octokit.rest.git.createTree({ ...r, base_tree: baseCommit.tree.sha, tree });
+      const newTree = await octokit.rest.git.createTree({ ...r, base_tree: baseTreeSha, tree });
       const commit = await octokit.rest.git.createCommit({ ...r, message: pr.title, tree: newTree.data.sha, parents: [baseSha] });
       try {
         await octokit.rest.git.createRef({ ...r, ref: `refs/heads/${pr.branch}`, sha: commit.data.sha });

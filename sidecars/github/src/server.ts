@@ -39,6 +39,11 @@ export interface ServerDeps {
   log?: (line: string) => void;
   /** Clock in ms since the epoch, for rate-limit reset sentences; default `Date.now`. */
   now?: () => number;
+  /**
+   * Every secret to keep out of results and errors, when it can grow while the server runs (tokens
+   * refreshed through `GITHUB_TOKEN_FILE`, token-file.ts); default the config's two tokens.
+   */
+  secrets?: ReadonlyArray<string | undefined>;
 }
 
 // Names GitHub accepts for owners and repositories; '.' and '..' would escape the URL path.
@@ -137,7 +142,7 @@ export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer({ name: 'tongs-github', version: SERVER_VERSION }, { jsonSchemaValidator: sharedValidator });
 
   const registry = createRegistry({ githubApiUrl: config.apiUrl, github: provider, giteaUrl: config.giteaUrl, gitea: deps.gitea });
-  const secrets = [config.token, config.giteaToken];
+  const secrets = deps.secrets ?? [config.token, config.giteaToken];
   const apiUrlOf = (entry: ProviderEntry | undefined) => (entry?.kind === 'gitea' ? `${config.giteaUrl}/api/v1` : config.apiUrl);
 
   /** Runs a tool body; `fn` gets `use(entry)` to record which forge it resolved to, for the error sentence. */
