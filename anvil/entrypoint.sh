@@ -102,6 +102,8 @@ if [ -d /run/tongs/env ]; then
     [ -f "$f" ] || continue
     name=${f##*/}
     case $name in *[!A-Za-z0-9_]* | [0-9]*) die "/run/tongs/env/$name is not a variable name" ;; esac
+    # Unreadable only under `docker run -u` with a launcher that could not hand it over (it said so).
+    [ -r "$f" ] || die "cannot read $f as uid $(id -u): the harness would run without it; stopping"
     export "$name=$(cat "$f")"
   done
 fi
@@ -194,6 +196,9 @@ prepare_gemini() {
   src=${GEMINI_CLI_SYSTEM_SETTINGS_PATH:-}
   [ -n "$src" ] || return 0
   [ -f "$src" ] || die "GEMINI_CLI_SYSTEM_SETTINGS_PATH=$src: no such file"
+  # Under `docker run -u` a root launcher has already made the file root's and readable by this
+  # user's group, at a path whose directories docker made root's 0755 (launcher/shell/run/anvil.ts
+  # fileHandover); nothing to do, nor could a non-root user do it.
   [ "$(id -u)" = 0 ] || return 0
   sys_dir=/etc/tongs/gemini
   mkdir -p "$sys_dir"

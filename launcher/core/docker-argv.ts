@@ -39,6 +39,8 @@ export interface DockerRunArgv {
   entrypoint: string | null;
   /** `-d` / `--detach` was given: `docker run` returns once the container started. */
   detach: boolean;
+  /** The last `-u` / `--user` value as given (`1000`, `1000:1000`, `node`), or null: the image's user. */
+  user: string | null;
 }
 
 /** True when argv[0] is the docker CLI (`docker`, a path ending in `/docker`, or `docker.exe`). */
@@ -69,12 +71,14 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
   const envNames: string[] = [];
   let entrypoint: string | null = null;
   let detach = false;
+  let user: string | null = null;
   const take = (flag: string, value: string | undefined) => {
     if (value === undefined) return;
     if (flag === '--name') name = value;
     if (flag === '--network' || flag === '--net') networks.push(value);
     if (flag === '--env' || flag === '-e') envNames.push(value.split('=')[0] ?? value);
     if (flag === '--entrypoint') entrypoint = value;
+    if (flag === '--user' || flag === '-u') user = value;
   };
   i += 1;
   while (i < argv.length) {
@@ -112,7 +116,7 @@ export function parseDockerRunArgv(argv: readonly string[]): DockerRunArgv | nul
     i += consumed;
   }
   const imageIndex = i < argv.length ? i : -1;
-  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames, entrypoint, detach };
+  return { runIndex, imageIndex, image: imageIndex >= 0 ? (argv[imageIndex] ?? null) : null, name, networks, envNames, entrypoint, detach, user };
 }
 
 /**
@@ -142,4 +146,21 @@ export function withoutRunRm(argv: readonly string[]): { argv: string[]; removed
     }
   }
   return { argv: [...out, ...argv.slice(end)], removed };
+}
+
+/** A numeric `docker run -u` value: the uid, and the gid when given (`UID` or `UID:GID`). */
+export interface NumericUser {
+  uid: number;
+  /** null for a bare `-u UID`: the container's gid is then the image's passwd entry's, or 0. */
+  gid: number | null;
+}
+
+/**
+ * The `-u` value as numbers, or null when it is absent or names a user or group (`node`, `1000:staff`):
+ * only the image's /etc/passwd could resolve a name. Pure.
+ */
+export function numericUser(user: string | null): NumericUser | null {
+  const m = user === null ? null : /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) return null;
+  return { uid: Number(m[1]), gid: m[2] === undefined ? null : Number(m[2]) };
 }

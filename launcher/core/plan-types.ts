@@ -210,6 +210,13 @@ export interface LaunchPlan {
    */
   warnings: string[];
   files: PlannedFile[];
+  /**
+   * The anvil's numeric `docker run -u UID[:GID]` (launcher/core/docker-argv.ts `numericUser`), present
+   * only when it gives one and there are files: its entrypoint never runs as root, so it cannot copy
+   * the launcher's 0600 files for the harness as it does otherwise. The shell hands them to that user
+   * (launcher/shell/run/anvil.ts `writePlanFiles`).
+   */
+  anvilUser?: { uid: number; gid: number | null };
   /** Labels every session resource carries. */
   labels: Record<string, string>;
   /** The anvil's `--name`, if the argv gives one. */

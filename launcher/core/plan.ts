@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RefusalError } from '../errors.js';
 import { canonicalAlias, extraAliases, findAliasCollisions } from './aliases.js';
 import { configHash } from './config-hash.js';
-import { parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
+import { numericUser, parseDockerRunArgv, type DockerRunArgv } from './docker-argv.js';
 import { parseDurationMs } from './duration.js';
 import { GITHUB_APP_PROVIDER, githubAppPermissions, refreshedSecretPath } from './github-app.js';
 import { ANVIL_FILES_DIR, getEmitter, SUPPORTED_HARNESSES, type AnvilOption, type HarnessEmitter } from './emitters/index.js';
@@ -29,7 +29,7 @@ import type { MergedTong } from './layers.js';
 import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
-import type { LaunchPlan, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedNetwork, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import type { LaunchPlan, PlannedFile, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedNetwork, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
 import { stdioBridgeRefusal, stdioTongLaunch, type StdioBridgeHost } from './stdio-bridge.js';
 import { applyWhen } from './when.js';
 
@@ -453,6 +453,8 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     const prefix = tongEnvPrefix(t.name);
     inserted.push('-e', `${prefix}_HOST=${t.alias}`, '-e', `${prefix}_PORT=${t.port}`);
   }
+  // `docker run -u UID[:GID]`: the entrypoint never runs as root, so the files must be readable by that uid as written.
+  const anvilUser = numericUser(docker?.user ?? null);
   const launchOrder = plannedLaunchOrder(input, docker);
   if (launchOrder.gate) inserted.push('-v', `${launchOrder.gate.hostDir}:${launchOrder.gate.containerDir}:ro`, '-e', `TONGS_GATE=${launchOrder.gate.containerDir}`);
   const runIndex = docker?.runIndex ?? 0;
@@ -471,9 +473,10 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     mcpConfig,
     models,
     skipped,
-    warnings: modelWarnings(models, docker?.envNames ?? []),
+    warnings: [...modelWarnings(models, docker?.envNames ?? []), ...anvilUserWarnings(docker, files)],
     files,
     ...anvil,
+    ...(anvilUser && files.length > 0 ? { anvilUser } : {}),
     anvilArgv,
     anvilNetwork: { mode: useRelay ? 'relay' : 'session', loopback },
     relay,
@@ -548,6 +551,18 @@ function findEgressConflicts(tongs: readonly MergedTong[]): string[] {
  * the base URL (even `-e NAME` with NAME unset on the host) overrides or removes the one the emitter
  * set, so the harness bypasses the tong.
  */
+/**
+ * A `-u` naming a user or group (not numbers): the launcher cannot tell which uid will read its files
+ * in /run/tongs (0600, the launcher's), so the harness may fail to read them; say how to fix it.
+ */
+function anvilUserWarnings(docker: DockerRunArgv | null, files: readonly PlannedFile[]): string[] {
+  if (!docker?.user || files.length === 0 || numericUser(docker.user)) return [];
+  return [
+    `the anvil runs as -u ${docker.user}, which names a user or group: the harness may not read the launcher's files in ` +
+      `/run/tongs; give a numeric -u UID:GID`,
+  ];
+}
+
 function modelWarnings(models: readonly PlannedModel[], envNames: readonly string[]): string[] {
   const warnings: string[] = [];
   for (const m of models) {

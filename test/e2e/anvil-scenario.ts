@@ -3,13 +3,15 @@
  * (tongs-test-mcp:local: tools `echo`, `whoami`), a repo layer with the shipped model tong (started
  * only when the host has a model key: {@link modelEnv}), a fake HOME and a project owned
  * by uid 1000 while make runs as the test's user, and an async `make` runner (async, because a fake
- * model API may answer from the same process).
+ * model API may answer from the same process). {@link githubScenario}: the same with the shipped
+ * GitHub tong (sidecars/github.yaml) in place of `tongtest`, and the GitHub REST fake on the host.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FakeGitHub } from '../fakes/github-api.js';
 import { hostGateway } from '../support/docker.js';
 import { REPO_ROOT, runMake, tempDirSync, type AfterHook, type ProcessResult } from '../support/process.js';
 
@@ -90,4 +92,38 @@ export function modelEnv(home: string, port: number): NodeJS.ProcessEnv {
 export function assertNoSessionLeft(project: string): void {
   const names = spawnSync('docker', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout;
   assert.ok(!names.includes(path.basename(project)), `no container of this session remains:\n${names}`);
+}
+
+/** The GitHub tong's image in the e2e tests (`make github-image`): TONGS_TEST_GITHUB_IMAGE, default tongs-github:local. */
+export const GITHUB_IMAGE = process.env.TONGS_TEST_GITHUB_IMAGE ?? 'tongs-github:local';
+
+export interface GitHubScenario extends Scenario {
+  /** The GitHub REST fake on the host (test/fakes/github-api.ts), with `acme/widgets` holding a README. */
+  github: FakeGitHub;
+  /** The token the fake accepts; only the tong receives it. */
+  token: string;
+  /**
+   * What the host's environment adds for make: GITHUB_TOKEN and GITHUB_API_URL (the fake, at the
+   * containers' host gateway), read by sidecars/github.yaml's `${secret:env:…}` references.
+   */
+  githubEnv: NodeJS.ProcessEnv;
+}
+
+/**
+ * A scenario whose only tong is the shipped GitHub tong (DESIGN.md "The GitHub tong"): its definition,
+ * sidecars/github.yaml, copied into the scenario's repo layer without its `build:` context and on
+ * {@link GITHUB_IMAGE}; the user layer is empty. The fake is closed in `t.after`.
+ */
+export async function githubScenario(t: AfterHook, prefix: string): Promise<GitHubScenario> {
+  const s = scenario(t, prefix);
+  rmSync(path.join(s.dir, 'user', 'tongtest.yaml'));
+  const repo = path.join(s.dir, 'repo');
+  const text = readFileSync(path.join(REPO_ROOT, 'sidecars', 'github.yaml'), 'utf8').replace(/^build: .*$/m, '').replace(/^image: .*$/m, `image: ${GITHUB_IMAGE}`);
+  writeFileSync(path.join(repo, 'github.yaml'), text);
+  const token = `ghp_e2e${randomBytes(6).toString('hex')}SECRETVALUE`;
+  const github = new FakeGitHub({ token });
+  github.addRepo('acme', 'widgets', { files: { 'README.md': '# widgets\n' } });
+  const apiPort = new URL(await github.start(0, '0.0.0.0')).port;
+  t.after(() => github.close());
+  return { ...s, github, token, githubEnv: { GITHUB_TOKEN: token, GITHUB_API_URL: `http://${hostGateway()}:${apiPort}` } };
 }

@@ -43,6 +43,25 @@ test('make run_claude: the first event lists the tong server connected and its t
   assertNoSessionLeft(s.project);
 });
 
+// `-u`: the entrypoint never runs as root, so a root launcher hands its MCP config over itself
+// (launcher/shell/run/anvil.ts fileHandover); before, Claude Code could not read /run/tongs/mcp.json.
+test('make run_claude with ANVIL_DOCKER_ARGS=-u UID:GID: the tong server is connected', { timeout: 900_000, skip: process.getuid?.() !== 0 && 'a launcher that is not root cannot hand its files to another uid' }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const s = scenario(t, 'claude-u');
+  const api = await startFakeAnthropicApi({ toolName: 'none', toolInput: {} });
+  t.after(() => api.close());
+  const r = await make(
+    ['run_claude', ...s.makeVars, 'CLAUDE_ARGS=-p "say hi" --output-format stream-json --verbose', `ANVIL_DOCKER_ARGS=-u ${OWNER}:${OWNER}`],
+    modelEnv(s.home, api.port),
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const [first] = events(r.stdout);
+  assert.ok(first, `no stream-json event on stdout:\n${r.stdout}\n${r.stderr}`);
+  const servers = first.mcp_servers as { name: string; status: string }[];
+  assert.deepEqual(servers.find((x) => x.name === 'tongtest')?.status, 'connected', JSON.stringify(servers));
+  assertNoSessionLeft(s.project);
+});
+
 test('make run_claude: a full agent turn calls the tong tool, which runs in the tong, and prints its result', { timeout: 900_000 }, async (t) => {
   if (!(await requireDocker(t))) return;
   const s = scenario(t, 'claude');

@@ -4,7 +4,11 @@
  * `echo` and `whoami`; test/e2e/anvil-scenario.ts). The anvil image is TONGS_TEST_ANVIL_IMAGE
  * (default tongs-anvil:local), built by `make anvil-image`.
  *  - Connection: each CLI's own server listing (`codex mcp list`, `gemini mcp list`) shows the tong,
- *    with its bearer as Codex's `bearer_token_env_var` and as Gemini's "Connected".
+ *    with its bearer as Codex's `bearer_token_env_var` and as Gemini's "Connected". The same with the
+ *    shipped GitHub tong (sidecars/github.yaml on TONGS_TEST_GITHUB_IMAGE, default tongs-github:local;
+ *    the GitHub REST fake on the host), and with the anvil run as the workspace owner by
+ *    `ANVIL_DOCKER_ARGS='-u UID:GID'`, where the entrypoint never runs as root. With the GitHub tong,
+ *    a full turn too: the scripted model asks for `create_pr`, the fake GitHub gets the pull request.
  *  - Whole entry replacement: the user's own config (seeded into the project's private state) has a
  *    stdio server of the same name; the tong's entry replaces it whole.
  *  - A full turn: the CLI asks a scripted model on the host (test/fakes/openai-responses.ts,
@@ -29,7 +33,7 @@ import { startFakeGeminiApi } from '../fakes/gemini-api.js';
 import { startFakeResponsesApi } from '../fakes/openai-responses.js';
 import { hostGateway, requireDocker } from '../support/docker.js';
 import { REPO_ROOT } from '../support/process.js';
-import { OWNER, assertNoSessionLeft, make, scenario, stateDir } from './anvil-scenario.js';
+import { OWNER, assertNoSessionLeft, githubScenario, make, scenario, stateDir } from './anvil-scenario.js';
 
 const ANVIL_IMAGE = process.env.TONGS_TEST_ANVIL_IMAGE ?? 'tongs-anvil:local';
 /** The model tong image (`make model-api-image`), for the shipped openai and google definitions. */
@@ -81,6 +85,120 @@ test('make run_gemini: `gemini mcp list` reports the tong connected, not disable
   assert.ok(!/disabled|untrusted|Skipping system settings/i.test(out), out);
   assert.ok(!out.includes('not-the-tong'), 'the user\'s same-named stdio entry is replaced whole');
   assertNoSessionLeft(s.project);
+});
+
+/** `make run_HARNESS` with `HARNESS_ARGS=mcp list` on a GitHub scenario; ANVIL_DOCKER_ARGS as given. */
+async function githubMcpList(t: Parameters<typeof githubScenario>[0], harness: 'codex' | 'gemini', anvilDockerArgs: string) {
+  const s = await githubScenario(t, `${harness}-github`);
+  const r = await make(
+    [`run_${harness}`, ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`, `${harness.toUpperCase()}_ARGS=mcp list`, `ANVIL_DOCKER_ARGS=${anvilDockerArgs}`],
+    { ...hostEnv(s.home, '1'), ...s.githubEnv },
+  );
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.ok(!(r.stdout + r.stderr).includes(s.token), 'the GitHub token stays in the tong');
+  assertNoSessionLeft(s.project);
+  return r;
+}
+
+test('make run_codex with the GitHub tong: `codex mcp list` shows the github server with its bearer variable', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const r = await githubMcpList(t, 'codex', '');
+  assert.match(r.stdout, /^github\s+http:\/\/github:8080\/mcp\s+TONGS_MCP_BEARER_GITHUB\s+enabled\s+Bearer token/m, r.stdout);
+});
+
+test('make run_gemini with the GitHub tong: `gemini mcp list` reports the github server connected, not disabled', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const r = await githubMcpList(t, 'gemini', '');
+  const out = r.stdout + r.stderr;
+  assert.match(out, /✓ github: http:\/\/github:8080\/mcp \(http\) - Connected/, out);
+  assert.ok(!/disabled|untrusted|Skipping system settings/i.test(out), out);
+});
+
+// `-u`: the entrypoint runs as the workspace owner from the start, so it cannot copy the launcher's
+// 0600 files as root does; a root launcher hands them over (root's, the anvil's group: Gemini wants
+// its system settings root's). A launcher that is not root cannot, and says so for Gemini.
+test('make run_gemini with the GitHub tong and ANVIL_DOCKER_ARGS=-u UID:GID: `gemini mcp list` reports it connected', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const r = await githubMcpList(t, 'gemini', `-u ${OWNER}:${OWNER}`);
+  const out = r.stdout + r.stderr;
+  if (process.getuid?.() !== 0) {
+    assert.match(r.stderr, /with -u and a launcher that is not root, Gemini CLI skips its system settings/, out);
+    return;
+  }
+  assert.match(out, /✓ github: http:\/\/github:8080\/mcp \(http\) - Connected/, out);
+  assert.ok(!/disabled|untrusted|Skipping system settings|EACCES/i.test(out), out);
+});
+
+test('make run_codex with the GitHub tong and ANVIL_DOCKER_ARGS=-u UID:GID: the bearer variable is set from its file', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const r = await githubMcpList(t, 'codex', `-u ${OWNER}:${OWNER}`);
+  assert.match(r.stdout, /^github\s+http:\/\/github:8080\/mcp\s+TONGS_MCP_BEARER_GITHUB\s+enabled\s+Bearer token/m, r.stdout);
+  // The entrypoint reads /run/tongs/env/TONGS_MCP_BEARER_GITHUB as the workspace owner.
+  assert.ok(!/Permission denied|can't open/i.test(r.stderr), r.stderr);
+});
+
+/** What the scripted model asks the GitHub tong's create_pr for (as test/e2e/github-pr.test.ts does). */
+const PR_INPUT = {
+  repo_owner: 'acme',
+  repo_name: 'widgets',
+  title: 'Fix the greeting',
+  body: 'The greeting said hullo.',
+  files: [{ path: 'src/greeting.txt', content: 'hello\n', action: 'create' }],
+};
+
+/** The fake GitHub holds the one PR create_pr made, the harness printed its number, and the token stayed in the tong. */
+function assertPrOpened(s: Awaited<ReturnType<typeof githubScenario>>, r: { stdout: string; stderr: string }, modelRequests: unknown, trace: string): void {
+  const pulls = s.github.pulls('acme', 'widgets');
+  assert.equal(pulls.length, 1, `${JSON.stringify(s.github.requests.map((q) => `${q.method} ${q.path}`))}\n${trace}`);
+  assert.equal(pulls[0]!.title, 'Fix the greeting');
+  assert.deepEqual(s.github.filesAt('acme', 'widgets', pulls[0]!.head), { 'README.md': '# widgets\n', 'src/greeting.txt': 'hello\n' });
+  // Gemini prints the tool's result as a JSON string (its quotes escaped), Codex as it came.
+  assert.match(r.stdout, new RegExp(`PR OPENED: [\\s\\S]*\\\\?"number\\\\?":${pulls[0]!.number}\\b`), trace);
+  for (const [what, text] of [['stdout', r.stdout], ['stderr', r.stderr], ['the model requests', JSON.stringify(modelRequests)]] as const) {
+    assert.ok(!text.includes(s.token), `the GitHub token is not in ${what}`);
+  }
+  assertNoSessionLeft(s.project);
+}
+
+test('make run_codex with the GitHub tong: a full turn opens a pull request through create_pr, and Codex prints its number', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const s = await githubScenario(t, 'codex-github-turn');
+  const api = await startFakeResponsesApi({ toolSuffix: 'create_pr', toolArgs: PR_INPUT, finalTextPrefix: 'PR OPENED: ' });
+  t.after(() => api.close());
+  const provider = `model_providers.fake={name="fake",base_url="http://host.docker.internal:${api.port}/v1",wire_api="responses",env_key="FAKE_OPENAI_KEY"}`;
+  const r = await make(
+    [
+      'run_codex', ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`,
+      `CODEX_ARGS=exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -m gpt-fake -c model_provider=fake -c '${provider}' "open a PR that fixes the greeting"`,
+      'ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e FAKE_OPENAI_KEY=sk-fake',
+    ],
+    { ...hostEnv(s.home, '0'), ...s.githubEnv },
+  );
+  const trace = `${r.stdout}\n${r.stderr}\n${JSON.stringify(api.requests.map((q) => [q.path, q.answer, q.tool]))}`;
+  assert.equal(r.status, 0, trace);
+  assert.ok(api.requests.some((q) => q.answer === 'function_call'), `Codex offered the tong's create_pr: ${JSON.stringify(api.requests[0]?.body.tools)}`);
+  assert.match(r.stdout + r.stderr, /mcp: github\/create_pr \(completed\)/, trace);
+  assertPrOpened(s, r, api.requests, trace);
+});
+
+test('make run_gemini with the GitHub tong: a full turn opens a pull request through create_pr, and Gemini prints its number', { timeout: 600_000 }, async (t) => {
+  if (!(await requireDocker(t))) return;
+  const s = await githubScenario(t, 'gemini-github-turn');
+  userFile(s.home, '.gemini/settings.json', JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
+  const api = await startFakeGeminiApi({ toolSuffix: 'create_pr', toolArgs: PR_INPUT, finalTextPrefix: 'PR OPENED: ' });
+  t.after(() => api.close());
+  const r = await make(
+    [
+      'run_gemini', ...s.makeVars, `ANVIL_IMAGE=${ANVIL_IMAGE}`,
+      'GEMINI_ARGS=--yolo -m gemini-2.5-flash -p "open a PR that fixes the greeting"',
+      `ANVIL_DOCKER_ARGS=--add-host host.docker.internal:host-gateway -e GEMINI_API_KEY=fake-key -e GOOGLE_GEMINI_BASE_URL=http://host.docker.internal:${api.port}`,
+    ],
+    { ...hostEnv(s.home, '0'), ...s.githubEnv },
+  );
+  const trace = `${r.stdout}\n${r.stderr}\n${JSON.stringify(api.requests.map((q) => [q.path, q.answer, q.tool]))}`;
+  assert.equal(r.status, 0, trace);
+  assert.ok(api.requests.some((q) => q.answer === 'function_call'), `Gemini offered the tong's create_pr: ${trace}`);
+  assertPrOpened(s, r, api.requests, trace);
 });
 
 test('make run_codex: a full turn calls the tong tool, which runs in the tong, and Codex prints its result', { timeout: 600_000 }, async (t) => {

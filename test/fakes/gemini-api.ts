@@ -3,7 +3,7 @@
  * and `:generateContent`), run on the host so the real Gemini CLI in the anvil goes through a whole
  * agent turn (issue #14 "Gemini, full turn"); Gemini CLI reaches it through GOOGLE_GEMINI_BASE_URL.
  * The script is one tool call: the first request whose `functionDeclarations` offer a function whose
- * name ends with `toolSuffix` gets a `functionCall` part calling it with `{}`; the request that
+ * name ends with `toolSuffix` gets a `functionCall` part calling it with `toolArgs` (default `{}`); the request that
  * carries that call's `functionResponse` gets the text `finalTextPrefix` plus the response.
  * Anything else — Gemini CLI's own side requests (next-speaker check, routing), `countTokens` — gets
  * a short JSON text, recorded as `filler`.
@@ -38,7 +38,13 @@ export interface FakeGeminiApi {
   close(): Promise<void>;
 }
 
-export async function startFakeGeminiApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string; beforeToolCall?: () => Promise<void> }): Promise<FakeGeminiApi> {
+export async function startFakeGeminiApi(options: {
+  toolSuffix: string;
+  finalTextPrefix: string;
+  toolArgs?: Record<string, unknown>;
+  host?: string;
+  beforeToolCall?: () => Promise<void>;
+}): Promise<FakeGeminiApi> {
   const requests: FakeGeminiRequest[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -74,7 +80,7 @@ export async function startFakeGeminiApi(options: { toolSuffix: string; finalTex
         await options.beforeToolCall?.();
         record.answer = 'function_call';
         record.tool = tool;
-        part = { functionCall: { name: tool, args: {} } };
+        part = { functionCall: { name: tool, args: options.toolArgs ?? {} } };
       } else {
         record.answer = 'filler';
         // Side requests ask for JSON (the next-speaker check: the user speaks next).

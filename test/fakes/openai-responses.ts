@@ -2,7 +2,7 @@
  * A scripted stand-in for the OpenAI Responses API (`POST /v1/responses`, streaming SSE), run on the
  * host so the real Codex CLI in the anvil goes through a whole agent turn (issue #14 "Codex, full
  * turn"). The script is one tool call: the first request whose `tools` offer a function whose name
- * ends with `toolSuffix` gets a `function_call` item calling it with `{}` (with its `namespace` when
+ * ends with `toolSuffix` gets a `function_call` item calling it with `toolArgs` (default `{}`; with its `namespace` when
  * the function is a namespace tool's); the request that carries
  * that call's `function_call_output` gets a message, `finalTextPrefix` plus the output. Anything else
  * (e.g. a title or compaction request) gets a short text, recorded as `filler`.
@@ -50,7 +50,13 @@ function offeredTools(body: FakeResponsesRequest['body']): { name: string; names
   return tools;
 }
 
-export async function startFakeResponsesApi(options: { toolSuffix: string; finalTextPrefix: string; host?: string; beforeToolCall?: () => Promise<void> }): Promise<FakeResponsesApi> {
+export async function startFakeResponsesApi(options: {
+  toolSuffix: string;
+  finalTextPrefix: string;
+  toolArgs?: Record<string, unknown>;
+  host?: string;
+  beforeToolCall?: () => Promise<void>;
+}): Promise<FakeResponsesApi> {
   const requests: FakeResponsesRequest[] = [];
   let n = 0;
   const server = http.createServer((req, res) => {
@@ -80,7 +86,7 @@ export async function startFakeResponsesApi(options: { toolSuffix: string; final
           await options.beforeToolCall?.();
           record.answer = 'function_call';
           record.tool = tool.namespace ? `${tool.namespace}.${tool.name}` : tool.name;
-          item = { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, ...(tool.namespace ? { namespace: tool.namespace } : {}), name: tool.name, arguments: '{}', status: 'completed' };
+          item = { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, ...(tool.namespace ? { namespace: tool.namespace } : {}), name: tool.name, arguments: JSON.stringify(options.toolArgs ?? {}), status: 'completed' };
         } else {
           record.answer = 'filler';
           record.text = 'ok';

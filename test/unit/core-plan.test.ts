@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RefusalError } from '../../launcher/errors.js';
 import { canonicalJson, configHash } from '../../launcher/core/config-hash.js';
-import { parseDockerRunArgv } from '../../launcher/core/docker-argv.js';
+import { numericUser, parseDockerRunArgv } from '../../launcher/core/docker-argv.js';
 import { getEmitter, SUPPORTED_HARNESSES, type McpServerEntry } from '../../launcher/core/emitters/index.js';
 import { planLaunch, type PlanInput } from '../../launcher/core/plan.js';
 import { assertGolden, mergedTongs } from '../support/plan-builder.js';
@@ -333,4 +333,30 @@ test('docker argv reader: image, name and networks only from docker options befo
     const got = parseDockerRunArgv(argv);
     assert.deepEqual(got && { run: got.runIndex, image: got.image, name: got.name, networks: got.networks }, want, argv.join(' '));
   }
+});
+
+test('docker argv reader: -u / --user, and its numeric form', () => {
+  const user = (...opts: string[]) => parseDockerRunArgv(['docker', 'run', ...opts, 'img', '-u', 'harness-own'])?.user;
+  assert.equal(user(), null);
+  assert.equal(user('-u', '1000:1000'), '1000:1000');
+  assert.equal(user('--user=1000'), '1000');
+  assert.equal(user('--user', 'node', '-u2000'), '2000', 'the last one counts, as for docker');
+  assert.deepEqual(numericUser('1000:1001'), { uid: 1000, gid: 1001 });
+  assert.deepEqual(numericUser('1000'), { uid: 1000, gid: null });
+  for (const named of [null, 'node', '1000:staff', 'node:1000', '', '-1']) assert.equal(numericUser(named), null, String(named));
+});
+
+test('plan: a numeric -u is the plan\'s anvilUser (files to hand over); a named one is a warning; none without files', () => {
+  const argv = (...opts: string[]) => ['docker', 'run', '--rm', ...opts, 'tongs-anvil:local'];
+  const gemini = (anvilArgv: string[]) => planLaunch(input({ harness: 'gemini', anvilArgv, tongs: tongs(['repo', 'github', GITHUB]) }));
+  assert.deepEqual(gemini(argv('-u', '1000:1000')).anvilUser, { uid: 1000, gid: 1000 });
+  assert.deepEqual(gemini(argv('--user=1000')).anvilUser, { uid: 1000, gid: null });
+  assert.equal('anvilUser' in gemini(argv()), false, 'absent without -u: the plan JSON is unchanged');
+  const named = gemini(argv('-u', 'node'));
+  assert.equal('anvilUser' in named, false);
+  assert.match(named.warnings.join('\n'), /-u node, which names a user or group: .* give a numeric -u UID:GID/);
+  // A port tong only: no file for the anvil, nothing to hand over or warn about.
+  const portOnly = planLaunch(input({ harness: 'gemini', anvilArgv: argv('-u', 'node'), tongs: tongs(['repo', 'db', DB]) }));
+  assert.equal('anvilUser' in portOnly, false);
+  assert.deepEqual(portOnly.warnings, []);
 });

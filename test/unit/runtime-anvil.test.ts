@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import { signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/run/anvil.js';
+import { anvilUserNotes, fileHandover, signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/run/anvil.js';
 import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
 import { resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { createProgress, debugEnabled, formatSeconds } from '../../launcher/shell/progress.js';
@@ -56,6 +56,36 @@ test('writePlanFiles writes the MCP config with mode 0600', async () => {
     await writePlanFiles([{ hostPath, containerPath: '/run/tongs/mcp.json', content: '{"mcpServers":{}}\n', mode: 0o600 }]);
     assert.equal(await readFile(hostPath, 'utf8'), '{"mcpServers":{}}\n');
     assert.equal((await stat(hostPath)).mode & 0o777, 0o600);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('fileHandover: a root launcher gives an anvil run with -u its files as root\'s, readable by its group (or all, gid unknown)', () => {
+  assert.deepEqual(fileHandover(0o600, undefined, 0), { owner: null, mode: 0o600 }, 'no -u: the entrypoint hands them over as root');
+  assert.deepEqual(fileHandover(0o600, { uid: 0, gid: 0 }, 0), { owner: null, mode: 0o600 });
+  assert.deepEqual(fileHandover(0o600, { uid: 1000, gid: 1000 }, 0), { owner: { uid: 0, gid: 1000 }, mode: 0o640 });
+  assert.deepEqual(fileHandover(0o600, { uid: 1000, gid: null }, 0), { owner: { uid: 0, gid: 0 }, mode: 0o644 });
+  assert.deepEqual(fileHandover(0o200, { uid: 1000, gid: 1000 }, 0), { owner: { uid: 0, gid: 1000 }, mode: 0o200 }, 'only a read bit the owner has');
+  assert.deepEqual(fileHandover(0o600, { uid: 1000, gid: 1000 }, 1000), { owner: null, mode: 0o600 }, 'a non-root launcher cannot chown');
+});
+
+test('anvilUserNotes: said only when a non-root launcher cannot hand the files over, or Gemini wants them root\'s', () => {
+  assert.deepEqual(anvilUserNotes({ harness: 'gemini', anvilUser: { uid: 1000, gid: 1000 } }, 0), []);
+  assert.deepEqual(anvilUserNotes({ harness: 'codex', anvilUser: { uid: 1000, gid: 1000 } }, 1000), []);
+  assert.deepEqual(anvilUserNotes({ harness: 'codex' }, 1000), []);
+  assert.match(anvilUserNotes({ harness: 'claude', anvilUser: { uid: 2000, gid: null } }, 1000).join(), /uid 2000 \(-u\) and this launcher as uid 1000, which cannot hand/);
+  assert.match(anvilUserNotes({ harness: 'gemini', anvilUser: { uid: 1000, gid: 1000 } }, 1000).join(), /Gemini CLI skips its system settings/);
+});
+
+test('writePlanFiles as root hands the files to the anvil\'s -u group, root keeping them', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tongs-files-'));
+  try {
+    const hostPath = join(dir, 'gemini', 'settings.json');
+    await writePlanFiles([{ hostPath, containerPath: '/run/tongs/gemini/settings.json', content: '{}\n', mode: 0o600 }], { uid: 1000, gid: 1234 });
+    const st = await stat(hostPath);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [0, 1234, 0o640]);
+    assert.equal((await stat(join(dir, 'gemini'))).mode & 0o777, 0o700, 'the host dir stays private');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

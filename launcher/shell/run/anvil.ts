@@ -14,7 +14,7 @@
  * another one, and the argv as that engine needs it (Podman: see launcher/shell/engine/docker-runtime.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { CommandNotFoundError, DockerError } from '../../errors.js';
@@ -24,12 +24,63 @@ import type { LaunchPlan, PlannedFile } from '../../core/plan-types.js';
 import { applyEnv } from '../engine/engine.js';
 import type { ContainerRuntime } from '../engine/runtime.js';
 
-/** Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs. */
-export async function writePlanFiles(files: PlannedFile[]): Promise<void> {
+/** Who owns a planned file on the host, and its mode; null owner: the launcher's user, as written. */
+export interface FileHandover {
+  owner: { uid: number; gid: number } | null;
+  mode: number;
+}
+
+/**
+ * How a planned file of mode `mode` is handed to an anvil that runs as `anvilUser` (a numeric `-u`;
+ * LaunchPlan.anvilUser) when the launcher runs as `launcherUid`. Pure.
+ * - No `-u`, or `-u 0`: the file stays the launcher's; the entrypoint runs as root and copies it for
+ *   the harness user when they differ (anvil/entrypoint.sh).
+ * - A root launcher (`sudo make run_gemini`, a root CI runner): root keeps the file, its group
+ *   becomes the anvil's gid and gets the owner's read bit (0600 → 0640). Root, not the anvil's uid,
+ *   because Gemini CLI skips a system settings file that is not root's (its
+ *   `isFileAndDirectorySecureSync`, 0.61); the mount is read-only either way. With a bare `-u UID`
+ *   the gid is the image's passwd entry's, unknown here, so "other" gets the read bit too (0644):
+ *   every process in such an anvil runs as that uid, and the session's host temp dir is 0700.
+ * - Any other launcher cannot chown: the file is readable in the anvil only when the anvil's uid is
+ *   the launcher's (then Gemini still skips its system settings: {@link anvilUserNotes} says so).
+ */
+export function fileHandover(mode: number, anvilUser: LaunchPlan['anvilUser'], launcherUid: number): FileHandover {
+  if (!anvilUser || anvilUser.uid === 0 || launcherUid !== 0) return { owner: null, mode };
+  const read = (mode & 0o400) >> 3; // the owner's read bit, as the group's
+  return anvilUser.gid === null
+    ? { owner: { uid: 0, gid: 0 }, mode: mode | read | (read >> 3) }
+    : { owner: { uid: 0, gid: anvilUser.gid }, mode: mode | read };
+}
+
+/**
+ * Sentences for stderr when the launcher cannot hand its files to an anvil started with `-u` (see
+ * {@link fileHandover}): a non-root launcher and another uid, or Gemini CLI, whose system settings
+ * must be root's. Empty when there is nothing to say. Pure.
+ */
+export function anvilUserNotes(plan: Pick<LaunchPlan, 'anvilUser' | 'harness'>, launcherUid: number): string[] {
+  const u = plan.anvilUser;
+  if (!u || u.uid === 0 || launcherUid === 0) return [];
+  if (u.uid !== launcherUid) {
+    return [`the anvil runs as uid ${u.uid} (-u) and this launcher as uid ${launcherUid}, which cannot hand its files in /run/tongs to it: the harness cannot read them; run the anvil as uid ${launcherUid}, or without -u`];
+  }
+  if (plan.harness === 'gemini') {
+    return [`with -u and a launcher that is not root, Gemini CLI skips its system settings (they must be root's): the tongs' servers are missing; run the anvil without -u, so its entrypoint hands the settings over as root`];
+  }
+  return [];
+}
+
+/**
+ * Write the plan's files, each with its mode (0600 for the MCP config), creating parent dirs (0700);
+ * handed to the anvil's `-u` user as {@link fileHandover} says.
+ */
+export async function writePlanFiles(files: PlannedFile[], anvilUser?: LaunchPlan['anvilUser'], launcherUid = process.getuid?.() ?? -1): Promise<void> {
+  // launcherUid -1 (no getuid): never root, so nothing is handed over.
   for (const f of files) {
+    const { owner, mode } = fileHandover(f.mode, anvilUser, launcherUid);
     await mkdir(dirname(f.hostPath), { recursive: true, mode: 0o700 });
-    await writeFile(f.hostPath, f.content, { mode: f.mode });
-    await chmod(f.hostPath, f.mode); // writeFile's mode is only used when it creates the file
+    await writeFile(f.hostPath, f.content, { mode });
+    if (owner) await chown(f.hostPath, owner.uid, owner.gid);
+    await chmod(f.hostPath, mode); // writeFile's mode is only used when it creates the file
   }
 }
 

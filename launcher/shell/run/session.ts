@@ -12,7 +12,7 @@
  */
 import { DockerError, InterruptedError } from '../../errors.js';
 import type { LaunchPlan } from '../../core/plan-types.js';
-import { signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
+import { anvilUserNotes, signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
 import { createDockerRuntime, dockerodeLoadMs } from '../engine/docker-runtime.js';
 import { resolveEngine } from '../engine/engine.js';
 import { createProgress, formatSeconds } from '../progress.js';
@@ -187,8 +187,10 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
     // still runs would be an unhandled rejection (a stack trace instead of one `tongs:` line).
     sweep.catch(() => {});
     progress.debug(`launch order: ${plan.launchOrder?.mode ?? 'serial'} (${plan.launchOrder?.reason ?? 'no order planned'})`);
+    // No getuid (Windows): the engine's files live in its VM, nothing to hand over.
+    if (process.getuid) for (const note of anvilUserNotes(plan, process.getuid())) progress.warn(note);
     // The anvil's files must exist before it is created: docker would make a missing bind source a dir.
-    if (gate) await Promise.all([prepareGate(gate.hostDir), writePlanFiles(plan.files)]);
+    if (gate) await Promise.all([prepareGate(gate.hostDir), writePlanFiles(plan.files, plan.anvilUser)]);
     let applied: AppliedSession;
     try {
       applied = await applyPlan(plan, rt, {
@@ -222,7 +224,7 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
       await openGate(gate.hostDir, 'go');
       progress.debug('gate open: the harness starts');
     } else {
-      await writePlanFiles(plan.files);
+      await writePlanFiles(plan.files, plan.anvilUser);
       controller.signal.throwIfAborted();
       progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
       harnessFreed = true;
