@@ -228,8 +228,10 @@ export async function applyPlan(
   relayStarted.catch(() => {});
   if (options.onAnvilReady) {
     const ready = options.onAnvilReady;
-    // Behind the relay the anvil has no network (`--network none`): it needs only the socket volume.
-    void Promise.all([relay ? null : networkCreated, volumeCreated]).then(() => {
+    // After the session network even behind the relay, where the anvil has no network of its own:
+    // the network carries the launcher's pid label, which tells other launchers' sweeps that the
+    // session (whose anvil has only the session's label) is alive.
+    void Promise.all([networkCreated, volumeCreated]).then(() => {
       if (!signal?.aborted) ready();
     }, () => {});
   }
