@@ -76,6 +76,13 @@ export interface PlanInput {
    */
   anvilGate?: boolean | string;
   /**
+   * The engine's internal networks carry traffic between their own containers. False on Podman 4.3
+   * (the shell asks the engine): its `internal` networks drop it when the host's FORWARD policy is
+   * DROP, as a Docker engine on the same host sets it, so the tongs keep one ordinary network there
+   * and the plan says so in `warnings`. Absent ⇒ true.
+   */
+  internalNetworks?: boolean;
+  /**
    * The merged egress allowlist (launcher/core/egress.ts `mergeEgress`), with the workspace file's
    * entries already approved or left out, for the egress tong's environment (`egressTongEnv`). Absent
    * ⇒ an empty list: the egress tong refuses everything.
@@ -283,11 +290,16 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   const withEgress = selection.started.filter(egressOf).length;
   // When every tong has egress, the one session network is the ordinary one: a second network would
   // hold nobody but the relay, and each network costs the launch its creation.
+  const split = useRelay && withEgress < selection.started.length;
   const network: PlannedNetwork = {
     name: networkName,
     labels: { ...sessionLabels, [LABEL_ROLE]: 'network' },
-    internal: useRelay && withEgress < selection.started.length,
+    internal: split && input.internalNetworks !== false,
   };
+  const networkWarnings =
+    split && input.internalNetworks === false
+      ? ['the tongs share one ordinary network on this engine (Podman\'s internal networks drop traffic between their own containers here), so tongs without egress can reach the internet too']
+      : [];
 
   // Stdio tongs (issue #13): refused before any Docker work when the host cannot bridge them.
   const stdioRefusals = selection.started.flatMap((t) => {
@@ -473,7 +485,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     mcpConfig,
     models,
     skipped,
-    warnings: [...modelWarnings(models, docker?.envNames ?? []), ...anvilUserWarnings(docker, files)],
+    warnings: [...modelWarnings(models, docker?.envNames ?? []), ...anvilUserWarnings(docker, files), ...networkWarnings],
     files,
     ...anvil,
     ...(anvilUser && files.length > 0 ? { anvilUser } : {}),

@@ -204,6 +204,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       mcpTokens: await mintMcpTokens(selection.started),
       anvilRelay: cli.values['anvil-relay'] ?? false,
       anvilGate: (await engine).gate,
+      internalNetworks: (await engine).internalNetworks,
       stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
@@ -402,7 +403,9 @@ async function launchRuntime(anvilArgv: readonly string[]) {
   ]);
   const progress = createProgress({ quiet: true });
   const runtime = createDockerRuntime({ engine: resolveEngine({ anvilArgv }), debug: (line) => progress.debug(line) });
-  return { runtime, gate: await readAnvilGate(runtime, anvilArgv) };
+  // The engine's kind decides whether the tongs' network can be internal (planLaunch's `internalNetworks`).
+  const [gate, info] = await Promise.all([readAnvilGate(runtime, anvilArgv), runtime.engineInfo().catch(() => null)]);
+  return { runtime, gate, internalNetworks: !info?.podman };
 }
 
 /** `tongs plan`: like run up to the plan, with a placeholder temp path and no bearer tokens; prints JSON. */
@@ -428,7 +431,7 @@ export async function planCommand(cli: CommandLine): Promise<number> {
     startedAt: new Date().toISOString(),
     mcpTokens: null,
     anvilRelay: cli.values['anvil-relay'] ?? false,
-    anvilGate: tongs.length > 0 ? (await launchRuntime(ctx.anvilArgv)).gate : false,
+    ...(tongs.length > 0 ? await launchRuntime(ctx.anvilArgv).then((e) => ({ anvilGate: e.gate, internalNetworks: e.internalNetworks })) : { anvilGate: false }),
     stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
   });
   printSummary(launchSummary(plan), cli);

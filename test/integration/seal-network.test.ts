@@ -172,6 +172,16 @@ test('behind the relay the tongs network is internal: only a tong with egress, o
   const nets = await runtime.listNetworks({ 'dev.tongs.session': session });
   const inspect = (name: string) => JSON.parse(execFileSync('docker', ['network', 'inspect', name], { encoding: 'utf8' }))[0] as { Internal: boolean; Labels: Record<string, string> };
   const roles = Object.fromEntries(nets.map((n) => [n.labels['dev.tongs.role'], inspect(n.name).Internal]));
+  if ((await runtime.engineInfo()).podman) {
+    // Podman 4.3's internal networks drop their own containers' traffic on this host (Docker set the
+    // FORWARD policy to DROP): the plan keeps one ordinary network there, and says so.
+    assert.deepEqual(roles, { network: false });
+    launcher.child.kill('SIGINT');
+    const done = await launcher.done;
+    assert.match(done.stderr, /one ordinary network on this engine/);
+    assert.deepEqual(await managedLeftovers(runtime), []);
+    return;
+  }
   assert.deepEqual(roles, { network: true, 'egress-network': false }, 'an internal session network and an ordinary egress network');
   const named = (role: string) => nets.filter((n) => n.labels['dev.tongs.role'] === role).map((n) => n.name);
   assert.deepEqual(byName.get('inward')!.networks, named('network'), 'the tong without egress is on the internal network only');

@@ -63,6 +63,31 @@ test('the sweep removes dead sessions of this host (anvil included) and keeps li
   assert.ok(rt.byName('tongs-shared-idle') && rt.byName('tongs-shared-busy'));
 });
 
+test('an anvil docker run has just created, seen before its session network, is starting, not dead', async () => {
+  const rt = new FakeRuntime(['anvil:local']);
+  // A gated anvil of a session whose network the sweep has not listed yet: only session and role labels.
+  const made = (name: string) =>
+    rt.createContainer({
+      name,
+      image: 'anvil:local',
+      labels: { [LABEL_SESSION]: name === 'anvil-new' ? 'new000000000' : 'old000000000', [LABEL_ROLE]: 'anvil' },
+      env: {},
+      entrypoint: null,
+      command: null,
+      mounts: [],
+      memoryBytes: null,
+      network: null,
+    });
+  await made('anvil-new');
+  await made('anvil-old');
+  const created = Math.floor(Date.now() / 1000);
+  // The clock 10 s after both were made: both starting; 90 s after: both long dead.
+  const soon = await sweepDeadSessions(rt, { shared: false, liveness: { ...liveness, now: () => (created + 10) * 1000 } });
+  assert.deepEqual(soon.sessions, [], 'a created anvil within the grace period is left alone');
+  const late = await sweepDeadSessions(rt, { shared: false, liveness: { ...liveness, now: () => (created + 90) * 1000 } });
+  assert.deepEqual(late.sessions.sort(), ['new000000000', 'old000000000'], 'an anvil created long ago and never started is swept');
+});
+
 test('gc --shared also removes idle shared tongs, but not one attached to a live session', async () => {
   const { rt } = await world();
   const result = await sweepDeadSessions(rt, { shared: true, liveness });

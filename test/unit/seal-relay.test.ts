@@ -90,6 +90,11 @@ test('behind the relay the session network is internal; only tongs with egress a
   const none = planLaunch(input(true));
   assert.equal(none.network?.internal, true);
   assert.equal(none.egressNetwork, null);
+  // An engine whose internal networks cannot carry the tongs' own traffic (Podman 4.3): one ordinary network, said.
+  const podman = planLaunch({ ...input(true), internalNetworks: false, tongs: [tong('db', { interface: { kind: 'port', port: 5432 } }), tong('egress', { interface: { kind: 'egress', port: 3128 } })] });
+  assert.equal(podman.network?.internal, false);
+  assert.equal(podman.egressNetwork, null);
+  assert.ok(podman.warnings.some((w) => /one ordinary network on this engine/.test(w)), podman.warnings.join('\n'));
   // Every tong with egress: one ordinary network, no second one.
   const all = planLaunch({ ...input(true), tongs: [tong('github', { interface: { kind: 'mcp', name: 'github', port: 8080 }, egress: true }), tong('egress', { interface: { kind: 'egress', port: 3128 } })] });
   assert.equal(all.network?.internal, false);

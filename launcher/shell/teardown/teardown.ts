@@ -29,6 +29,8 @@ export function isPidAlive(pid: number): boolean {
 export interface Liveness {
   hostname: string;
   isPidAlive: (pid: number) => boolean;
+  /** The clock, in ms since the epoch (default Date.now). */
+  now?: () => number;
 }
 
 export const defaultLiveness = (): Liveness => ({ hostname: osHostname(), isPidAlive });
@@ -151,10 +153,20 @@ export function collectSessions(
 }
 
 /** Is session `s` dead, so gc may remove it? Anvil-only leftovers (no owner labels) go once stopped. */
+/**
+ * An anvil just made by `docker run` is `created` for a moment before it runs, and a sweep that listed
+ * the networks a moment before the session's own network existed sees no owner for it: such an anvil
+ * counts as starting, not dead, for this long (seconds).
+ */
+const STARTING_ANVIL_GRACE_S = 60;
+
 function isDead(s: SessionView, liveness: Liveness): boolean {
   if (s.alive === false) return true;
-  if (s.pid === null && s.host === null) return s.anvils.every((a) => a.state !== 'running') && s.tongs.length === 0;
-  void liveness;
+  if (s.pid === null && s.host === null) {
+    const now = (liveness.now?.() ?? Date.now()) / 1000;
+    const starting = (a: ContainerSummary) => a.state === 'created' && now - a.created < STARTING_ANVIL_GRACE_S;
+    return s.anvils.every((a) => a.state !== 'running' && !starting(a)) && s.tongs.length === 0;
+  }
   return false;
 }
 
