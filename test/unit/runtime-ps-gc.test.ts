@@ -88,6 +88,16 @@ test('an anvil docker run has just created, seen before its session network, is 
   assert.deepEqual(late.sessions.sort(), ['new000000000', 'old000000000'], 'an anvil created long ago and never started is swept');
 });
 
+test('a socket volume is all a dead session left: the sweep finds it by its labels and removes it', async () => {
+  const rt = new FakeRuntime([]);
+  const owner = (pid: number) => ({ 'dev.tongs.managed': 'true', 'dev.tongs.launcher.pid': String(pid), 'dev.tongs.launcher.host': 'here', [LABEL_ROLE]: 'relay' });
+  await rt.createVolume('tongs-dead0000-sock', { ...owner(200), [LABEL_SESSION]: 'dead00000000' });
+  await rt.createVolume('tongs-live0000-sock', { ...owner(100), [LABEL_SESSION]: 'live00000000' });
+  const result = await sweepDeadSessions(rt, { shared: false, liveness });
+  assert.deepEqual(result.sessions, ['dead00000000']);
+  assert.deepEqual([...rt.volumes.keys()], ['tongs-live0000-sock'], 'the live session keeps its volume');
+});
+
 test('gc --shared also removes idle shared tongs, but not one attached to a live session', async () => {
   const { rt } = await world();
   const result = await sweepDeadSessions(rt, { shared: true, liveness });

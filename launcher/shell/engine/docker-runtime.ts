@@ -275,7 +275,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions = {}): Contain
  */
 function engineKind(status: number | undefined, message: string): DockerFailureKind {
   if (status === 409 || /already in use/i.test(message)) return 'conflict';
-  if (/active endpoints|is being used|has associated containers/i.test(message)) return 'in-use';
+  if (/active endpoints|is being used|has associated containers|volume is in use/i.test(message)) return 'in-use';
   // Docker: `exec: "node": executable file not found in $PATH`, `exec: "/x": stat /x: no such file or
   // directory`; Podman: "executable file `node` not found in $PATH … a command that was not found".
   if (/executable file .*not found|not found in \$PATH|start container process: exec: .*no such file or directory|command that was not found/i.test(message)) {

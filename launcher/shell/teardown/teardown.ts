@@ -69,7 +69,7 @@ export async function removeSessionResources(
   ]);
   // The networks and the relay's socket volume (DESIGN.md "The seal" rule 5), together: the containers
   // that used them are gone now.
-  await Promise.all([...[...networks].map((n) => removeNetworkSettled(runtime, n)), ...volumes.map((v) => runtime.removeVolume(v.name))]);
+  await Promise.all([...[...networks].map((n) => removeNetworkSettled(runtime, n)), ...volumes.map((v) => removeVolumeSettled(runtime, v.name))]);
   return { containers: doomed.length, networks: labelledNets.length };
 }
 
@@ -77,16 +77,28 @@ export async function removeSessionResources(
  * Remove a network, allowing a moment for endpoints still being released (an `--rm` anvil whose
  * removal the engine is finishing). Gives up after ~2 s with the engine's message.
  */
-async function removeNetworkSettled(runtime: ContainerRuntime, name: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await runtime.removeNetwork(name);
-      return;
-    } catch (err) {
-      if (attempt >= 10 || !(err instanceof DockerError && err.kind === 'in-use')) throw err;
-      await new Promise((r) => setTimeout(r, 50 * (attempt + 1) > 300 ? 300 : 50 * (attempt + 1)));
-    }
-  }
+function removeNetworkSettled(runtime: ContainerRuntime, name: string): Promise<void> {
+  return whenReleased(() => runtime.removeNetwork(name));
+}
+
+/**
+ * The same for the relay's socket volume, which the anvil mounts: `docker run --rm` removes the anvil
+ * a moment after it exits, and until then the engine refuses the volume as in use.
+ */
+function removeVolumeSettled(runtime: ContainerRuntime, name: string): Promise<void> {
+  return whenReleased(() => runtime.removeVolume(name));
+}
+
+/** Run `remove`, again while the engine says the object is in use: 10 retries, 50-300 ms apart (~2 s). */
+async function whenReleased(remove: () => Promise<void>): Promise<void> {
+  const { default: pRetry } = await import('p-retry');
+  await pRetry(remove, {
+    retries: 10,
+    minTimeout: 50,
+    maxTimeout: 300,
+    factor: 1.5,
+    shouldRetry: (err) => err instanceof DockerError && err.kind === 'in-use',
+  });
 }
 
 /** One session as `ps` and `gc` see it. */
@@ -107,6 +119,8 @@ export function collectSessions(
   containers: ContainerSummary[],
   networks: NetworkSummary[],
   liveness: Liveness,
+  /** The relay's socket volumes: a session whose containers and networks are gone may still hold one. */
+  volumes: { name: string; labels: Record<string, string> }[] = [],
 ): { sessions: Map<string, SessionView>; shared: ContainerSummary[] } {
   const sessions = new Map<string, SessionView>();
   const view = (id: string): SessionView => {
@@ -145,6 +159,10 @@ export function collectSessions(
     owner(s, n.labels);
     // The session network, not its egress network (both carry the session's label; either is removed).
     if (n.labels[LABEL_ROLE] !== 'egress-network' || s.network === null) s.network = n;
+  }
+  for (const v of volumes) {
+    const id = v.labels[LABEL_SESSION];
+    if (id) owner(view(id), v.labels);
   }
   for (const s of sessions.values()) {
     if (s.pid !== null && s.host === liveness.hostname) s.alive = liveness.isPidAlive(s.pid);
@@ -187,15 +205,16 @@ export async function sweepDeadSessions(
   options: { shared: boolean; keep?: string; liveness?: Liveness },
 ): Promise<SweepResult> {
   const liveness = options.liveness ?? defaultLiveness();
-  const [containers, networks] = await Promise.all([
+  const [containers, networks, volumes] = await Promise.all([
     runtime.listContainers({ [LABEL_MANAGED]: 'true' }),
     runtime.listNetworks({ [LABEL_MANAGED]: 'true' }),
+    runtime.listVolumes({ [LABEL_MANAGED]: 'true' }),
   ]);
   // Anvils carry only the session and role labels (the plan puts them in the argv).
   const anvils = await runtime.listContainers({ [LABEL_ROLE]: 'anvil' });
   const seen = new Set(containers.map((c) => c.id));
   const all = [...containers, ...anvils.filter((a) => !seen.has(a.id))];
-  const { sessions, shared } = collectSessions(all, networks, liveness);
+  const { sessions, shared } = collectSessions(all, networks, liveness, volumes);
   const dead = [...sessions.values()].filter((s) => s.id !== options.keep && isDead(s, liveness));
   const results = await Promise.all(dead.map((s) => removeSessionResources(runtime, s.id, s.network?.name ?? null)));
   let sharedRemoved = 0;
