@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import dns from 'node:dns';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -283,6 +284,39 @@ function connect(host: string, port: number, timeoutMs = 2500): Promise<string> 
   });
 }
 
+/**
+ * Ask the egress proxy (`HTTPS_PROXY` or `HTTP_PROXY`, `http://host:port`) to `CONNECT` to `target`
+ * (`host:port`): resolves with the proxy's status code, or an error code when the proxy itself is
+ * out of reach. A tunnel that opens is closed at once.
+ */
+function connectThroughProxy(proxyUrl: string, target: string, timeoutMs = 5000): Promise<number | string> {
+  return new Promise((resolve) => {
+    let proxy: URL;
+    try {
+      proxy = new URL(proxyUrl);
+    } catch {
+      resolve('bad proxy URL');
+      return;
+    }
+    const req = http.request({ host: proxy.hostname, port: Number(proxy.port || 80), method: 'CONNECT', path: target, timeout: timeoutMs });
+    req.once('connect', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    // A refusal with a body (403 names the host and the file that would allow it) ends as a response.
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('timeout', () => {
+      req.destroy();
+      resolve('timeout');
+    });
+    req.once('error', (error) => resolve(errorCode(error)));
+    req.end();
+  });
+}
+
 async function checkEgress(input: SealCheckInput): Promise<SealCheckRow[]> {
   const rows: SealCheckRow[] = [];
   const interfaces = Object.keys(os.networkInterfaces()).sort();
@@ -303,11 +337,29 @@ async function checkEgress(input: SealCheckInput): Promise<SealCheckRow[]> {
     }
   })();
   const targets = canary ? [...new Set([...canary.addresses, ...(gateway ? [gateway] : [])])] : [];
-  const [canaryResults, dnsOutcome, tongResults] = await Promise.all([
+  // The egress tong is the anvil's one way out: the canary, a host address on no allowlist, must be refused there too.
+  const proxyUrl = process.env.HTTPS_PROXY || process.env.HTTP_PROXY || '';
+  const proxyTarget = canary && canary.addresses[0] ? `${canary.addresses[0]}:${canary.port}` : null;
+  const [canaryResults, dnsOutcome, tongResults, proxyOutcome] = await Promise.all([
     Promise.all(targets.map(async (a) => [a, await connect(a, canary!.port)] as const)),
     dnsCheck,
     Promise.all(input.tongs.map(async (t) => [t, await connect(t.alias, t.port, 5000)] as const)),
+    proxyUrl && proxyTarget ? connectThroughProxy(proxyUrl, proxyTarget) : Promise.resolve(null),
   ]);
+  if (proxyOutcome !== null && proxyTarget) {
+    rows.push(
+      proxyOutcome === 200
+        ? {
+            rule: 5,
+            check: 'egress proxy',
+            ok: false,
+            reason: `the egress proxy ${proxyUrl} opened a tunnel to the host canary ${proxyTarget}, which no allowlist names: egress is open`,
+          }
+        : typeof proxyOutcome === 'number'
+          ? { rule: 5, check: 'egress proxy', ok: true, reason: `the egress proxy ${proxyUrl} refused CONNECT ${proxyTarget} (${proxyOutcome})` }
+          : { rule: 5, check: 'egress proxy', ok: false, reason: `the egress proxy ${proxyUrl} did not answer (${proxyOutcome})` },
+    );
+  }
   if (canary) {
     const open = canaryResults.filter(([, r]) => r === 'open').map(([a]) => a);
     rows.push(

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, chownSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, chownSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ import type { SealCheckRow } from '../../launcher/core/doctor.js';
 import { TEST_MCP_IMAGE, buildTestImages, dockerCli, managedLeftovers, requireDocker, sessionLeftovers } from '../support/docker.js';
 import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import { OWNER, assertNoSessionLeft, make, scenario, type Scenario } from './anvil-scenario.js';
+import { REPO_ROOT } from '../support/process.js';
 
 const ANVIL = process.env.TONGS_TEST_ANVIL_IMAGE || 'tongs-anvil:local';
 
@@ -71,12 +72,18 @@ async function doctor(
   runtime: ContainerRuntime,
   s: Scenario & { secret: string },
   vars: string[],
-  options: { relay?: boolean; table?: boolean } = {},
+  options: { relay?: boolean; table?: boolean; env?: Record<string, string> } = {},
 ): Promise<DoctorRun> {
   const before = exchangeDirs();
   const r = await make(
     ['doctor', ...s.makeVars, `ANVIL_IMAGE=${ANVIL}`, ...(options.table ? [] : ['DOCTOR_ARGS=--json']), ...vars],
-    { ...process.env, HOME: s.home, DOCTOR_SECRET: s.secret, ...(options.relay === false ? { TONGS_ANVIL_RELAY: '0' } : { TONGS_ANVIL_RELAY: '1' }) },
+    {
+      ...process.env,
+      HOME: s.home,
+      DOCTOR_SECRET: s.secret,
+      ...(options.relay === false ? { TONGS_ANVIL_RELAY: '0' } : { TONGS_ANVIL_RELAY: '1' }),
+      ...options.env,
+    },
   );
   const session = /doctor: session ([0-9a-f]{12})/.exec(r.stderr)?.[1];
   if (session) {
@@ -185,4 +192,24 @@ test('make doctor fails on rule 5 with the relay off, and for a passthrough laun
   const passthrough = await doctor(t, runtime, s, [`USER_TONGS=${empty}`]);
   assert.notEqual(passthrough.status, 0);
   assert.match(failed(passthrough).find((r) => r.check === 'anvil network')?.reason ?? '', /passthrough.*unsealed/);
+});
+
+test('make doctor with the egress tong: the proxy refuses the host canary; egress: open fails rule 5', { timeout: 600_000 }, async (t) => {
+  const runtime = await requireDocker(t);
+  if (!runtime) return;
+  await buildTestImages(TEST_MCP_IMAGE);
+  const s = doctorScenario(t);
+  // The shipped egress tong beside the test tong (its image is built by `make test`'s images).
+  copyFileSync(path.join(REPO_ROOT, 'sidecars', 'egress.yaml'), path.join(s.dir, 'user', 'egress.yaml'));
+  const sealed = await doctor(t, runtime, s, []);
+  assert.deepEqual(failed(sealed), [], `every check passes:\n${sealed.stdout}\n${sealed.stderr}`);
+  const proxy = sealed.rows.find((r) => r.check === 'egress proxy');
+  assert.ok(proxy, `an egress proxy row: ${sealed.stdout}`);
+  assert.match(proxy.reason, /refused CONNECT .* \(403\)/);
+
+  const open = await doctor(t, runtime, s, [], { env: { TONGS_EGRESS: 'open' } });
+  assert.notEqual(open.status, 0);
+  const row = failed(open).find((r) => r.check === 'egress proxy');
+  assert.ok(row && row.rule === 5, open.stdout);
+  assert.match(row.reason, /opened a tunnel to the host canary .*egress is open/);
 });
