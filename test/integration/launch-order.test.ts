@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { LABEL_LAUNCHER_PID, LABEL_ROLE, LABEL_SESSION } from '../../launcher/core/labels.js';
 import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import {
@@ -175,6 +176,18 @@ console.log('GATE ' + JSON.stringify(out));`;
     await p.waitFor(/HARNESS UP/);
     const session = await sessionOfLauncher(rt, p.child.pid!);
     assert.equal((await rt.listVolumes({ [LABEL_SESSION]: session })).length, 1, 'the relayed session has its socket volume');
+    // The launcher's own children (its anvil's docker CLI) outlive a SIGKILL; Podman's CLI may even stay
+    // attached after gc removed its container, holding our pipes open: end them and the pipes here.
+    const orphans = readFileSync(`/proc/${p.child.pid}/task/${p.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    t.after(() => {
+      for (const pid of orphans) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      p.child.stdout?.destroy();
+      p.child.stderr?.destroy();
+    });
     p.child.kill('SIGKILL');
     if (p.child.exitCode === null && p.child.signalCode === null) await once(p.child, 'exit');
     const gc = await runTongs(['gc']);
