@@ -49,6 +49,25 @@ export interface NetworkProbe {
 export const PROBE_GRACE_MS = 5_000;
 
 /**
+ * One pending outcome per tong, made on first ask, whether the probe's answer or the caller's
+ * `outcome(tong)` comes first. `waiters` holds every one made so far.
+ */
+function outcomeWaiters() {
+  const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
+  const waiter = (tong: string) => {
+    let w = waiters.get(tong);
+    if (!w) {
+      let resolve!: (o: ProbeOutcome) => void;
+      const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
+      w = { resolve, promise };
+      waiters.set(tong, w);
+    }
+    return w;
+  };
+  return { waiter, waiters };
+}
+
+/**
  * Start the in-network probe container on `network`: call it as soon as the session network exists
  * (before the tongs are even created), then `send` the targets. Never throws: a probe that cannot
  * start reports every target as not ready, with the engine's reason.
@@ -66,17 +85,7 @@ export function startNetworkProbe(
     debug?: (text: string) => void;
   },
 ): NetworkProbe {
-  const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
-  const waiter = (tong: string) => {
-    let w = waiters.get(tong);
-    if (!w) {
-      let resolve!: (o: ProbeOutcome) => void;
-      const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
-      w = { resolve, promise };
-      waiters.set(tong, w);
-    }
-    return w;
-  };
+  const { waiter, waiters } = outcomeWaiters();
   let failure: string | null = null;
   const failAll = (detail: string) => {
     failure ??= detail;
@@ -184,17 +193,7 @@ export function startExecProbe(
   runtime: ContainerRuntime,
   options: { host: Promise<string | null>; unavailable: string; debug?: (text: string) => void },
 ): NetworkProbe {
-  const waiters = new Map<string, { resolve: (o: ProbeOutcome) => void; promise: Promise<ProbeOutcome> }>();
-  const waiter = (tong: string) => {
-    let w = waiters.get(tong);
-    if (!w) {
-      let resolve!: (o: ProbeOutcome) => void;
-      const promise = new Promise<ProbeOutcome>((r) => (resolve = r));
-      w = { resolve, promise };
-      waiters.set(tong, w);
-    }
-    return w;
-  };
+  const { waiter, waiters } = outcomeWaiters();
   const failAll = (detail: string) => {
     for (const w of waiters.values()) w.resolve({ ready: false, detail });
   };
