@@ -59,7 +59,7 @@ test('tongs run through the current docker context, with DOCKER_HOST unset and e
     web: `image: tongs-test-port:local\nenv: { TONG_MARK: ${RUN_ID} }\ninterface: { kind: port, port: 8080 }\nreadiness: { mode: tcp, timeout: 30s }\n`,
   });
   // The anvil fetches the tong over the session network: the engine it runs on must be the tongs' one.
-  const script = `fetch('http://' + process.env.TONGS_WEB_HOST + ':' + process.env.TONGS_WEB_PORT).then(r => r.json()).then(j => console.log('REACHED ' + j.mark), e => { console.log('FAILED ' + e.message); process.exit(3); })`;
+  const script = `fetch('http://' + process.env.TONGS_WEB_HOST + ':' + process.env.TONGS_WEB_PORT).then(r => r.json()).then(j => console.log('REACHED ' + j.mark), e => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(3); })`;
   const anvil = ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', script];
 
   const realSocket = realpathSync(engine.endpoint.socketPath);

@@ -108,7 +108,7 @@ for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { console.log('ANVIL 
     await new Promise((res) => setTimeout(res, 500));
   }
   process.exit(0);
-})().catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+})().catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });
 `;
 
 interface Setup {

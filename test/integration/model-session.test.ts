@@ -68,7 +68,7 @@ const headers = { 'content-type': 'application/json', 'anthropic-version': '2023
   const t = setInterval(() => {
     if (fs.existsSync('/tmp/checks-done') || Date.now() > deadline) { clearInterval(t); process.exit(0); }
   }, 100);
-})().catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+})().catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });
 `;
 
 /** Search the anvil's files (all but /proc, /sys, /dev) for a needle read from stdin, with a control. */

@@ -118,7 +118,7 @@ readiness: { timeout: 20s }
     });
     const script = `fetch('http://' + process.env.TONGS_SLOW_HOST + ':' + process.env.TONGS_SLOW_PORT + '/')
       .then((r) => r.text()).then((t) => { console.log('RESULT ' + t.trim()); })
-      .catch((e) => { console.log('FAILED ' + e.message); process.exit(3); })`;
+      .catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(3); })`;
     const started = Date.now();
     const r = await launch(t, runtime, layer, null, anvil(script)).done;
     assert.equal(r.status, 0, r.stderr + r.stdout);
@@ -184,7 +184,7 @@ readiness: { mode: healthcheck, timeout: 20s }
     });
     const script = `Promise.all(['CMD', 'IMG'].map((n) => fetch('http://' + process.env['TONGS_' + n + '_HOST'] + ':8080/').then((r) => r.json())))
       .then((all) => console.log('RESULT ' + JSON.stringify({ ok: all.length })))
-      .catch((e) => { console.log('FAILED ' + e.message); process.exit(3); })`;
+      .catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(3); })`;
     const r = await launch(t, runtime, layer, null, anvil(script)).done;
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.deepEqual(resultOf(r.stdout), { ok: 2 });

@@ -154,7 +154,7 @@ interface: { kind: port, port: 8080 }
 `;
     const script = `const n = Object.keys(process.env).find((k) => k.endsWith('_HOST') && k.startsWith('TONGS_'));
       fetch('http://' + process.env[n] + ':8080/').then((r) => r.json()).then((j) => console.log('RESULT ' + JSON.stringify(j)))
-      .catch((e) => { console.log('FAILED ' + e.message); process.exit(3); })`;
+      .catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(3); })`;
     const runOnce = async (mark: string) => {
       const layer = await tongLayer(t, { [name]: def(mark) });
       const r = await launch(t, rt, layer, anvil(script)).done;

@@ -18,7 +18,7 @@ const RUN_ID = `entries-${randomBytes(3).toString('hex')}`;
 /** A port tong that answers each connection with its A, B and C variables as JSON. */
 const SERVER = `require('node:net').createServer((s) => { s.on('error', () => {}); s.end(JSON.stringify({ A: process.env.A, B: process.env.B, C: process.env.C }) + '\\n'); }).listen(9000, '0.0.0.0');`;
 /** The anvil: read the tong's answer and print it. */
-const ANVIL = `const s = require('node:net').connect(Number(process.env.TONGS_VAULT_PORT), process.env.TONGS_VAULT_HOST); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => console.log('VALUES ' + d.trim())); s.on('error', (e) => { console.log('FAILED ' + e.message); process.exit(99); });`;
+const ANVIL = `const s = require('node:net').connect(Number(process.env.TONGS_VAULT_PORT), process.env.TONGS_VAULT_HOST); let d = ''; s.on('data', (c) => (d += c)); s.on('end', () => console.log('VALUES ' + d.trim())); s.on('error', (e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });`;
 
 test('two provider entries with different argv, and one with its own env, each resolve their references through tongs run', { timeout: 120_000 }, async (t) => {
   const runtime = await requireDocker(t);

@@ -68,7 +68,7 @@ s.on('end', () => {
     if (fs.existsSync('/tmp/checks-done') || Date.now() > deadline) { clearInterval(t); process.exit(0); }
   }, 100);
 });
-s.on('error', (e) => { console.log('FAILED ' + e.message); process.exit(99); });
+s.on('error', (e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });
 `;
 
 /** The anvil of the bearer test: POST an MCP initialize to the GitHub tong with and without the bearer. */
@@ -82,7 +82,7 @@ const base = { 'content-type': 'application/json', accept: 'application/json, te
   const wrong = await fetch(server.url, { method: 'POST', headers: { ...base, authorization: 'Bearer not-the-token' }, body });
   const withToken = await fetch(server.url, { method: 'POST', headers: { ...base, ...server.headers }, body });
   console.log('STATUS ' + JSON.stringify({ without: without.status, wrong: wrong.status, withToken: withToken.status }));
-})().catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+})().catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });
 `;
 
 /** Search the anvil's files (all but /proc, /sys, /dev) for a needle and a control string read from stdin. */

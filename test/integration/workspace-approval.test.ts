@@ -28,7 +28,7 @@ const ANVIL = `
 fetch('http://' + process.env.TONGS_HELPER_HOST + ':' + process.env.TONGS_HELPER_PORT + '/')
   .then((r) => r.json())
   .then((body) => console.log('HELPER SAYS ' + body.mark))
-  .catch((e) => { console.log('FAILED ' + e.message); process.exit(99); });
+  .catch((e) => { console.log('FAILED ' + e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '')); process.exit(99); });
 `;
 
 test('a workspace tong runs once approved, is remembered, and is asked about again when it changes', { timeout: 240_000 }, async (t) => {
