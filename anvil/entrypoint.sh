@@ -254,6 +254,11 @@ if [ -n "${TONGS_GATE:-}" ]; then
   done
   read -r gate_state <"$TONGS_GATE/state" || gate_state=
   [ "$gate_state" = go ] || exit 1
+  # The tongs' addresses on the session network (an anvil without the relay): names must not wait
+  # on the engine's DNS, which on Podman may miss a query right after a container joins or leaves.
+  if [ -s "$TONGS_GATE/hosts" ] && [ "$(id -u)" = 0 ]; then
+    cat "$TONGS_GATE/hosts" >>/etc/hosts || say "could not add the tongs' addresses to /etc/hosts; names resolve through the engine's DNS"
+  fi
 fi
 
 # --- exec the harness ----------------------------------------------------------------------------

@@ -148,6 +148,17 @@ export function withoutRunRm(argv: readonly string[]): { argv: string[]; removed
   return { argv: [...out, ...argv.slice(end)], removed };
 }
 
+/**
+ * `argv` (a `docker … run OPTS IMAGE ARGS`) with `options` inserted as the first run options, so
+ * they come before the image whatever the user wrote. Pure; a copy of `argv` when it is not a docker
+ * run command.
+ */
+export function withRunOptions(argv: readonly string[], options: readonly string[]): string[] {
+  const parsed = parseDockerRunArgv(argv);
+  if (!parsed || options.length === 0) return [...argv];
+  return [...argv.slice(0, parsed.runIndex + 1), ...options, ...argv.slice(parsed.runIndex + 1)];
+}
+
 /** A numeric `docker run -u` value: the uid, and the gid when given (`UID` or `UID:GID`). */
 export interface NumericUser {
   uid: number;

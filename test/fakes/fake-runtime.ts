@@ -288,7 +288,7 @@ export class FakeRuntime implements ContainerRuntime {
       running: c.state === 'running',
       exitCode: c.exitCode,
       health: c.health,
-      networks: Object.fromEntries([...c.networks].map(([n, aliases]) => [n, { aliases }])),
+      networks: Object.fromEntries([...c.networks].map(([n, aliases]) => [n, { aliases, address: null }])),
       created: new Date(c.created * 1000).toISOString(),
     };
   }

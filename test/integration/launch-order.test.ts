@@ -52,6 +52,7 @@ const HARNESS = `const fs = require('fs');
 const ticks = Number(fs.readFileSync('/proc/1/stat', 'utf8').split(') ')[1].split(' ')[19]);
 const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
 console.log('HARNESS RAN after ' + Math.round((uptime - ticks / 100) * 1000) + ' ms');
+console.log('HOSTS ' + JSON.stringify(fs.readFileSync('/etc/hosts', 'utf8').split('\\n').filter((l) => /\\sslow$/.test(l))));
 require('net').connect(Number(process.env.TONGS_SLOW_PORT), process.env.TONGS_SLOW_HOST)
   .on('connect', () => { console.log('FIRST TRY CONNECTED'); process.exit(Number(process.env.EXIT || 0)); })
   .on('error', (e) => { console.log('FIRST TRY FAILED ' + e.code); process.exit(3); });`;
@@ -86,6 +87,11 @@ describe('launch order with a gated anvil', { concurrency: 3 }, () => {
       assert.equal(r.status, 7, r.stderr);
       assert.match(r.stdout, /FIRST TRY CONNECTED/);
       assert.match(r.stderr, /launch order: parallel/);
+      // Its name is in /etc/hosts: at 127.0.0.x behind the relay, else at its session-network address
+      // (written through the gate: the engine's DNS is not relied on; see tongHostEntries).
+      const hosts = JSON.parse(/HOSTS (\[.*\])/.exec(r.stdout)?.[1] ?? 'null') as string[];
+      assert.equal(hosts.length, 1, r.stdout);
+      assert.match(hosts[0]!, relay ? /^127\.0\.0\.2\s+slow$/ : /^\d+\.\d+\.\d+\.\d+ slow$/);
       // The anvil had been up while the tong was still starting: it waited at the gate, it did not start after.
       const waited = Number(/HARNESS RAN after (\d+) ms/.exec(r.stdout)?.[1]);
       assert.ok(waited >= 1500, `the anvil was up only ${waited} ms when its harness started: it did not start with the tong\n${r.stderr}`);
@@ -95,21 +101,21 @@ describe('launch order with a gated anvil', { concurrency: 3 }, () => {
     });
   }
 
-  test('the gate is no way back to the host: its mount is read-only in the anvil and holds only the state', async (t) => {
+  test('the gate is no way back to the host: its mount is read-only in the anvil and holds only the state and the tongs\' addresses', async (t) => {
     runtime = await requireDocker(t);
     if (!runtime) return;
     await buildTestImages('tongs-test-port:local');
     const layer = await tongLayer(t, { slow: portTong(0) });
     // The harness runs as root in this anvil (the image's /workspace is root's): the mount, not the user, must refuse.
-    const script = `const fs = require('fs'); const out = { id: process.getuid(), entries: fs.readdirSync(process.env.TONGS_GATE) };
-for (const [k, f] of [['overwrite', 'state'], ['create', 'planted']]) { try { fs.writeFileSync(process.env.TONGS_GATE + '/' + f, 'x'); out[k] = 'written'; } catch (e) { out[k] = e.code; } }
+    const script = `const fs = require('fs'); const out = { id: process.getuid(), entries: fs.readdirSync(process.env.TONGS_GATE).sort() };
+for (const [k, f] of [['overwrite', 'state'], ['overwrite hosts', 'hosts'], ['create', 'planted']]) { try { fs.writeFileSync(process.env.TONGS_GATE + '/' + f, 'x'); out[k] = 'written'; } catch (e) { out[k] = e.code; } }
 console.log('GATE ' + JSON.stringify(out));`;
     const p = launch(t, runtime, layer, gatedAnvil(script));
     const r = await p.done;
     assert.equal(r.status, 0, r.stderr);
     const line = /GATE (\{.*\})/.exec(r.stdout)?.[1];
     assert.ok(line, r.stdout);
-    assert.deepEqual(JSON.parse(line), { id: 0, entries: ['state'], overwrite: 'EROFS', create: 'EROFS' });
+    assert.deepEqual(JSON.parse(line), { id: 0, entries: ['hosts', 'state'], overwrite: 'EROFS', 'overwrite hosts': 'EROFS', create: 'EROFS' });
   });
 
   test('a tong that never gets ready: exit 1 naming it, the waiting harness never runs, nothing left', async (t) => {

@@ -106,6 +106,27 @@ describe('tongs run on a real engine', { concurrency: 3 }, () => {
     assert.equal(result.content[0]?.text, `hi ${RUN_ID}`);
   });
 
+  test('the anvil has its tongs\' names in /etc/hosts, at the address the engine\'s DNS gives them', async (t) => {
+    runtime = await requireDocker(t);
+    if (!runtime) return;
+    const layer = await tongLayer(t, {
+      echo: `image: tongs-test-mcp:local
+interface: { kind: mcp, port: 8080, name: echo, aliases: [echo-too] }
+readiness: { mode: mcp, timeout: 20s }
+`,
+    });
+    // /etc/hosts as the anvil sees it at start, then the engine's DNS asked directly (not /etc/hosts),
+    // retried: on Podman its answer may lag a container's start, which is why the entries are there.
+    const script = `const fs = require('fs'); const dns = require('dns').promises;
+const hosts = fs.readFileSync('/etc/hosts', 'utf8').split('\\n').filter((l) => /\\secho(-too)?$/.test(l));
+(async () => { for (let i = 0; i < 50; i++) { try { const a = await dns.resolve4('echo'); console.log('RESULT ' + JSON.stringify({ hosts, dns: a })); return; } catch { await new Promise((r) => setTimeout(r, 200)); } } console.log('RESULT ' + JSON.stringify({ hosts, dns: null })); })();`;
+    const r = await launch(t, runtime, layer, 'claude', anvil(script)).done;
+    assert.equal(r.status, 0, r.stderr);
+    const { hosts, dns } = resultOf(r.stdout) as { hosts: string[]; dns: string[] | null };
+    assert.ok(dns && dns.length === 1, `the engine's DNS resolves the alias: ${r.stdout}`);
+    assert.deepEqual(hosts.map((l) => l.split(/\s+/)), [[dns[0], 'echo'], [dns[0], 'echo-too']]);
+  });
+
   test('readiness waits for a slow port tong; the anvil gets its host and port and reaches it first try', async (t) => {
     runtime = await requireDocker(t);
     if (!runtime) return;

@@ -9,7 +9,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerError } from '../../launcher/errors.js';
-import { anvilUserNotes, fileHandover, signalNumber, toCreateArgv, writePlanFiles } from '../../launcher/shell/run/anvil.js';
+import { anvilUserNotes, fileHandover, signalNumber, toCreateArgv, tongHostEntries, writePlanFiles } from '../../launcher/shell/run/anvil.js';
+import { openGate, prepareGate } from '../../launcher/shell/apply/gate.js';
+import type { LaunchPlan } from '../../launcher/core/plan-types.js';
+import type { ContainerRuntime } from '../../launcher/shell/engine/runtime.js';
 import { createDockerRuntime } from '../../launcher/shell/engine/docker-runtime.js';
 import { resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { createProgress, debugEnabled, formatSeconds } from '../../launcher/shell/progress.js';
@@ -171,5 +174,44 @@ test('an engine that does not answer is named: DOCKER_HOST (unix and tcp)', asyn
   } finally {
     if (saved === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = saved;
+  }
+});
+
+test('tongHostEntries: every alias of every started tong at its session-network address; none behind the relay', async () => {
+  const networks: Record<string, Record<string, { aliases: string[]; address: string | null }>> = {
+    c1: { 'tongs-s1': { aliases: ['github', 'gh'], address: '10.89.0.5' }, other: { aliases: [], address: '10.1.0.9' } },
+    c2: { 'tongs-s1': { aliases: ['db'], address: '10.89.0.6' } },
+    c3: { 'tongs-s1': { aliases: ['late'], address: null } },
+  };
+  const runtime = { inspectContainer: async (id: string) => ({ networks: networks[id] }) } as unknown as ContainerRuntime;
+  const plan = {
+    relay: null,
+    network: { name: 'tongs-s1' },
+    tongs: [
+      { name: 'github', alias: 'github', aliases: ['gh'] },
+      { name: 'db', alias: 'db', aliases: [] },
+      { name: 'late', alias: 'late', aliases: [] },
+      { name: 'never', alias: 'never', aliases: [] },
+    ],
+  } as unknown as LaunchPlan;
+  const containers = new Map([['github', 'c1'], ['db', 'c2'], ['late', 'c3']]);
+  assert.deepEqual(await tongHostEntries(plan, runtime, containers), ['github:10.89.0.5', 'gh:10.89.0.5', 'db:10.89.0.6']);
+  assert.deepEqual(await tongHostEntries({ ...plan, relay: {} } as unknown as LaunchPlan, runtime, containers), []);
+  assert.deepEqual(await tongHostEntries({ ...plan, network: null } as unknown as LaunchPlan, runtime, containers), []);
+});
+
+test('openGate writes the hosts lines before the state, and no hosts file when there are none', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tongs-gate-'));
+  try {
+    await prepareGate(dir);
+    await openGate(dir, 'go', ['github:10.89.0.5', 'gh:10.89.0.5']);
+    assert.equal(await readFile(join(dir, 'hosts'), 'utf8'), '10.89.0.5 github\n10.89.0.5 gh\n');
+    assert.equal(await readFile(join(dir, 'state'), 'utf8'), 'go\n');
+    const bare = await mkdtemp(join(tmpdir(), 'tongs-gate-'));
+    await openGate(bare, 'stop');
+    await assert.rejects(stat(join(bare, 'hosts')), { code: 'ENOENT' });
+    await rm(bare, { recursive: true });
+  } finally {
+    await rm(dir, { recursive: true });
   }
 });

@@ -658,7 +658,8 @@ class DockerRuntime implements ContainerRuntime {
     if (!info) return null;
     const networks: ContainerInfo['networks'] = {};
     for (const [name, ep] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
-      networks[name] = { aliases: (ep as { Aliases?: string[] | null }).Aliases ?? [] };
+      const endpoint = ep as { Aliases?: string[] | null; IPAddress?: string };
+      networks[name] = { aliases: endpoint.Aliases ?? [], address: endpoint.IPAddress || null };
     }
     return {
       id: info.Id,

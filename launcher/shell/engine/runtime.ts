@@ -58,8 +58,11 @@ export interface ContainerInfo {
   exitCode: number;
   /** HEALTHCHECK status (`starting`, `healthy`, `unhealthy`) or null when the image has none. */
   health: string | null;
-  /** Names of the networks the container is attached to, with the aliases it has on each. */
-  networks: Record<string, { aliases: string[] }>;
+  /**
+   * Names of the networks the container is attached to, with the aliases it has on each and its
+   * IPv4 address there (null until it has one: an engine assigns it at start).
+   */
+  networks: Record<string, { aliases: string[]; address: string | null }>;
   /** ISO 8601. */
   created: string;
 }

@@ -18,7 +18,7 @@ import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { CommandNotFoundError, DockerError } from '../../errors.js';
-import { parseDockerRunArgv } from '../../core/docker-argv.js';
+import { parseDockerRunArgv, withRunOptions } from '../../core/docker-argv.js';
 import { LABEL_ROLE, LABEL_SESSION } from '../../core/labels.js';
 import type { LaunchPlan, PlannedFile } from '../../core/plan-types.js';
 import { applyEnv } from '../engine/engine.js';
@@ -187,15 +187,42 @@ function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
 }
 
 /**
- * Start the anvil in the foreground. With no extra anvil network this is `plan.anvilArgv` verbatim;
+ * `/etc/hosts` entries (`ALIAS:ADDRESS`, for `docker run --add-host`) for every alias of every started
+ * tong, at its address on the session network; empty behind the relay (the anvil has no network, and
+ * the plan maps the aliases to 127.0.0.x) or with no session network.
+ *
+ * Why not only the engine's DNS: on Podman (netavark with aardvark-dns 1.4, Debian 12) a container
+ * that has just started, or that asks while another container joins or leaves the network, may get
+ * no answer for a name aardvark-dns already serves: each change reloads it, and a reload closes and
+ * reopens its sockets (containers/podman#13983, containers/aardvark-dns#389). An anvil started after
+ * readiness, whose first act is to call its tongs, hit exactly that. An address is fixed for a
+ * container's life on a network, so entries written at anvil start stay true for the session.
+ * @throws DockerError when a tong cannot be inspected.
+ */
+export async function tongHostEntries(plan: LaunchPlan, runtime: ContainerRuntime, containers: ReadonlyMap<string, string>): Promise<string[]> {
+  const network = plan.network?.name;
+  if (plan.relay || !network) return [];
+  const entries = await Promise.all(
+    plan.tongs.map(async (t) => {
+      const id = containers.get(t.name);
+      const address = id ? (await runtime.inspectContainer(id))?.networks[network]?.address : null;
+      return address ? [t.alias, ...t.aliases].map((a) => `${a}:${address}`) : [];
+    }),
+  );
+  return entries.flat();
+}
+
+/**
+ * Start the anvil in the foreground. With no extra anvil network this is `plan.anvilArgv` verbatim
+ * (plus `hosts` as `--add-host` options, from {@link tongHostEntries});
  * otherwise create → connect to the session network → start --attach (see the module comment). The
  * docker CLI's own failures (bad option: 125) pass through as the exit status, as with `docker run`.
  * @throws CommandNotFoundError when docker cannot be executed; DockerError when connecting fails.
  */
-export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime): Promise<AnvilHandle> {
+export async function startAnvil(plan: LaunchPlan, runtime: ContainerRuntime, hosts: readonly string[] = []): Promise<AnvilHandle> {
   // The docker CLI must reach the engine the launcher uses (issue #16): DOCKER_HOST or DOCKER_CONTEXT.
   await runtime.engineInfo();
-  const cli = runtime.dockerCliCommand(plan.anvilArgv);
+  const cli = runtime.dockerCliCommand(withRunOptions(plan.anvilArgv, hosts.flatMap((h) => ['--add-host', h])));
   const env = applyEnv(process.env, cli.env);
   const [command, ...args] = cli.argv;
   if (!command) throw new DockerError('the anvil command is empty');

@@ -12,7 +12,7 @@
  */
 import { DockerError, InterruptedError } from '../../errors.js';
 import type { LaunchPlan } from '../../core/plan-types.js';
-import { anvilUserNotes, signalNumber, startAnvil, stopAnvil, writePlanFiles, type AnvilHandle } from './anvil.js';
+import { anvilUserNotes, signalNumber, startAnvil, stopAnvil, tongHostEntries, writePlanFiles, type AnvilHandle } from './anvil.js';
 import { createDockerRuntime, dockerodeLoadMs } from '../engine/docker-runtime.js';
 import { resolveEngine } from '../engine/engine.js';
 import { createProgress, formatSeconds } from '../progress.js';
@@ -221,14 +221,15 @@ export async function runSession(plan: LaunchPlan, options: RunSessionOptions): 
         throw err;
       }
       harnessFreed = true;
-      await openGate(gate.hostDir, 'go');
+      await openGate(gate.hostDir, 'go', await tongHostEntries(plan, rt, applied.containers));
       progress.debug('gate open: the harness starts');
     } else {
       await writePlanFiles(plan.files, plan.anvilUser);
       controller.signal.throwIfAborted();
       progress.debug(`starting the anvil: ${plan.anvilArgv.slice(0, 2).join(' ')} …`);
+      const hosts = await tongHostEntries(plan, rt, applied.containers);
       harnessFreed = true;
-      anvil = await startAnvil(plan, rt);
+      anvil = await startAnvil(plan, rt, hosts);
       // A signal that arrived while `docker create`/`connect` ran (the create path) goes to the anvil now.
       const early: NodeJS.Signals | null = signalled;
       if (early) anvil.kill(early);
