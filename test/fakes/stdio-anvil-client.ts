@@ -24,7 +24,8 @@ try {
     await client.close();
   }
 } catch (err) {
-  console.log(`FAILED ${err instanceof Error ? err.message : String(err)}`);
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  console.log(`FAILED ${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
   process.exit(99);
 }
 if (process.env.HOLD === '1') {

@@ -12,10 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveEngine } from '../../launcher/shell/engine/engine.js';
 import { writeDockerConfig } from '../support/docker-config.js';
+import { engineSockets, writeHidingScript } from '../support/hide-engines.js';
 import {
   BASE_IMAGE,
   CLI,
@@ -63,21 +64,8 @@ test('tongs run through the current docker context, with DOCKER_HOST unset and e
   const anvil = ['docker', 'run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, BASE_IMAGE, 'node', '-e', script];
 
   const realSocket = realpathSync(engine.endpoint.socketPath);
-  const hidden = [...new Set([realSocket, ...['/var/run/docker.sock', '/run/podman/podman.sock'].filter(existsSync).map((p) => realpathSync(p))])];
   const inner = join(dir, 'inner.sh');
-  writeFileSync(
-    inner,
-    [
-      'set -eu',
-      `mkdir -p ${JSON.stringify(join(dir, 'elsewhere'))}`,
-      `touch ${JSON.stringify(contextSocket)}`,
-      `mount --bind ${JSON.stringify(realSocket)} ${JSON.stringify(contextSocket)}`,
-      ...hidden.map((p) => `mount --bind /dev/null ${JSON.stringify(p)}`),
-      // Prove the hiding works before trusting it: the usual endpoints answer nothing here.
-      ...hidden.map((p) => `if DOCKER_HOST=unix://${p} DOCKER_CONTEXT= docker version >/dev/null 2>&1; then echo "still reachable: ${p}" >&2; exit 90; fi`),
-      'exec "$@"',
-    ].join('\n'),
-  );
+  writeHidingScript(inner, engineSockets(realSocket), { socket: realSocket, at: contextSocket });
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: config, TONGS_HOME: join(dir, 'home') };
   delete env.DOCKER_HOST;
   delete env.DOCKER_CONTEXT;

@@ -129,7 +129,7 @@ test('DOCKER_HOST with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; plain tcp without
 test('an ssh context: host, port and user', (t) => {
   const e = resolve({ DOCKER_CONFIG: fixture(t), DOCKER_CONTEXT: 'box' });
   assert.deepEqual(e.endpoint, { protocol: 'ssh', host: 'box.example', port: 2222, username: 'builder' });
-  assert.deepEqual(resolve({ DOCKER_HOST: 'ssh://box' }).endpoint, { protocol: 'ssh', host: 'box', port: 22, username: null });
+  assert.deepEqual(resolve({ DOCKER_HOST: 'ssh://box' }).endpoint, { protocol: 'ssh', host: 'box', port: null, username: null });
 });
 
 test('a missing context is a config error naming the context, where it came from and the file looked for', (t) => {

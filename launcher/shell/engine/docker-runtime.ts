@@ -35,13 +35,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire, Module } from 'node:module';
-import { userInfo } from 'node:os';
 import { PassThrough, type Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { DockerError, type DockerFailureKind } from '../../errors.js';
 import { withoutRunRm } from '../../core/docker-argv.js';
 import { resolveEngine, type ResolvedEngine } from './engine.js';
+import { sshDialAgent, type SshDialError } from './ssh-dial.js';
 import type {
   AttachedStreams,
   BuildProgress,
@@ -86,7 +86,7 @@ function deferModule(fromFile: string, request: string, standIn: (load: () => Re
 /**
  * Load dockerode without the two heavy dependencies it requires eagerly but tongs does not use on a
  * launch: gRPC + proto-loader (only for BuildKit sessions, `buildImage({version: '2'})`, which tongs
- * never asks for) and ssh2 (only for `ssh://` engines). Together they are ≈250–350 ms of CPU on every
+ * never asks for) and ssh2 (docker-modem's ssh, which tongs replaces: launcher/shell/engine/ssh-dial.ts). Together they are ≈250–350 ms of CPU on every
  * `tongs run`, against a launch-overhead budget of 0.6 s (issue #3 "Speed"). Both stay fully usable:
  * the stand-ins load the real module on first use. Stand-in shapes follow dockerode 5's use:
  * `lib/session.js` keeps the gRPC module objects and reads members only inside `withSession`;
@@ -106,14 +106,12 @@ function loadDockerode(): typeof Docker {
       new Proxy({}, { get: (_t, key) => load()[key as string], has: (_t, key) => key in load() });
     deferModule(dockerodeMain, '@grpc/grpc-js', namespace);
     deferModule(dockerodeMain, '@grpc/proto-loader', namespace);
-    if (!/^ssh:/i.test(process.env.DOCKER_HOST ?? '')) {
-      deferModule(modemMain, 'ssh2', (load) => ({
-        // `new Client()` returns the real client: a constructor returning an object yields that object.
-        Client: function Client(this: unknown, ...args: unknown[]) {
-          return Reflect.construct(load().Client as new (...a: unknown[]) => object, args);
-        },
-      }));
-    }
+    deferModule(modemMain, 'ssh2', (load) => ({
+      // `new Client()` returns the real client: a constructor returning an object yields that object.
+      Client: function Client(this: unknown, ...args: unknown[]) {
+        return Reflect.construct(load().Client as new (...a: unknown[]) => object, args);
+      },
+    }));
   } catch {
     // A different dependency layout: load dockerode as it is (slower, same behaviour).
   }
@@ -216,15 +214,9 @@ function modemOptions(engine: ResolvedEngine): Docker.DockerOptions {
   const e = engine.endpoint;
   if (e.protocol === 'unix') return { ...none, socketPath: e.socketPath } as Docker.DockerOptions;
   if (e.protocol === 'ssh') {
-    return {
-      ...none,
-      protocol: 'ssh',
-      host: e.host,
-      port: e.port,
-      // ssh's own default: the local user name.
-      username: e.username ?? (process.env.USER || userInfo().username),
-      sshOptions: { agent: process.env.SSH_AUTH_SOCK },
-    } as Docker.DockerOptions;
+    // The system's ssh carries every connection (launcher/shell/engine/ssh-dial.ts); the host name
+    // here only fills the request line.
+    return { ...none, protocol: 'http', host: 'docker', port: 80, agent: sshDialAgent(e) } as Docker.DockerOptions;
   }
   if (!e.tls) return { ...none, protocol: 'http', host: e.host, port: e.port } as Docker.DockerOptions;
   const ca = readPem(e.tls.ca, 'TLS CA certificate');
@@ -376,11 +368,16 @@ class DockerRuntime implements ContainerRuntime {
       }
       if (kind) return new DockerError(message, { kind, cause: err });
     }
-    if (e.level === 'client-authentication') {
-      return new DockerError(`ssh to ${this.describeEngine()} was refused: ${e.message ?? ''}; check your ssh key or agent (SSH_AUTH_SOCK)`, {
-        kind: 'permission',
-        cause: err,
-      });
+    if (code === 'ESSHDIAL') {
+      const detail = (err as SshDialError).detail.replace(/\.$/, '');
+      const refused = /permission denied|host key verification failed|authentication/i.test(detail);
+      return new DockerError(
+        `ssh to ${this.describeEngine()} failed: ${detail}` +
+          (refused
+            ? '; `ssh` itself must log in without a prompt (a key in your agent or ~/.ssh/config) and know the host key (~/.ssh/known_hosts)'
+            : ''),
+        { kind: refused ? 'permission' : 'unreachable', cause: err },
+      );
     }
     return new DockerError(`${what}: ${engineMessage(err)}`, { cause: err, kind: engineKind(e.statusCode, engineMessage(err)) });
   }

@@ -42,7 +42,8 @@ export interface EngineTls {
 export type EngineEndpoint =
   | { protocol: 'unix'; socketPath: string }
   | { protocol: 'tcp'; host: string; port: number; tls: EngineTls | null }
-  | { protocol: 'ssh'; host: string; port: number; username: string | null };
+  /** `port` null: ssh's own choice (`~/.ssh/config`, else 22). */
+  | { protocol: 'ssh'; host: string; port: number | null; username: string | null };
 
 /** The chosen engine. Plain data: the runtime builds its client from it. */
 export interface ResolvedEngine {
@@ -124,7 +125,7 @@ export function parseEngineHost(host: string, origin: string, tls: EngineTls | n
     return { protocol: 'tcp', host: hostname, port, tls: useTls };
   }
   if (url.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: hostname, port: url.port ? Number(url.port) : 22, username: url.username ? decodeURIComponent(url.username) : null };
+    return { protocol: 'ssh', host: hostname, port: url.port ? Number(url.port) : null, username: url.username ? decodeURIComponent(url.username) : null };
   }
   throw bad(`unsupported scheme ${url.protocol.replace(/:$/, '')}://`);
 }
