@@ -1,6 +1,6 @@
 /**
  * Loading the Docker runtime defers dockerode's heavy dependencies (launcher/shell/engine/docker-runtime.ts,
- * issue #3 "Speed"): gRPC + proto-loader (BuildKit sessions) and ssh2 (ssh:// engines) are not loaded by
+ * issue #3 "Speed"): gRPC + proto-loader (BuildKit sessions) and ssh2 (docker-modem's ssh, replaced by the system ssh) are not loaded by
  * `tongs run` until something uses them, and then they work as the real modules. Each case runs in a
  * fresh Node process, because the module cache is per process.
  */
@@ -70,7 +70,7 @@ test('the deferred modules load on first use and behave as the real ones', async
   });
 });
 
-test('with an ssh:// DOCKER_HOST, ssh2 is loaded as usual', async () => {
+test('with an ssh:// DOCKER_HOST, ssh2 is not loaded either: the system ssh carries the connections (ssh-dial.ts)', async () => {
   const out = await inFreshProcess(
     `
     const rt = runtime.createDockerRuntime();
@@ -79,5 +79,5 @@ test('with an ssh:// DOCKER_HOST, ssh2 is loaded as usual', async () => {
     out.grpc = loaded(${GRPC_FILES});`,
     { DOCKER_HOST: 'ssh://tongs@engine.invalid' },
   );
-  assert.deepEqual(out, { engine: 'DOCKER_HOST=ssh://tongs@engine.invalid', ssh2: true, grpc: 0 });
+  assert.deepEqual(out, { engine: 'DOCKER_HOST=ssh://tongs@engine.invalid', ssh2: false, grpc: 0 });
 });

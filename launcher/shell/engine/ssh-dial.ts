@@ -58,20 +58,20 @@ class SshDialSocket extends Duplex {
       const detail = this.stderr.trim().split('\n').pop()?.trim() || `ssh exited with status ${status}`;
       this.destroy(Object.assign(new Error(detail), { code: 'ESSHDIAL', status, detail }) as SshDialError);
     });
-    // A write after ssh died is reported by `close` above, with ssh's own words.
-    child.stdin!.on('error', () => {});
+    child.stdin!.on('error', () => {}); // see _write
   }
 
   override _read(): void {
     this.child.stdout!.resume();
   }
 
+  // A write to an ssh that has died (EPIPE) is not the error to report: its exit, with its stderr, is.
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.child.stdin!.write(chunk, callback);
+    this.child.stdin!.write(chunk, () => callback());
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    this.child.stdin!.end(callback);
+    this.child.stdin!.end(() => callback());
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
