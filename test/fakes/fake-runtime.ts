@@ -137,6 +137,11 @@ export class FakeRuntime implements ContainerRuntime {
   async engineInfo(): Promise<EngineInfo> {
     return { name: 'Fake Engine', version: '0', apiVersion: '1.41', podman: false };
   }
+  /** Set to make the fake an engine that ignores memory limits (with this reason). */
+  ignoresMemoryLimits: string | null = null;
+  async memoryLimitsEnforced(): Promise<{ enforced: boolean; why: string }> {
+    return this.ignoresMemoryLimits ? { enforced: false, why: this.ignoresMemoryLimits } : { enforced: true, why: '' };
+  }
   async ping(): Promise<void> {
     this.record('ping');
   }

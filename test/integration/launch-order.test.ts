@@ -160,11 +160,14 @@ console.log('GATE ' + JSON.stringify(out));`;
     // The tong would take 10 minutes; the launch must end as soon as the anvil does.
     const layer = await tongLayer(t, { slow: portTong(600_000, '600s') });
     const started = Date.now();
-    const p = launch(t, runtime, layer, gatedAnvil(HARNESS, ['--memory', '1k']));
+    // A bind mount whose source does not exist: refused by every engine, rootless ones too (which
+    // may ignore a memory limit, the obvious other way to be refused).
+    const refused = ['--mount', `type=bind,source=/nonexistent-${RUN_ID},target=/x`];
+    const p = launch(t, runtime, layer, gatedAnvil(HARNESS, refused));
     const r = await p.done;
     // The anvil's own status: what the docker CLI returns for that argv run directly (125 on Docker;
     // Podman's compat API makes it 1).
-    const direct = await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, '--memory', '1k', ANVIL_IMAGE, 'true']);
+    const direct = await dockerCli(['run', '--rm', '--label', `${TEST_LABEL}=${RUN_ID}`, ...refused, ANVIL_IMAGE, 'true']);
     assert.notEqual(direct.status, 0);
     assert.equal(r.status, direct.status, r.stderr);
     assert.ok(Date.now() - started < 60_000, 'the launch waited for the tong after its anvil had gone');

@@ -341,3 +341,22 @@ test('removeSessionResources is idempotent and removes only the session, never s
   assert.ok(rt.byName(b.tongs[0]!.containerName), 'the other session is untouched');
   assert.equal([...rt.networks.values()].map((n) => n.name).join(), b.network!.name);
 });
+
+test('an engine that ignores memory limits: one warning names the limited tongs and the reason; none where limits hold', async () => {
+  const plan = buildPlan({
+    github: mcp('github', { resources: { memory: '256m' } }),
+    db: { image: 'tongs-test-port:local', interface: { kind: 'port' as const, port: 5432 }, resources: { memory: '1g' } },
+    free: { image: 'tongs-test-port:local', interface: { kind: 'none' as const } },
+  });
+  const ignoring = new FakeRuntime(['tongs-test-mcp:local', 'tongs-test-port:local', 'anvil:local']);
+  ignoring.ignoresMemoryLimits = 'rootless Podman on cgroup v1 without the memory controller';
+  const warned = sink();
+  await applyPlan(plan, ignoring, { progress: warned.progress });
+  const lines = warned.text().split('\n').filter((l) => l.includes('memory limits'));
+  assert.deepEqual(lines, [
+    "tongs: this engine does not enforce memory limits (rootless Podman on cgroup v1 without the memory controller): tong 'github' (256 MiB), tong 'db' (1 GiB) run without their limit",
+  ]);
+  const enforcing = sink();
+  await applyPlan(plan, new FakeRuntime(['tongs-test-mcp:local', 'tongs-test-port:local', 'anvil:local']), { progress: enforcing.progress });
+  assert.doesNotMatch(enforcing.text(), /memory limits/);
+});

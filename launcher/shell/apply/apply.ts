@@ -9,6 +9,7 @@
 import { DockerError, TongsError } from '../../errors.js';
 import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../../core/labels.js';
+import { formatBytes } from '../../core/privilege-summary.js';
 import type { Progress } from '../progress.js';
 import { formatSeconds } from '../progress.js';
 import { probeTargets, startExecProbe, startNetworkProbe, type NetworkProbe } from './probe.js';
@@ -254,6 +255,12 @@ export async function applyPlan(
             debug: (text) => progress.debug(text),
           });
 
+  // A limit the engine would silently ignore is said, once (asked alongside the start-up, off its path).
+  const limited = toCreate.filter((t) => t.memoryBytes !== null);
+  const limitsChecked = limited.length === 0 ? Promise.resolve() : runtime.memoryLimitsEnforced().then(({ enforced, why }) => {
+    if (!enforced) progress.warn(`this engine does not enforce memory limits (${why}): ${limited.map((t) => `tong '${t.name}' (${formatBytes(t.memoryBytes!)})`).join(', ')} run${limited.length === 1 ? 's' : ''} without ${limited.length === 1 ? 'its' : 'their'} limit`);
+  });
+
   try {
     progress.phase('checking images');
     const [images, probeImageInfo] = await raceAbort(
@@ -344,6 +351,7 @@ export async function applyPlan(
       relayStarted.then((id) => id && progress.debug('relay ready')),
     ]);
     const readyMs = now() - tStart;
+    await limitsChecked;
     return { containers, reused: [...reused.keys()], startedMs, readyMs };
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label

@@ -30,7 +30,10 @@
  *   /etc/hosts, so on Podman it is replaced by the gateway address of the container's network, which
  *   is this host's address on that bridge;
  * - exec with stdin: secret delivery does not rely on the exec's stdin being closed (the payload is
- *   framed: launcher/shell/apply/secret-delivery.ts), as engines differ in passing that close on.
+ *   framed: launcher/shell/apply/secret-delivery.ts), as engines differ in passing that close on;
+ * - memory limits when rootless: the compat `/info` says `MemoryLimit: true` even where rootless
+ *   Podman cannot set one (no memory controller for the user: cgroup v1, or v2 without delegation),
+ *   so the libpod info's `host.cgroupControllers` is asked instead (memoryLimitsEnforced).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
@@ -283,6 +286,7 @@ function isTlsFailure(code: string): boolean {
 
 class DockerRuntime implements ContainerRuntime {
   private info: Promise<EngineInfo> | null = null;
+  private memoryLimits: Promise<{ enforced: boolean; why: string }> | null = null;
   /** engineInfo()'s answer once it has come. */
   private knownInfo: EngineInfo | null = null;
 
@@ -411,6 +415,28 @@ class DockerRuntime implements ContainerRuntime {
       this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels, Internal: options.internal === true }),
     );
     return net!.id;
+  }
+
+  memoryLimitsEnforced(): Promise<{ enforced: boolean; why: string }> {
+    this.memoryLimits ??= (async () => {
+      const yes = { enforced: true, why: '' };
+      try {
+        if ((await this.engineInfo()).podman) {
+          const info = await this.libpod<{ host?: { security?: { rootless?: boolean }; cgroupVersion?: string; cgroupControllers?: string[] } }>('/info');
+          const host = info.host ?? {};
+          if (!host.security?.rootless || (host.cgroupControllers ?? []).includes('memory')) return yes;
+          return { enforced: false, why: `rootless Podman on cgroup ${host.cgroupVersion ?? '?'} without the memory controller` };
+        }
+        const info = (await this.docker.info()) as { MemoryLimit?: boolean; CgroupVersion?: string; SecurityOptions?: string[] };
+        if (info.MemoryLimit === false) return { enforced: false, why: 'the engine reports no memory limit support (docker info: MemoryLimit false)' };
+        const rootless = (info.SecurityOptions ?? []).some((o) => /name=rootless/.test(o));
+        if (rootless && info.CgroupVersion === '1') return { enforced: false, why: 'rootless Docker on cgroup v1' };
+        return yes;
+      } catch {
+        return yes;
+      }
+    })();
+    return this.memoryLimits;
   }
 
   /** A Podman-only libpod API call (`/v4.0.0/libpod…`): see the module comment for where it is needed. */

@@ -159,6 +159,13 @@ export interface ContainerRuntime {
   dockerCliCommand(argv: readonly string[]): { argv: string[]; env: Record<string, string | undefined> };
   /** What the engine is; asked once. Throws DockerError (kind `too-old` below the API tongs needs). */
   engineInfo(): Promise<EngineInfo>;
+  /**
+   * Whether the engine enforces a container's memory limit, or accepts and ignores it: a rootless
+   * engine without the cgroup memory controller (rootless Podman on cgroup v1, or on v2 without
+   * delegation; rootless Docker on cgroup v1) runs the container unlimited, with no error. Asked once.
+   * Never throws: an engine that cannot say is taken to enforce limits.
+   */
+  memoryLimitsEnforced(): Promise<{ enforced: boolean; why: string }>;
   /** Throws DockerError naming the engine when it does not answer. */
   ping(): Promise<void>;
 
