@@ -2,7 +2,8 @@
  * A local GitHub REST fake on node:http, for the GitHub tong's tests and benchmark (issue #5 item 7).
  * It keeps repositories in memory and follows GitHub's documented response shapes for the endpoints
  * the tong uses: branches, git refs, git data (blobs, trees, commits), pulls (create, list, get,
- * files, reviews), issue labels; pagination with `Link` headers; 401 "Bad credentials"; 404; 422
+ * files, reviews), issue labels, and the GraphQL endpoint for the schema subset `create_pr` reads
+ * (graphql-js executes the query: refs, a commit's `file(path:)`); pagination with `Link` headers; 401 "Bad credentials"; 404; 422
  * (e.g. "Reference already exists"); 403/429 rate limits with `x-ratelimit-*` / `retry-after`
  * headers (scripted with `failNext`). Every request is recorded with its status and the bytes of
  * both bodies, so tests can assert that no write happened and what a call cost (`stats`).
@@ -24,6 +25,7 @@
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { buildSchema, GraphQLError, graphqlSync } from 'graphql';
 
 /** One request as the fake received it. */
 export interface RecordedRequest {
@@ -140,6 +142,23 @@ export interface PullSeed {
 }
 
 const DOCS = 'https://docs.github.com/rest';
+
+/**
+ * The part of GitHub's GraphQL schema (docs.github.com/graphql, "Objects") the tong queries, with
+ * GitHub's names and types: `Repository.ref(qualifiedName:)`, `Repository.object(oid:)`, and
+ * `Commit.file(path:)` answering a `TreeEntry` whose `mode` is an Int.
+ */
+const GRAPHQL_SCHEMA = buildSchema(`
+  scalar GitObjectID
+  interface GitObject { oid: GitObjectID! }
+  type Blob implements GitObject { oid: GitObjectID! }
+  type Tree implements GitObject { oid: GitObjectID! }
+  type Commit implements GitObject { oid: GitObjectID! message: String! file(path: String!): TreeEntry }
+  type TreeEntry { name: String! path: String type: String! mode: Int! oid: GitObjectID! }
+  type Ref { name: String! prefix: String! }
+  type Repository { name: String! nameWithOwner: String! ref(qualifiedName: String!): Ref object(oid: GitObjectID, expression: String): GitObject }
+  type Query { repository(owner: String!, name: String!): Repository }
+`);
 const FIXED_TIME = '2025-01-01T00:00:00Z';
 
 function gitSha(kind: string, content: string): string {
@@ -270,9 +289,10 @@ export class FakeGitHub {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Requests that could change state (any method but GET/HEAD). */
+  /** Requests that could change state: any method but GET/HEAD, except a GraphQL query (only a `mutation` writes). */
   writes(): RecordedRequest[] {
-    return this.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
+    const query = (r: RecordedRequest) => r.path === '/graphql' && !/^\s*mutation\b/.test(String((r.body as { query?: unknown } | undefined)?.query ?? ''));
+    return this.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && !query(r));
   }
 
   /** Forgets recorded requests (state stays). */
@@ -539,10 +559,16 @@ export class FakeGitHub {
         res.writeHead(204);
         return void res.end();
       }
+      if (method === 'POST' && url.pathname === '/graphql') {
+        issued.uses++;
+        return send(200, this.graphqlRoute(body, (full) => issued.repositories.includes(full)), { 'x-ratelimit-resource': 'graphql' });
+      }
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       const full = `${parts[1] ?? ''}/${parts[2] ?? ''}`.toLowerCase();
       if (parts[0] !== 'repos' || !issued.repositories.includes(full)) return send(404, { message: 'Not Found', documentation_url: DOCS, status: '404' });
       issued.uses++;
+    } else if (method === 'POST' && url.pathname === '/graphql') {
+      return send(200, this.graphqlRoute(body, () => true), { 'x-ratelimit-resource': 'graphql' });
     }
 
     try {
@@ -553,6 +579,64 @@ export class FakeGitHub {
       if (err instanceof HttpFailure) return send(err.status, err.body, err.headers);
       return send(500, { message: `fake error: ${(err as Error).message}` });
     }
+  }
+
+  /**
+   * `POST /graphql` (GitHub answers 200 with `data` and/or `errors`, GraphQL's partial results; an
+   * error carries GitHub's `type`, e.g. `NOT_FOUND`, beside `path` and `message`). `canSee` says
+   * whether the token reaches a repository (`owner/name`, lower case): an installation token sees
+   * only its own, and any other is "Could not resolve", as on GitHub.
+   */
+  private graphqlRoute(body: unknown, canSee: (full: string) => boolean): unknown {
+    const b = (body ?? {}) as { query?: unknown; variables?: unknown };
+    if (typeof b.query !== 'string') return { errors: [{ message: 'A query attribute must be specified and must be a string.' }] };
+    const repository = ({ owner, name }: { owner: string; name: string }) => {
+      const full = `${owner}/${name}`.toLowerCase();
+      const repo = this.repos.get(full);
+      if (!repo || !canSee(full)) throw new GraphQLError(`Could not resolve to a Repository with the name '${owner}/${name}'.`, { extensions: { type: 'NOT_FOUND' } });
+      return {
+        name: repo.name,
+        nameWithOwner: `${repo.owner}/${repo.name}`,
+        ref: ({ qualifiedName }: { qualifiedName: string }) => {
+          const ref = qualifiedName.replace(/^refs\//, '');
+          const slash = ref.indexOf('/');
+          return repo.refs.has(ref) ? { name: ref.slice(slash + 1), prefix: `refs/${ref.slice(0, slash)}/` } : null;
+        },
+        object: ({ oid }: { oid?: string }) => {
+          const commit = oid ? repo.commits.get(oid) : undefined;
+          if (!commit) return null;
+          return { __typename: 'Commit', oid, message: commit.message, file: ({ path }: { path: string }) => this.entryAt(repo, commit.tree, path) };
+        },
+      };
+    };
+    const result = graphqlSync({ schema: GRAPHQL_SCHEMA, source: b.query, variableValues: (b.variables ?? {}) as Record<string, unknown>, rootValue: { repository } });
+    return {
+      ...(result.data !== undefined ? { data: result.data } : {}),
+      ...(result.errors
+        ? {
+            errors: result.errors.map((e) => ({
+              ...(typeof e.extensions?.type === 'string' ? { type: e.extensions.type } : {}),
+              ...(e.path ? { path: e.path } : {}),
+              ...(e.locations ? { locations: e.locations } : {}),
+              message: e.message,
+            })),
+          }
+        : {}),
+    };
+  }
+
+  /** The `TreeEntry` (GraphQL shape, `mode` an Int) at `path` under tree `sha`, or null. */
+  private entryAt(repo: Repo, sha: string, path: string): { name: string; path: string; type: string; mode: number; oid: string } | null {
+    const segs = path.split('/');
+    let tree = sha;
+    for (let i = 0; i < segs.length; i++) {
+      const e = repo.trees.get(tree)?.find((x) => x.name === segs[i]);
+      if (!e) return null;
+      if (i === segs.length - 1) return { name: e.name, path, type: e.type, mode: parseInt(e.mode, 8), oid: e.sha };
+      if (e.type !== 'tree') return null;
+      tree = e.sha;
+    }
+    return null;
   }
 
   /** Why an App JWT is refused, or null when it is good: RS256 signed by the App's key, `iss` the App, in date. */

@@ -36,7 +36,7 @@ async function ensureImage(): Promise<void> {
   else await run('make', ['-s', 'github-image'], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
 }
 
-// Runs the fake from the compiled tests; it needs only node built-ins.
+// Runs the fake from the compiled tests, with the checkout's node_modules (its GraphQL endpoint uses graphql-js).
 const FAKE_SCRIPT = `
 import('/w/dist/test/fakes/github-api.js').then(async ({ FakeGitHub }) => {
   const fake = new FakeGitHub({ token: process.env.FAKE_TOKEN });
@@ -63,6 +63,7 @@ test('the tong image serves MCP on a Docker network and talks to GitHub by alias
   await docker(
     'run', '-d', '--name', `${RUN_ID}-fake`, '--network', RUN_ID, '--network-alias', 'fakegh', '--label', `${TEST_LABEL}=${RUN_ID}`,
     '-v', `${join(REPO_ROOT, 'dist')}:/w/dist:ro`, '-v', `${join(REPO_ROOT, 'package.json')}:/w/package.json:ro`,
+    '-v', `${join(REPO_ROOT, 'node_modules')}:/w/node_modules:ro`,
     '-e', `FAKE_TOKEN=${TOKEN}`, '--user', '65534:65534', BASE_IMAGE, 'node', '-e', FAKE_SCRIPT,
   );
   const tong = await docker(

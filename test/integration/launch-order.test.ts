@@ -160,9 +160,9 @@ console.log('GATE ' + JSON.stringify(out));`;
     // The tong would take 10 minutes; the launch must end as soon as the anvil does.
     const layer = await tongLayer(t, { slow: portTong(600_000, '600s') });
     const started = Date.now();
-    // A bind mount whose source does not exist: refused by every engine, rootless ones too (which
-    // may ignore a memory limit, the obvious other way to be refused).
-    const refused = ['--mount', `type=bind,source=/nonexistent-${RUN_ID},target=/x`];
+    // A user the image does not have: refused by every engine, rootless ones too. Not a memory limit
+    // (rootless engines may ignore it) nor a missing bind-mount source (Podman creates it on the host).
+    const refused = ['--user', `tongs-no-such-user-${RUN_ID}`];
     const p = launch(t, runtime, layer, gatedAnvil(HARNESS, refused));
     const r = await p.done;
     // The anvil's own status: what the docker CLI returns for that argv run directly (125 on Docker;

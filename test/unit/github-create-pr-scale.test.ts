@@ -1,10 +1,12 @@
-// What create_pr costs on GitHub (issue #15 "Speed and scale"): it reads only the directories on the
-// named paths, never the whole tree, so a repository of 100,000 files costs the same requests and
-// the same bytes as one of 10; it makes no more requests than before (9 + one blob per file for 3
-// files), fewer with the contents inline in the tree; and modes and the action checks still hold.
+// What create_pr costs on GitHub (issue #15 "Speed and scale"): it reads only the named paths (one
+// GraphQL request for all of them, whatever their depth), never the whole tree, so a repository of
+// 100,000 files costs the same requests and the same bytes as one of 10; it makes fewer requests
+// than before (9 + one blob per file), 7 with the contents inline in the tree; and modes and the
+// action checks still hold.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { INLINE_TREE_BYTES, lookUpPaths, type TreeListing } from '../../sidecars/github/src/provider.js';
+import { INLINE_TREE_BYTES, baseReadsQuery, parseBaseReads } from '../../sidecars/github/src/provider.js';
+import { NotFoundError } from '../../sidecars/github/src/errors.js';
 import { FakeGitHub, type SeedFile } from '../fakes/github-api.js';
 import { startTong, textOf, type TongUnderTest } from '../fakes/github-tong.js';
 
@@ -54,7 +56,7 @@ after(async () => {
 });
 
 describe('create_pr cost on GitHub', () => {
-  test('3 files: 9 requests (at most 9 + 3 before), contents inline, the directories on the paths read one level each', async () => {
+  test('3 files: 7 requests (9 + 3 before), contents inline, the named paths read in one GraphQL request', async () => {
     const t = await tong({ TONG_TIER: '3' });
     const r = await t.call('create_pr', { repo_owner: OWNER, repo_name: REPO, title: 'Three files', body: 'b', files: THREE_FILES });
     assert.equal(r.isError, undefined, textOf(r));
@@ -62,9 +64,7 @@ describe('create_pr cost on GitHub', () => {
       fake.requests.map((q) => `${q.method} ${shape(q.path)}${Object.keys(q.query).length ? `?${new URLSearchParams(q.query)}` : ''}`),
       [
         'GET /branches/main',
-        'GET /git/ref/heads/tongs/fix/three-files',
-        'GET /git/trees/<sha>', // the root
-        'GET /git/trees/<sha>', // checks/
+        'POST /graphql', // the new branch's ref and the 3 paths in the base commit
         'POST /git/trees',
         'POST /git/commits',
         'POST /git/refs',
@@ -72,6 +72,9 @@ describe('create_pr cost on GitHub', () => {
         'POST /issues/1/labels',
       ],
     );
+    const { base, ...variables } = (fake.requests.find((q) => q.path === '/graphql')!.body as { variables: Record<string, string> }).variables;
+    assert.deepEqual(variables, { owner: OWNER, name: REPO, head: 'refs/heads/tongs/fix/three-files', p0: 'checks/http.md', p1: 'checks/jellyfin.md', p2: 'README.md' });
+    assert.match(base!, /^[0-9a-f]{40}$/, 'the base commit the branch read answered, not the branch name: both reads see one commit');
     assert.ok(fake.stats().requests <= 9 + THREE_FILES.length);
     const tree = fake.requests.find((q) => q.method === 'POST' && q.path.endsWith('/git/trees'))!.body as { tree: Record<string, unknown>[] };
     assert.deepEqual(tree.tree, [
@@ -169,41 +172,89 @@ describe('create_pr cost on GitHub', () => {
       files: [{ path: 'docs/new/deep.md', content: 'deep\n', action: 'create' }],
     });
     assert.equal(created.isError, undefined, textOf(created));
-    assert.equal(fake.requests.filter((q) => q.method === 'GET' && q.path.includes('/git/trees/')).length, 1, 'docs/ is missing from the root: no further reads');
+    assert.equal(fake.requests.filter((q) => q.method === 'GET' && q.path.includes('/git/trees/')).length, 0, 'no tree reads');
     assert.equal(fake.filesAt(OWNER, REPO, 'tongs/fix/new-dir')!['docs/new/deep.md'], 'deep\n');
   });
 });
 
-describe('lookUpPaths', () => {
-  const listing = (entries: Record<string, [string, string]>, truncated = false): TreeListing => ({
-    truncated,
-    entries: new Map(Object.entries(entries).map(([name, [type, sha]]) => [name, { type, sha, mode: type === 'tree' ? '040000' : '100644' }])),
+describe('create_pr cost on GitHub, deep paths', () => {
+  test('files 5 directories deep in 3 directories: still one read request (7 + D before, D the directories)', async () => {
+    fake.addRepo(OWNER, REPO, {
+      files: [
+        ['a/b/c/d/e/one.md', '1\n'],
+        ['f/g/h/i/j/two.md', '2\n'],
+        ['k/l/m/n/o/three.md', { content: '#!/bin/sh\n', mode: '100755' }],
+      ],
+    });
+    const t = await tong();
+    fake.clearRequests();
+    const r = await t.call('create_pr', {
+      repo_owner: OWNER,
+      repo_name: REPO,
+      title: 'Deep',
+      body: 'b',
+      files: [
+        { path: 'a/b/c/d/e/one.md', content: '1 v2\n', action: 'update' },
+        { path: 'f/g/h/i/j/new.md', content: 'new\n', action: 'create' },
+        { path: 'k/l/m/n/o/three.md', content: '#!/bin/sh\necho 3\n', action: 'update' },
+      ],
+    });
+    assert.equal(r.isError, undefined, textOf(r));
+    assert.equal(fake.stats().requests, 7);
+    assert.equal(fake.requests.filter((q) => q.method === 'GET').length, 1, 'only the base branch is a REST read');
+    assert.equal(fake.modeAt(OWNER, REPO, 'tongs/fix/deep', 'k/l/m/n/o/three.md'), '100755', 'the mode GraphQL reported (an Int) is kept');
+    const files = fake.filesAt(OWNER, REPO, 'tongs/fix/deep')!;
+    assert.deepEqual(files, { 'a/b/c/d/e/one.md': '1 v2\n', 'f/g/h/i/j/new.md': 'new\n', 'f/g/h/i/j/two.md': '2\n', 'k/l/m/n/o/three.md': '#!/bin/sh\necho 3\n' });
   });
-  const TREES: Record<string, TreeListing> = {
-    root: listing({ 'a.md': ['blob', 'b1'], docs: ['tree', 'docs'], big: ['tree', 'big'] }),
-    docs: listing({ 'x.md': ['blob', 'b2'], guide: ['tree', 'guide'] }),
-    guide: listing({ 'y.md': ['blob', 'b3'] }),
-    big: listing({ 'seen.md': ['blob', 'b4'] }, true),
+
+  test('a branch that exists is refused before any write, with the same message as before', async () => {
+    const t = await tong();
+    const first = await t.call('create_pr', { repo_owner: OWNER, repo_name: REPO, title: 'Twice', body: 'b', files: [{ path: 'checks/a.md', content: 'a', action: 'create' }] });
+    assert.equal(first.isError, undefined, textOf(first));
+    fake.clearRequests();
+    const again = await t.call('create_pr', { repo_owner: OWNER, repo_name: REPO, title: 'Twice', body: 'b', files: [{ path: 'checks/b.md', content: 'b', action: 'create' }] });
+    assert.equal(again.isError, true);
+    assert.match(textOf(again), /Branch 'tongs\/fix\/twice' already exists in octo-org\/runbooks/);
+    assert.deepEqual(fake.writes(), []);
+  });
+});
+
+describe('the GraphQL read of create_pr', () => {
+  const PATHS = ['bin/run.sh', 'docs', 'gone.md', 'huge.bin'];
+  const data = {
+    repository: {
+      head: null,
+      base: {
+        f0: { type: 'blob', mode: 0o100755, oid: 'b1' },
+        f1: { type: 'tree', mode: 0o040000, oid: 't1' },
+        f2: null,
+        f3: null,
+      },
+    },
   };
 
-  test('one read per distinct directory on the paths, shared among them', async () => {
-    const reads: string[] = [];
-    const found = await lookUpPaths(
-      async (sha) => {
-        reads.push(sha);
-        return TREES[sha]!;
-      },
-      'root',
-      ['docs/guide/y.md', 'docs/x.md', 'docs/guide/new.md', 'a.md', 'a.md/under-a-file', 'gone/z.md', 'big/unseen.md', 'big/seen.md'],
+  test('the query names every path by variable, never in its text', () => {
+    const q = baseReadsQuery(2);
+    assert.match(q, /\$p0: String!, \$p1: String!/);
+    assert.match(q, /f0: file\(path: \$p0\) \{ type mode oid \}/);
+    assert.doesNotMatch(q, /\$p2/);
+  });
+
+  test('modes come back as git writes them; a failed field leaves its path unknown; the rest holds', () => {
+    const reads = parseBaseReads(PATHS, data, [{ message: 'Could not resolve file over 10mb.', path: ['repository', 'base', 'f3'] }], 'o/r');
+    assert.equal(reads.branchExists, false);
+    assert.deepEqual(reads.entries.get('bin/run.sh'), { type: 'blob', mode: '100755', sha: 'b1' });
+    assert.deepEqual(reads.entries.get('docs'), { type: 'tree', mode: '040000', sha: 't1' });
+    assert.equal(reads.entries.get('gone.md'), null);
+    assert.equal(reads.entries.get('huge.bin'), undefined);
+    assert.equal(parseBaseReads(PATHS, { repository: { ...data.repository, head: { name: 'x' } } }, [], 'o/r').branchExists, true);
+  });
+
+  test('a repository GitHub cannot resolve is NotFoundError; any other error names GitHub\'s message', () => {
+    assert.throws(
+      () => parseBaseReads(PATHS, { repository: null }, [{ type: 'NOT_FOUND', message: "Could not resolve to a Repository with the name 'o/r'.", path: ['repository'] }], 'o/r'),
+      (e: unknown) => e instanceof NotFoundError && /Repository o\/r was not found/.test(e.message),
     );
-    assert.deepEqual([...reads].sort(), ['big', 'docs', 'guide', 'root']);
-    assert.equal(found.get('docs/guide/y.md')?.sha, 'b3');
-    assert.equal(found.get('docs/x.md')?.sha, 'b2');
-    assert.equal(found.get('docs/guide/new.md'), null);
-    assert.equal(found.get('a.md')?.type, 'blob');
-    assert.equal(found.get('a.md/under-a-file'), null, 'a file where a directory would be: does not exist');
-    assert.equal(found.get('gone/z.md'), null);
-    assert.equal(found.get('big/unseen.md'), undefined, 'a truncated listing proves nothing');
-    assert.equal(found.get('big/seen.md')?.sha, 'b4');
+    assert.throws(() => parseBaseReads(PATHS, undefined, [{ type: 'FORBIDDEN', message: 'Resource not accessible by integration' }], 'o/r'), /Resource not accessible by integration/);
   });
 });

@@ -2,10 +2,12 @@
  * The GitHub provider: GitHub's REST API through `@octokit/rest` with the retry and throttling
  * plugins (issue #5 "Provider"). `create_pr` makes one atomic commit on a new branch through the Git
  * Data API (one tree with the contents inline, one commit, one ref), then opens the PR and labels
- * it; it reads only the directories on the named paths, never the whole tree (issue #15 "Speed and
- * scale"). Reads follow pagination.
+ * it; before writing it reads the base branch (REST) and then, in one GraphQL request, the new
+ * branch's ref and the named paths' entries in the base commit, never the whole tree (issue #15
+ * "Speed and scale"). Reads follow pagination.
  */
 import { Octokit } from '@octokit/rest';
+import { GraphqlResponseError } from '@octokit/graphql';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { FileChange } from './policy.js';
@@ -141,56 +143,85 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
  */
 export const INLINE_TREE_BYTES = 1024 * 1024;
 
-/** A base-tree entry at a named path: `type` `blob`, `tree` or `commit` (submodule); `mode` as git writes it. */
+/** A base-tree entry at a named path: `type` `blob`, `tree` or `commit` (submodule); `mode` as git writes it (`100644`…). */
 export interface BaseTreeEntry {
   type: string;
   mode: string;
   sha: string;
 }
 
-/** One directory as a non-recursive `GET /git/trees/{sha}` lists it: entries by name. */
-export interface TreeListing {
-  entries: Map<string, BaseTreeEntry>;
-  /** GitHub cut the listing short, so a missing name proves nothing. */
-  truncated: boolean;
+/** What `create_pr`'s one GraphQL read answers: whether the new branch exists, and each named path's entry. */
+export interface BaseReads {
+  branchExists: boolean;
+  /**
+   * Per path: its entry in the base commit's tree; `null` when it does not exist (a directory on the
+   * way is missing, or is a file); `undefined` when GitHub could not say (a field error on that path,
+   * e.g. "Could not resolve file over 10mb"), so the write is left for GitHub to judge.
+   */
+  entries: Map<string, BaseTreeEntry | null | undefined>;
 }
 
 /**
- * Finds each of `paths` (normalised, `/`-separated) in the tree `rootSha` by reading only the
- * directories on the paths: the root, then each directory down to the path's parent, one
- * `readTree` per distinct tree sha (shared among the paths, read in parallel). Issue #15 "Speed and
- * scale": the cost is one request per directory level named and the bytes of those directories'
- * listings, whatever the repository's size (the recursive tree of a 100,000-file repository is
- * several megabytes, and GitHub truncates it).
- *
- * Per path: its entry; `null` when it does not exist (a directory on the way is missing, or is a
- * file); `undefined` when a truncated listing on the way left it unknown. Rejects with what
- * `readTree` rejects with.
+ * The GraphQL document of `create_pr`'s reads after the base branch: the new branch's ref
+ * (`Repository.ref`, null when free) and, for each of `count` paths, `Commit.file(path:)` of the base
+ * commit (GitHub's GraphQL schema: `TreeEntry { type mode oid }`, `mode` an Int). Paths go in as
+ * variables `$p0…`, never into the text. One request whatever the number of files or the depth of
+ * their directories (issue #15 "Speed and scale": the REST alternative costs one tree read per
+ * directory on the paths).
  */
-export async function lookUpPaths(
-  readTree: (sha: string) => Promise<TreeListing>,
-  rootSha: string,
-  paths: string[],
-): Promise<Map<string, BaseTreeEntry | null | undefined>> {
-  const listings = new Map<string, Promise<TreeListing>>();
-  const read = (sha: string): Promise<TreeListing> => {
-    let listing = listings.get(sha);
-    if (!listing) listings.set(sha, (listing = readTree(sha)));
-    return listing;
-  };
-  const find = async (path: string): Promise<BaseTreeEntry | null | undefined> => {
-    const segs = path.split('/');
-    let sha = rootSha;
-    for (let i = 0; ; i++) {
-      const listing = await read(sha);
-      const entry = listing.entries.get(segs[i]!);
-      if (!entry) return listing.truncated ? undefined : null;
-      if (i === segs.length - 1) return entry;
-      if (entry.type !== 'tree') return null;
-      sha = entry.sha;
-    }
-  };
-  return new Map(await Promise.all(paths.map(async (p) => [p, await find(p)] as const)));
+export function baseReadsQuery(count: number): string {
+  const vars = Array.from({ length: count }, (_, i) => `, $p${i}: String!`).join('');
+  const files = Array.from({ length: count }, (_, i) => ` f${i}: file(path: $p${i}) { type mode oid }`).join('');
+  return (
+    `query tongsCreatePrReads($owner: String!, $name: String!, $head: String!, $base: GitObjectID!${vars}) {` +
+    ` repository(owner: $owner, name: $name) { head: ref(qualifiedName: $head) { name }` +
+    ` base: object(oid: $base) { ... on Commit {${files} } } } }`
+  );
+}
+
+interface GraphqlTreeEntry {
+  type: string;
+  mode: number;
+  oid: string;
+}
+interface BaseReadsData {
+  repository: { head: { name: string } | null; base: Record<string, GraphqlTreeEntry | null> | null } | null;
+}
+interface GraphqlError {
+  message: string;
+  type?: string;
+  path?: (string | number)[];
+}
+
+/**
+ * Reads `baseReadsQuery`'s answer for `paths` (in the order given to the query). `data` may be
+ * partial, with `errors` naming the fields that failed (GraphQL's partial results): a failed file
+ * field makes that path unknown; any other error throws `NotFoundError` (the repository, type
+ * `NOT_FOUND`) or an `Error` with GitHub's messages.
+ */
+export function parseBaseReads(paths: readonly string[], data: BaseReadsData | null | undefined, errors: readonly GraphqlError[], full: string): BaseReads {
+  const failed = new Set<string>();
+  const others: GraphqlError[] = [];
+  for (const e of errors) {
+    const [a, b, c] = e.path ?? [];
+    if (a === 'repository' && b === 'base' && typeof c === 'string' && /^f\d+$/.test(c)) failed.add(c);
+    else others.push(e);
+  }
+  if (others.some((e) => e.type === 'NOT_FOUND') || (others.length === 0 && !data?.repository)) {
+    throw new NotFoundError(`Repository ${full} was not found (or the token cannot see it). Check repo_owner and repo_name.`);
+  }
+  if (others.length > 0 || !data?.repository?.base) {
+    throw new Error(`GitHub's GraphQL API failed: ${others.map((e) => e.message).join('; ') || 'no answer for the base commit'}`);
+  }
+  const base = data.repository.base;
+  const entries = new Map<string, BaseTreeEntry | null | undefined>();
+  paths.forEach((path, i) => {
+    const key = `f${i}`;
+    const e = base[key];
+    if (failed.has(key)) entries.set(path, undefined);
+    else entries.set(path, e ? { type: e.type, mode: e.mode.toString(8).padStart(6, '0'), sha: e.oid } : null);
+  });
+  return { branchExists: data.repository.head !== null, entries };
 }
 
 function isStatus(err: unknown, status: number): boolean {
@@ -207,8 +238,8 @@ export function createOctokitProvider(options: OctokitProviderOptions): GitHubPr
       const r = { owner: repo.owner, repo: repo.name };
       const full = `${repo.owner}/${repo.name}`;
 
-      // Reads first: the base branch (its tip and root tree in one answer), a branch clash, and the
-      // base tree's entry at each named path (non-recursive tree reads along the paths only).
+      // Reads first: the base branch (its tip and root tree in one answer), then one GraphQL request
+      // for a branch clash and the base commit's entry at each named path.
       let baseSha: string;
       let baseTreeSha: string;
       try {
@@ -224,22 +255,24 @@ export function createOctokitProvider(options: OctokitProviderOptions): GitHubPr
         }
         throw err;
       }
+      // One GraphQL request for the rest, whatever the number of files or their depth.
+      const paths = pr.files.map((f) => f.path);
+      const variables: Record<string, string> = { owner: repo.owner, name: repo.name, head: `refs/heads/${pr.branch}`, base: baseSha };
+      paths.forEach((p, i) => (variables[`p${i}`] = p));
+      let reads: BaseReads;
       try {
-        await octokit.rest.git.getRef({ ...r, ref: `heads/${pr.branch}` });
-        throw new BranchExistsError(pr.branch, full);
+        reads = parseBaseReads(paths, await octokit.graphql<BaseReadsData>(baseReadsQuery(paths.length), variables), [], full);
       } catch (err) {
-        if (!isStatus(err, 404)) throw err;
+        if (!(err instanceof GraphqlResponseError)) throw err;
+        reads = parseBaseReads(paths, err.data as BaseReadsData | undefined, err.errors ?? [], full);
       }
-      const readTree = async (sha: string): Promise<TreeListing> => {
-        const data = (await octokit.rest.git.getTree({ ...r, tree_sha: sha })).data;
-        return { truncated: data.truncated, entries: new Map(data.tree.map((e) => [e.path ?? '', { type: e.type ?? 'blob', mode: e.mode ?? '100644', sha: e.sha ?? '' }])) };
-      };
-      const existing = await lookUpPaths(readTree, baseTreeSha, pr.files.map((f) => f.path));
+      if (reads.branchExists) throw new BranchExistsError(pr.branch, full);
+      const existing = reads.entries;
       for (const f of pr.files) {
         const entry = existing.get(f.path);
         if (entry?.type === 'tree') throw new ValidationError(`'${f.path}' is a directory in ${full}@${pr.base}; name a file.`);
         if (entry?.type === 'commit') throw new ValidationError(`'${f.path}' is a submodule in ${full}@${pr.base}; name a file.`);
-        if (entry === undefined) continue; // a truncated listing on the way: let GitHub judge
+        if (entry === undefined) continue; // GitHub could not say: let the write judge
         if (f.action === 'create' && entry) {
           throw new ValidationError(`File '${f.path}' already exists in ${full}@${pr.base}; use action "update" to change it.`);
         }
