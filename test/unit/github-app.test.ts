@@ -161,6 +161,18 @@ test('minting: the fake verifies the JWT and issues a token for that repository 
   const get = (repo: string) => fetch(`${url}/repos/acme/${repo}/git/ref/heads/main`, { headers: { authorization: `token ${minted.token}` } });
   assert.equal((await get('api')).status, 200);
   assert.equal((await get('web')).status, 404);
+  // The same through GraphQL (create_pr's reads): GitHub answers 200 and "Could not resolve" for the other.
+  const query = (repo: string) =>
+    fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `bearer ${minted.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($o: String!, $n: String!) { repository(owner: $o, name: $n) { nameWithOwner } }', variables: { o: 'acme', n: repo } }),
+    }).then((r) => r.json() as Promise<{ data?: { repository: unknown }; errors?: { type?: string; message: string }[] }>);
+  assert.deepEqual((await query('api')).data, { repository: { nameWithOwner: 'acme/api' } });
+  const other = await query('web');
+  assert.deepEqual(other.data, { repository: null });
+  assert.equal(other.errors?.[0]?.type, 'NOT_FOUND');
+  assert.match(other.errors?.[0]?.message ?? '', /Could not resolve to a Repository with the name 'acme\/web'/);
 });
 
 test('errors name the App and the repository: not installed, permission not granted, wrong key, no key', async (t) => {
