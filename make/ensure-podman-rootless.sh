@@ -7,6 +7,11 @@
 #
 # /dev/net/tun: rootless networking (slirp4netns) opens it as the user. It is 0666 on a normal
 # Linux machine; a sandbox may make it 0600, and then it is opened up (reported on stderr).
+#
+# Storage: the user's store uses the kernel's overlay (unprivileged overlay mounts, Linux >= 5.13),
+# set in ~/.config/containers/storage.conf. Without it Podman 4.3 falls back to vfs here (no
+# fuse-overlayfs), which copies an image's whole filesystem for every container: 16 s to create the
+# anvil, with the store locked meanwhile.
 set -euo pipefail
 
 user=${TONGS_ROOTLESS_USER:-tongs-rootless}
@@ -42,14 +47,29 @@ if ! answers; then
   rm -f "$sock"
   log=/var/log/tongs-podman-rootless.log
   echo "tongs: starting rootless podman system service for $user on $host (log: $log)" >&2
+  home=$(getent passwd "$user" | cut -d: -f6)
+  conf=$home/.config/containers/storage.conf
+  if [ ! -f "$conf" ]; then
+    mkdir -p "$(dirname "$conf")"
+    printf '[storage]\ndriver = "overlay"\n' >"$conf"
+    chown -R "$user:" "$home/.config"
+  fi
+  if [ "$(as_user podman info --format '{{.Store.GraphDriverName}}' 2>/dev/null)" != overlay ]; then
+    # A store made with another driver keeps it: start this test user's store afresh.
+    echo "tongs: resetting $user's Podman store to the overlay driver" >&2
+    as_user podman system reset -f >/dev/null 2>&1
+  fi
   as_user podman system migrate >/dev/null 2>&1 || true # picks up new subuid ranges
-  nohup runuser -u "$user" -- env HOME="$(getent passwd "$user" | cut -d: -f6)" XDG_RUNTIME_DIR="$runtime_dir" \
-    podman system service --time=0 "$host" >"$log" 2>&1 &
-  echo $! >/run/tongs-podman-rootless.pid
+  # The service's own pid, not runuser's (runuser forks it and stays as its parent): sh records its
+  # pid, then becomes podman.
+  rm -f "$runtime_dir/podman/service.pid"
+  nohup runuser -u "$user" -- env HOME="$home" XDG_RUNTIME_DIR="$runtime_dir" \
+    sh -c 'echo $$ >"$0/podman/service.pid"; exec podman system service --time=0 "$1"' "$runtime_dir" "$host" >"$log" 2>&1 &
   for _ in $(seq 1 60); do
     answers && break
     sleep 0.5
   done
+  cp "$runtime_dir/podman/service.pid" /run/tongs-podman-rootless.pid 2>/dev/null || true
 fi
 if ! answers; then
   echo "tongs: rootless Podman's API did not come up on $host; see /var/log/tongs-podman-rootless.log" >&2
