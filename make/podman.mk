@@ -36,7 +36,7 @@ test-podman-rootless: build ## run the integration tests on rootless Podman, as 
 	  rm -rf "$$copy" && mkdir -p "$$copy" && \
 	  tar -C $(TONGS_ROOT) --exclude=./.git --exclude=./anvil/node_modules -cf - . | tar -C "$$copy" -xf - && \
 	  chown -R $$user: "$$copy" && \
-	  images=$$(DOCKER_HOST=unix://$(PODMAN_SOCKET) DOCKER_CONTEXT= docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(docker.io/library/)?tongs-(base|anvil|github|model-api|egress|test-[a-z-]+):local$$' | sed 's|^docker.io/library/||' | sort -u) && \
+	  images=$$(DOCKER_HOST=unix://$(PODMAN_SOCKET) DOCKER_CONTEXT= docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(localhost/|docker.io/library/)?tongs-(base|anvil|github|model-api|egress|stdio-bridge|test-[a-z-]+):local$$' | sed -E 's#^(localhost|docker.io/library)/##' | sort -u) && \
 	  echo "tongs: loading $$(echo $$images | wc -w) images into $$user's Podman store" >&2 && \
 	  DOCKER_HOST=unix://$(PODMAN_SOCKET) DOCKER_CONTEXT= docker save $$images | as_user env DOCKER_HOST=$$host docker load -q >/dev/null && \
 	  files=$$(cd "$$copy" && ls dist/test/integration/*.test.js | grep -vE "/($$(echo $(ROOTLESS_SKIP) | tr ' ' '|'))\.test\.js$$") && \
