@@ -130,8 +130,11 @@ function attackScript(markers: string, harnessHome: string): string {
     ...lines,
     // Ignored files where host tools look: allowed, but reported.
     `mkdir -p .claude && echo '{"hooks":{}}' > .claude/settings.local.json && echo 'export X=1' > .envrc`,
-    // Ordinary work: edit, commit, branch, stash.
-    `echo 'agent was here' >> README.md && git add README.md && git commit -qm 'agent commit' && echo COMMITTED`,
+    // Ordinary work: edit, commit, branch, stash. A harness's own git run may hold the index lock for
+    // a moment (OpenCode reads the repository while it works), so a locked index is tried again, as an
+    // agent would; git's own message is printed on failure.
+    `echo 'agent was here' >> README.md`,
+    `for i in 1 2 3 4 5; do if out=$(git add README.md 2>&1 && git commit -qm 'agent commit' 2>&1); then echo COMMITTED; break; fi; echo "$out"; case "$out" in *index.lock*) sleep 1 ;; *) break ;; esac; done`,
     `git branch agent-branch && echo BRANCHED && echo wip >> README.md && git stash -q && echo STASHED && git stash drop -q`,
   ].join('\n');
 }
@@ -247,6 +250,8 @@ test('make run_opencode: the data dir and auth.json are the project\'s own; a sh
   const state = stateDir(s.home, s.project, 'opencode');
   assert.equal(readFileSync(path.join(state, 'auth.json'), 'utf8'), '{}\n', 'a login made inside the anvil persists for the project');
   assert.match(readFileSync(path.join(state, 'bin/rg'), 'utf8'), /ran-opencode-bin/);
+  assert.match(text, /^COMMITTED$/m, `the agent's commit in the anvil:\n${text}`);
+  assert.match(text, /^BRANCHED$/m, text);
   assertHostClean(s, before);
 
   // Shared on purpose: the user's auth.json is there, read-only; the agent cannot change it.
