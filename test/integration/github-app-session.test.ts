@@ -171,6 +171,9 @@ test('a session longer than the token lifetime keeps working after refreshes; it
   const record = await readFile(join(s.home, 'sessions', `${session}.json`), 'utf8');
   assert.ok(!fake.issued.slice(from).some((i) => record.includes(i.token)), 'the session record holds no token in plain text');
 
+  // Bounded waits, so a stall says where it happened (the output so far is in the message).
+  await p.waitFor(/^CALL 26 /m, 140_000);
+  await p.waitFor(/tongs: removed /, 20_000);
   const r = await p.done;
   assert.equal(r.status, 0, r.stderr);
   const calls = r.stdout.match(/^CALL \d+ .*$/gm) ?? [];
