@@ -102,13 +102,17 @@ test('the tong image serves MCP on a Docker network and talks to GitHub by alias
 
   // Non-root, and only what the server needs.
   assert.equal(await docker('exec', tong, 'id', '-u'), '65534');
-  // One bundled file (issue #12 "Fast start-up"): no node_modules, sources, maps or other code.
+  // One bundled file, its loader and its V8 code cache (issue #12 "Fast start-up"): no node_modules,
+  // sources, maps or other code; none of it writable by the server.
   const contents = await docker('exec', tong, 'sh', '-c', 'ls -A /app');
-  assert.deepEqual(contents.split(/\s+/).filter(Boolean), ['tongs-github.cjs']);
+  assert.deepEqual(contents.split(/\s+/).filter(Boolean), ['start.cjs', 'tongs-github.cjs', 'tongs-github.cjs.v8-cache']);
+  assert.equal(await docker('exec', tong, 'sh', '-c', 'test -w /app/tongs-github.cjs.v8-cache || test -w /app || echo read-only'), 'read-only');
 
   // The token is not in the logs; docker stop (SIGTERM) ends it with status 0.
   const logs = await logsOf(tong);
   assert.match(logs, /tongs: github: listening on 0\.0\.0\.0:8080\/mcp/);
+  // The cache the image build made is the one V8 takes: same node, same flags as the ENTRYPOINT.
+  assert.doesNotMatch(logs, /code cache was refused/);
   assert.ok(!logs.includes(TOKEN) && !logs.includes(BEARER));
   phase('checks done');
   await docker('stop', '-t', '10', tong);
