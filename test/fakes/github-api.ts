@@ -73,6 +73,8 @@ export interface FailureSpec {
   body?: unknown;
   /** How many matching requests fail (default 1). */
   times?: number;
+  /** Never answer: the request is held until the fake closes (a connection that stalls); `status` is unused. */
+  stall?: boolean;
 }
 
 /** One entry of a git tree object: a name in its directory, not a path. */
@@ -530,6 +532,7 @@ export class FakeGitHub {
     };
 
     const failure = this.takeFailure(method, url.pathname);
+    if (failure?.stall) return;
     if (failure) return send(failure.status, failure.body ?? { message: 'Injected failure', documentation_url: DOCS }, failure.headers);
 
     const auth = req.headers.authorization ?? '';

@@ -8,7 +8,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { readConfig } from '../../sidecars/github/src/config.js';
 import { createLogger } from '../../sidecars/github/src/log.js';
-import { createOctokitProvider } from '../../sidecars/github/src/provider.js';
+import { createOctokitProvider, type OctokitProviderOptions } from '../../sidecars/github/src/provider.js';
 import { createServer } from '../../sidecars/github/src/server.js';
 import { FakeGitHub } from './github-api.js';
 
@@ -30,14 +30,19 @@ export function textOf(result: CallToolResult): string {
 
 /**
  * Starts a tong over `fake` with `env` on top of: GITHUB_API_URL=fake, GITHUB_TOKEN=fake's token,
- * TONG_TIER=2, TONG_PR_ENABLED=true. Pass `GITHUB_TOKEN: ''` to start without a token.
+ * TONG_TIER=2, TONG_PR_ENABLED=true. Pass `GITHUB_TOKEN: ''` to start without a token; `providerOptions`
+ * override the provider's (e.g. `requestTimeoutMs`).
  */
-export async function startTong(fake: FakeGitHub, env: Record<string, string | undefined> = {}): Promise<TongUnderTest> {
+export async function startTong(
+  fake: FakeGitHub,
+  env: Record<string, string | undefined> = {},
+  providerOptions: Partial<OctokitProviderOptions> = {},
+): Promise<TongUnderTest> {
   const config = readConfig({ GITHUB_API_URL: fake.url, GITHUB_TOKEN: fake.token, TONG_TIER: '2', TONG_PR_ENABLED: 'true', ...env });
   const logs: string[] = [];
   const log = createLogger(config.tongName, [config.token, config.mcpToken], (t) => void logs.push(t));
   const provider = config.token
-    ? createOctokitProvider({ apiUrl: config.apiUrl, token: config.token, log, writeSpacing: false, retryAfterBaseValue: 10 })
+    ? createOctokitProvider({ apiUrl: config.apiUrl, token: config.token, log, writeSpacing: false, retryAfterBaseValue: 10, ...providerOptions })
     : undefined;
   const server = createServer({ config, provider, log });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

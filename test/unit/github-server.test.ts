@@ -12,8 +12,8 @@ const repoArgs = { repo_owner: OWNER, repo_name: REPO };
 const fake = new FakeGitHub();
 const open: TongUnderTest[] = [];
 
-async function tong(env: Record<string, string | undefined> = {}): Promise<TongUnderTest> {
-  const t = await startTong(fake, env);
+async function tong(env: Record<string, string | undefined> = {}, providerOptions: Parameters<typeof startTong>[2] = {}): Promise<TongUnderTest> {
+  const t = await startTong(fake, env, providerOptions);
   open.push(t);
   return t;
 }
@@ -584,6 +584,20 @@ describe('GitHub failures become actionable tool errors', () => {
     const t = await tong();
     const r = await t.call('list_prs', repoArgs);
     assert.equal(r.isError, undefined, textOf(r));
+  });
+
+  test('a GitHub that never answers: each attempt is abandoned after the timeout, retried, then one sentence', async () => {
+    fake.failNext({ path: /\/pulls$/, stall: true, status: 0, times: 3 });
+    const t = await tong({}, { requestTimeoutMs: 300 });
+    const started = Date.now();
+    const r = await t.call('list_prs', repoArgs);
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /GitHub could not be reached or failed \(no answer within 0\.3 s\) at http:\/\/127\.0\.0\.1:\d+\. This is usually temporary/);
+    assert.equal(fake.requests.filter((q) => q.path.endsWith('/pulls')).length, 3, 'the first attempt and two retries');
+    assert.ok(Date.now() - started < 10_000);
+    // The next call, answered, works: nothing is left stuck.
+    const ok = await t.call('list_prs', repoArgs);
+    assert.equal(ok.isError, undefined, textOf(ok));
   });
 
   test('the token is redacted from every result and log line, even if GitHub echoes it', async () => {

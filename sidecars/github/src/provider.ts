@@ -85,11 +85,22 @@ export interface OctokitProviderOptions {
    * defaults). Default `true`; tests against a local fake turn it off.
    */
   writeSpacing?: boolean;
-  /** Milliseconds per second of `retry-after` (plugin-throttling's `retryAfterBaseValue`); tests shrink it. */
+  /** Milliseconds per second of `retry-after` and of the 5xx retries' back-off (both plugins' `retryAfterBaseValue`); tests shrink it. */
   retryAfterBaseValue?: number;
   /** Longest rate-limit wait (seconds) the tong sits out once before answering "rate limited". Default 15. */
   maxRateLimitWaitSeconds?: number;
+  /**
+   * Milliseconds one GitHub request may take before it is abandoned as "no answer" (then retried like
+   * a network failure). Default {@link GITHUB_REQUEST_TIMEOUT_MS}.
+   */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * How long one GitHub request may go unanswered (30 000 ms, as the Gitea client's): fetch has no
+ * timeout of its own, so a connection that stalls would hold the tool call, and the agent, forever.
+ */
+export const GITHUB_REQUEST_TIMEOUT_MS = 30_000;
 
 const ThrottledOctokit = Octokit.plugin(retry, throttling);
 /** The octokit class the provider uses (REST methods plus retry and throttling), for benchmarks and tests. */
@@ -112,13 +123,29 @@ export function createOctokit(options: OctokitProviderOptions): TongOctokit {
     };
   const spacing = options.writeSpacing === false ? { write: UNSPACED, notifications: UNSPACED } : {};
   const token = options.token;
+  const timeoutMs = options.requestTimeoutMs ?? GITHUB_REQUEST_TIMEOUT_MS;
+  // Each attempt (the retry plugin's too) gets its own deadline; its end reads as one plain sentence.
+  const timedFetch: typeof fetch = async (input, init) => {
+    try {
+      return await fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') throw new Error(`no answer within ${timeoutMs / 1000} s`, { cause: err });
+      throw err;
+    }
+  };
   const octokit = new ThrottledOctokit({
     ...(typeof token === 'string' ? { auth: token } : {}),
     baseUrl: options.apiUrl,
     userAgent: 'tongs-github',
+    request: { fetch: timedFetch },
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
-    // 5xx and network failures: two retries (1 s, then 4 s), so a dead GitHub fails a call within ~5 s.
-    retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451], retries: 2 },
+    // 5xx, network failures and requests unanswered for timeoutMs: two retries (1 s, then 4 s), so a
+    // dead GitHub fails a call within ~5 s.
+    retry: {
+      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
+      retries: 2,
+      ...(options.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: options.retryAfterBaseValue } : {}),
+    },
     throttle: {
       onRateLimit: onLimit('rate limit'),
       onSecondaryRateLimit: onLimit('secondary rate limit'),
