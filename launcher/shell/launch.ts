@@ -345,6 +345,13 @@ async function startSession(
  * secret resolution, refreshes in the running tongs, revokes at teardown. Null otherwise (the
  * provider's module, and @octokit/auth-app, are then never loaded).
  */
+/**
+ * How long one refresh's delivery exec may take, in milliseconds. An exec whose end the engine never
+ * reports would otherwise hold the refresh, and the session close that waits for it; a timed-out
+ * delivery is retried by the refresh loop before the token expires.
+ */
+const REFRESH_EXEC_TIMEOUT_MS = 15_000;
+
 async function githubAppSession(plan: LaunchPlan, workspace: string | null) {
   if (!plan.tongs.some((t) => t.githubApp)) return null;
   const [{ GitHubAppSession, revokeDeadSessionTokens }, { deliverRefreshedSecret }, { LABEL_STARTED }, { defaultLiveness }] = await Promise.all([
@@ -376,7 +383,7 @@ async function githubAppSession(plan: LaunchPlan, workspace: string | null) {
         deliver: (id, name, value) =>
           deliverRefreshedSecret(
             async (cid, argv, stdin) => {
-              const r = await runtime.exec(cid, argv, { stdin });
+              const r = await runtime.exec(cid, argv, { stdin, timeoutMs: REFRESH_EXEC_TIMEOUT_MS });
               return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
             },
             id,

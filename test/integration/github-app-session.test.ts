@@ -41,8 +41,13 @@ import {
 const run = promisify(execFile);
 const IMAGE = process.env.GITHUB_IMAGE || 'tongs-github:local';
 const RUN_ID = randomBytes(4).toString('hex');
-/** The fake's token lifetime: short, so a session of a few lifetimes needs several refreshes. */
-const LIFETIME_MS = 6_000;
+/**
+ * The fake's token lifetime: short, so a session of a few lifetimes needs several refreshes (6 s
+ * flaked on a loaded Podman: the first token expired before its refresh landed).
+ */
+const LIFETIME_MS = 12_000;
+/** Tool calls in the long session, 500 ms apart: about two token lifetimes with their own time. */
+const CALLS = 40;
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -160,8 +165,7 @@ test('a session longer than the token lifetime keeps working after refreshes; it
   await ensureImage();
   const s = await setup(t);
   const from = fake.issued.length;
-  // 26 calls, 500 ms apart, plus their own time: about 2.5 token lifetimes.
-  const p = launch(t, runtime, s, 26);
+  const p = launch(t, runtime, s, CALLS);
   await p.waitFor(/CALL 1 ok/, 60_000);
   const session = await sessionOfLauncher(runtime, p.child.pid!);
   // While it runs: the key and the token are in no docker inspect of the tong, and the record is sealed.
@@ -172,12 +176,12 @@ test('a session longer than the token lifetime keeps working after refreshes; it
   assert.ok(!fake.issued.slice(from).some((i) => record.includes(i.token)), 'the session record holds no token in plain text');
 
   // Bounded waits, so a stall says where it happened (the output so far is in the message).
-  await p.waitFor(/^CALL 26 /m, 140_000);
+  await p.waitFor(new RegExp(`^CALL ${CALLS} `, 'm'), 140_000);
   await p.waitFor(/tongs: removed /, 20_000);
   const r = await p.done;
   assert.equal(r.status, 0, r.stderr);
   const calls = r.stdout.match(/^CALL \d+ .*$/gm) ?? [];
-  assert.equal(calls.length, 26, r.stdout);
+  assert.equal(calls.length, CALLS, r.stdout);
   assert.deepEqual(calls.filter((c) => !c.endsWith(' ok')), [], 'every call succeeded');
   const ours = fake.issued.slice(from);
   assert.ok(ours.length >= 3, `the token was refreshed: ${ours.length} issued`);
