@@ -91,8 +91,30 @@ export interface PlannedTong {
    * probe are on both); otherwise every tong shares one ordinary network.
    */
   egress: boolean;
+  /**
+   * Present on tongs that join a shared network namespace (launcher/core/netns.ts): the holder's
+   * container name (the plan's `netns` entry). The tong then has no endpoint of its own: its aliases
+   * are the holder's.
+   */
+  netns?: string;
   /** sha256 (hex, 16 chars) of the merged definition. */
   configHash: string;
+  labels: Record<string, string>;
+}
+
+/** One shared network namespace (launcher/core/netns.ts, issue #12 item 4): the holder container and the tongs that join it. */
+export interface PlannedNetns {
+  /** The holder's container name, `tongs-<session8>-netns-<n>`. */
+  containerName: string;
+  /** The holder's image: the anvil's (it runs `sleep`, which every image with a shell has). */
+  image: string;
+  /** The network the holder is on, with every alias of its tongs. */
+  network: string;
+  aliases: string[];
+  /** The extra /etc/hosts entries the tongs share (`NAME:ADDRESS`). */
+  hosts: string[];
+  /** Names of the tongs that join it, in plan order. */
+  tongs: string[];
   labels: Record<string, string>;
 }
 
@@ -249,4 +271,6 @@ export interface LaunchPlan {
   relay: PlannedRelay | null;
   /** When the anvil starts; null for a passthrough plan. */
   launchOrder: PlannedLaunchOrder | null;
+  /** The shared network namespaces (launcher/core/netns.ts); present only when there is one. */
+  netns?: PlannedNetns[];
 }

@@ -30,6 +30,7 @@ import { parseMemoryBytes } from './memory.js';
 import { findModelDialectConflicts, MODEL_DIALECTS, modelTokenContainerPath } from './model-dialects.js';
 import { parseMountWord } from './mounts.js';
 import type { LaunchPlan, PlannedFile, PlannedLaunchOrder, PlannedModel, PlannedMount, PlannedNetwork, PlannedReadiness, PlannedTong, ReadinessMode, SkippedTong } from './plan-types.js';
+import { planNetns } from './netns.js';
 import { stdioBridgeRefusal, stdioTongLaunch, type StdioBridgeHost } from './stdio-bridge.js';
 import { applyWhen } from './when.js';
 
@@ -103,6 +104,11 @@ export interface PlanInput {
    * issue #13); a stdio tong is refused without them. Absent ⇒ none is built.
    */
   stdioBridge?: StdioBridgeHost | null;
+  /**
+   * Session tongs with distinct ports share one network namespace (launcher/core/netns.ts; the shell
+   * passes false for `TONGS_SHARED_NETNS=0`). Absent ⇒ true.
+   */
+  sharedNetns?: boolean;
 }
 
 /** Where the relay's socket volume is mounted, in the anvil and in the relay container. */
@@ -398,6 +404,23 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     };
   });
 
+  // Shared network namespaces (issue #12 item 4): the holder runs from the anvil's image, as the relay
+  // and the readiness probe do, so an anvil argv naming no image groups nothing.
+  const egressNetworkName = network.internal && withEgress > 0 ? `${networkName}-egress` : null;
+  const grouped =
+    input.sharedNetns !== false && docker?.image
+      ? planNetns(tongs, {
+          short,
+          image: docker.image,
+          labels: sessionLabels,
+          networkOf: (t) => (egressNetworkName && t.egress ? egressNetworkName : networkName),
+        })
+      : null;
+  for (const t of tongs) {
+    const holder = grouped?.holderOf.get(t.name);
+    if (holder) t.netns = holder;
+  }
+
   const mcpTongs = tongs.filter((t) => t.kind === 'mcp');
   let mcpConfig: Record<string, unknown> | null = null;
   const files: LaunchPlan['files'] = [];
@@ -405,8 +428,8 @@ export function planLaunch(input: PlanInput): LaunchPlan {
   const appended: string[] = [];
   const relayed = tongs.filter((t) => t.port !== null);
   const egressNetwork: PlannedNetwork | null =
-    network.internal && withEgress > 0
-      ? { name: `${networkName}-egress`, labels: { ...sessionLabels, [LABEL_ROLE]: 'egress-network' }, internal: false }
+    egressNetworkName
+      ? { name: egressNetworkName, labels: { ...sessionLabels, [LABEL_ROLE]: 'egress-network' }, internal: false }
       : null;
   const loopback: Record<string, string> = {};
   let relay: LaunchPlan['relay'] = null;
@@ -494,6 +517,7 @@ export function planLaunch(input: PlanInput): LaunchPlan {
     relay,
     egress,
     launchOrder,
+    ...(grouped && grouped.namespaces.length > 0 ? { netns: grouped.namespaces } : {}),
   };
 }
 

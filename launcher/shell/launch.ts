@@ -206,6 +206,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       anvilGate: (await engine).gate,
       internalNetworks: (await engine).internalNetworks,
       stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
+      sharedNetns: sharedNetnsWanted(),
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
@@ -340,6 +341,10 @@ async function startSession(
   });
 }
 
+/** `TONGS_SHARED_NETNS=0` keeps every tong in a network namespace of its own (launcher/core/netns.ts). */
+export const SHARED_NETNS_ENV = 'TONGS_SHARED_NETNS';
+const sharedNetnsWanted = (): boolean => process.env[SHARED_NETNS_ENV] !== '0';
+
 /**
  * The github-app provider of this launch (issue #15 item 2), only when a tong uses it: mints at
  * secret resolution, refreshes in the running tongs, revokes at teardown. Null otherwise (the
@@ -440,6 +445,7 @@ export async function planCommand(cli: CommandLine): Promise<number> {
     anvilRelay: cli.values['anvil-relay'] ?? false,
     ...(tongs.length > 0 ? await launchRuntime(ctx.anvilArgv).then((e) => ({ anvilGate: e.gate, internalNetworks: e.internalNetworks })) : { anvilGate: false }),
     stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
+    sharedNetns: sharedNetnsWanted(),
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);

@@ -227,6 +227,10 @@ export class FakeRuntime implements ContainerRuntime {
     const c = this.find(id);
     if (!c) throw new DockerError(`No such container: ${id}`);
     if (c.state === 'running') return;
+    // As Docker: a container joining another's network namespace starts only while that one runs.
+    if (c.spec.networkContainer && this.find(c.spec.networkContainer)?.state !== 'running') {
+      throw new DockerError(`cannot join network of a non running container: ${c.spec.networkContainer}`);
+    }
     c.state = 'running';
     if (this.images.get(c.spec.image)?.hasHealthcheck) c.health = 'starting';
     this.onStart(c);
@@ -306,6 +310,9 @@ export class FakeRuntime implements ContainerRuntime {
     this.record('removeContainer', id);
     const c = this.find(id);
     if (!c) return;
+    // As Podman: a container whose network namespace others joined is removed only after them.
+    const dependents = [...this.containers.values()].filter((d) => d.spec.networkContainer === c.id || d.spec.networkContainer === c.spec.name);
+    if (dependents.length > 0) throw new DockerError(`container ${c.id} has dependent containers which must be removed before it`);
     this.containers.delete(c.id);
     for (const w of c.waiters.splice(0)) w(137);
   }

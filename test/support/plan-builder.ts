@@ -22,6 +22,10 @@ export interface PlanOptions {
   launcherPid?: number;
   launcherHost?: string;
   mcpTokens?: Record<string, string> | null;
+  /** PlanInput `sharedNetns` (absent: the planner's default, true). */
+  sharedNetns?: boolean;
+  /** PlanInput `anvilRelay`. */
+  anvilRelay?: boolean;
 }
 
 /** A plan for `definitions` (tong name → definition as written in YAML). */
@@ -45,6 +49,8 @@ export function buildPlan(definitions: Record<string, TongDefinition>, options: 
     launcherHost: options.launcherHost ?? 'testhost',
     startedAt: '2026-01-01T00:00:00.000Z',
     mcpTokens: options.mcpTokens ?? null,
+    ...(options.sharedNetns !== undefined ? { sharedNetns: options.sharedNetns } : {}),
+    ...(options.anvilRelay !== undefined ? { anvilRelay: options.anvilRelay } : {}),
   });
 }
 

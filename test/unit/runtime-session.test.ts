@@ -47,7 +47,7 @@ test('applyPlan creates the session network and starts every tong in parallel un
     },
     db: { image: 'tongs-test-port:local', interface: { kind: 'port', port: 5432 } },
     quiet: { image: 'tongs-test-port:local', interface: { kind: 'none' } },
-  });
+  }, { sharedNetns: false }); // each tong on its own endpoint (the shared namespace has its own test below)
   const { progress } = sink();
   const applied = await applyPlan(plan, rt, { progress });
 

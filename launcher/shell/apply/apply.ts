@@ -7,7 +7,8 @@
  * session.ts) removes them by label; the anvil's start is the caller's too, told when it may begin.
  */
 import { DockerError, TongsError } from '../../errors.js';
-import type { LaunchPlan, PlannedTong } from '../../core/plan-types.js';
+import type { LaunchPlan, PlannedNetns, PlannedTong } from '../../core/plan-types.js';
+import { NETNS_DROPPED_CAPABILITIES, NETNS_HOLDER_COMMAND, NETNS_HOLDER_MEMORY_BYTES } from '../../core/netns.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../../core/labels.js';
 import { formatBytes } from '../../core/privilege-summary.js';
 import type { Progress } from '../progress.js';
@@ -114,9 +115,16 @@ export async function ensureImages(
   return infos;
 }
 
-/** The container spec of a tong, with the secret wrapper and tmpfs when it receives secrets (issue #6). */
-export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, hasSecrets: boolean): ContainerSpec {
+/**
+ * The container spec of a tong, with the secret wrapper and tmpfs when it receives secrets (issue #6).
+ * `holderId`: the container whose network namespace the tong joins (launcher/core/netns.ts); the tong
+ * then has no network, aliases or hosts entries of its own (the holder carries them) and no NET_RAW.
+ */
+export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, hasSecrets: boolean, holderId: string | null = null): ContainerSpec {
   const wrapped = hasSecrets ? wrapCommand(originalArgv(tong, image)) : null;
+  const net: Pick<ContainerSpec, 'network' | 'extraHosts' | 'networkContainer' | 'capDrop'> = holderId
+    ? { network: null, networkContainer: holderId, capDrop: [...NETNS_DROPPED_CAPABILITIES] }
+    : { network: { name: network, aliases: [tong.alias, ...tong.aliases] }, extraHosts: tong.hosts };
   return {
     name: tong.containerName,
     image: tong.image,
@@ -127,8 +135,27 @@ export function tongSpec(tong: PlannedTong, network: string, image: ImageInfo, h
     command: wrapped ? wrapped.command : tong.command,
     mounts: [...tong.mounts, ...(hasSecrets ? [{ ...SECRET_TMPFS }] : [])],
     memoryBytes: tong.memoryBytes,
-    extraHosts: tong.hosts,
-    network: { name: network, aliases: [tong.alias, ...tong.aliases] },
+    ...net,
+  };
+}
+
+/**
+ * The container spec of a shared namespace's holder: `sleep` from the anvil's image, on the network
+ * with every alias and hosts entry of its tongs, with no capabilities at all.
+ */
+export function netnsHolderSpec(ns: PlannedNetns): ContainerSpec {
+  return {
+    name: ns.containerName,
+    image: ns.image,
+    labels: ns.labels,
+    env: {},
+    entrypoint: NETNS_HOLDER_COMMAND.slice(0, 1),
+    command: NETNS_HOLDER_COMMAND.slice(1),
+    mounts: [],
+    memoryBytes: NETNS_HOLDER_MEMORY_BYTES,
+    extraHosts: ns.hosts,
+    network: { name: ns.network, aliases: ns.aliases },
+    capDrop: ['ALL'],
   };
 }
 
@@ -210,6 +237,28 @@ export async function applyPlan(
       })
     : Promise.resolve(null);
   egressCreated.catch(() => {});
+  // The shared network namespaces (issue #12 item 4): each holder is created as soon as its network
+  // exists and started at once, so the tongs that join it wait only for that start.
+  const holders = new Map<string, { created: Promise<string>; started: Promise<string> }>();
+  for (const ns of plan.netns ?? []) {
+    const failed = (err: unknown): never => {
+      throw new DockerError(`the network namespace shared by tongs ${ns.tongs.map((n) => `'${n}'`).join(', ')} did not start: ${(err as Error).message}`, {
+        cause: err,
+        ...(err instanceof DockerError ? { kind: err.kind } : {}),
+      });
+    };
+    const holderCreated = (ns.network === egressNetwork?.name ? egressCreated : networkCreated)
+      .then(() => runtime.createContainer(netnsHolderSpec(ns)))
+      .catch(failed);
+    const holderStarted = holderCreated.then(async (id) => {
+      await runtime.startContainer(id).catch(failed);
+      progress.debug(`network namespace ${ns.containerName} started for ${ns.tongs.join(', ')}`);
+      return id;
+    });
+    holderCreated.catch(() => {});
+    holderStarted.catch(() => {});
+    holders.set(ns.containerName, { created: holderCreated, started: holderStarted });
+  }
   /** The one network a tong is on: the egress network for a tong with `egress` behind the relay, else the session network. */
   const networkOf = (tong: PlannedTong): string => (egressNetwork && tong.egress ? egressNetwork.name : network.name);
   const created = (tong: PlannedTong): Promise<unknown> => (egressNetwork && tong.egress ? egressCreated : networkCreated);
@@ -286,9 +335,12 @@ export async function applyPlan(
     const createOne = async (tong: PlannedTong) => {
       const secrets = secretsOf(tong);
       const hasSecrets = Object.keys(secrets).length > 0;
-      // Each tong waits only for its own network (the engine creates networks one at a time).
+      // Each tong waits only for its own network (the engine creates networks one at a time), or for the
+      // holder of the namespace it joins to exist.
       await created(tong);
-      const spec = tongSpec(tong, networkOf(tong), images.get(tong.image)!, hasSecrets);
+      const holder = tong.netns ? holders.get(tong.netns) : undefined;
+      const holderId = holder ? await holder.created : null;
+      const spec = tongSpec(tong, networkOf(tong), images.get(tong.image)!, hasSecrets, holderId);
       let id: string;
       try {
         id = await runtime.createContainer(spec);
@@ -308,7 +360,9 @@ export async function applyPlan(
       try {
         progress.debug(`tong '${tong.name}' created`);
         // Joined before it starts, so its process never runs without its way out.
-        if (egressNetwork && tong.egress) await egressCreated.then(() => runtime.connectNetwork(egressNetwork.name, id, []));
+        if (egressNetwork && tong.egress && !holder) await egressCreated.then(() => runtime.connectNetwork(egressNetwork.name, id, []));
+        // A namespace exists only while its holder runs.
+        if (holder) await holder.started;
         await runtime.startContainer(id);
         progress.debug(`tong '${tong.name}' started`);
         if (hasSecrets) {
@@ -356,7 +410,7 @@ export async function applyPlan(
   } catch (err) {
     // Let the network and probe creations already in flight land first, so that teardown by label
     // (which runs after this throws) sees them: nothing may appear after the caller's clean-up.
-    await Promise.allSettled([networkCreated, egressCreated, volumeCreated, probe?.containerId, relayStarted]);
+    await Promise.allSettled([networkCreated, egressCreated, volumeCreated, probe?.containerId, relayStarted, ...[...holders.values()].map((h) => h.started)]);
     throw err;
   }
 }

@@ -35,6 +35,14 @@ export interface ContainerSpec {
   extraHosts?: string[];
   /** The one network joined at create time (engine API 1.41 takes only one), with its DNS aliases. */
   network: { name: string; aliases: string[] } | null;
+  /**
+   * Join this container's network namespace instead (Docker's `--network container:ID`; it must be
+   * running when this one starts). `network` must then be null and `extraHosts` empty: the engine
+   * refuses both beside it.
+   */
+  networkContainer?: string;
+  /** Capabilities removed from the engine's default set, e.g. `NET_RAW` (`docker run --cap-drop`). */
+  capDrop?: string[];
   /** Keep stdin open so `attach` can write to it (the readiness probe reads its instructions there). */
   openStdin?: boolean;
   /** The engine removes the container when it exits. */

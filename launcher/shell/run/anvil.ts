@@ -188,7 +188,7 @@ function capture(command: string, args: string[], env: NodeJS.ProcessEnv): Promi
 
 /**
  * `/etc/hosts` entries (`ALIAS:ADDRESS`, for `docker run --add-host`) for every alias of every started
- * tong, at its address on the session network; empty behind the relay (the anvil has no network, and
+ * tong, at its address on the session network (its namespace holder's, when it joined one); empty behind the relay (the anvil has no network, and
  * the plan maps the aliases to 127.0.0.x) or with no session network.
  *
  * Why not only the engine's DNS: on Podman (netavark with aardvark-dns 1.4, Debian 12) a container
@@ -204,7 +204,8 @@ export async function tongHostEntries(plan: LaunchPlan, runtime: ContainerRuntim
   if (plan.relay || !network) return [];
   const entries = await Promise.all(
     plan.tongs.map(async (t) => {
-      const id = containers.get(t.name);
+      // A tong in a shared network namespace has the holder's address (launcher/core/netns.ts).
+      const id = t.netns ?? containers.get(t.name);
       const address = id ? (await runtime.inspectContainer(id))?.networks[network]?.address : null;
       return address ? [t.alias, ...t.aliases].map((a) => `${a}:${address}`) : [];
     }),

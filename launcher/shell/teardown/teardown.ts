@@ -64,13 +64,24 @@ export async function removeSessionResources(
   if (networkName) networks.add(networkName);
   const doomed = containers.filter((c) => !isShared(c.labels));
   await Promise.all([
-    ...doomed.map((c) => runtime.removeContainer(c.id)),
+    removeContainers(runtime, doomed),
     ...shared.flatMap((c) => c.networks.filter((n) => networks.has(n)).map((n) => runtime.disconnectNetwork(n, c.id))),
   ]);
   // The networks and the relay's socket volume (DESIGN.md "The seal" rule 5), together: the containers
   // that used them are gone now.
   await Promise.all([...[...networks].map((n) => removeNetworkSettled(runtime, n)), ...volumes.map((v) => removeVolumeSettled(runtime, v.name))]);
   return { containers: doomed.length, networks: labelledNets.length };
+}
+
+/**
+ * Remove `containers` in parallel, the holders of shared network namespaces (launcher/core/netns.ts)
+ * after the rest: Podman refuses to remove a container others joined ("has dependent containers"),
+ * and on Docker the tongs would lose their network mid-removal.
+ */
+async function removeContainers(runtime: ContainerRuntime, containers: readonly ContainerSummary[]): Promise<void> {
+  const holders = containers.filter((c) => c.labels[LABEL_ROLE] === 'netns');
+  await Promise.all(containers.filter((c) => !holders.includes(c)).map((c) => runtime.removeContainer(c.id)));
+  await Promise.all(holders.map((c) => runtime.removeContainer(c.id)));
 }
 
 /**
@@ -257,7 +268,7 @@ export async function removeAtAnvilExit(
     const doomed = (await runtime.listContainers({ [LABEL_SESSION]: plan.sessionId })).filter(
       (c) => c.labels[LABEL_ROLE] !== 'anvil' && c.labels[LABEL_LIFECYCLE] !== 'shared',
     );
-    await Promise.all(doomed.map((c) => runtime.removeContainer(c.id)));
+    await removeContainers(runtime, doomed);
     return { containers: doomed.length, startedAt };
   } catch {
     return none;
