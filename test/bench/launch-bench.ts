@@ -48,10 +48,10 @@ function timeToFirstOutput(argv: string[]): Promise<number> {
  * Milliseconds from spawning `argv` until its stdout shows MARK (`output`), and from then until the
  * process exits (`exit`: for tongs, the anvil's exit plus the session's teardown).
  */
-function timeOutputAndExit(argv: string[]): Promise<{ output: number; exit: number }> {
+function timeOutputAndExit(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ output: number; exit: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT, env });
     let seen: number | null = null;
     let out = '';
     let err = '';
@@ -120,13 +120,23 @@ async function tongBootOnce(runtime: ContainerRuntime, network: string, n: numbe
   }
 }
 
-/** The healthcheck command of the issue's measurement (and of the compose services below). */
-const HEALTH = `["node", "-e", "require('net').connect(8080,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"]`;
+/** The healthcheck command of the issue's measurement (and of the compose services below), on `port`. */
+const HEALTH = (port = 8080) =>
+  `["node", "-e", "require('net').connect(${port},'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))"]`;
 
-async function layer(dir: string, n: number, readiness: 'healthcheck' | 'mcp' = 'healthcheck'): Promise<void> {
-  const ready = readiness === 'healthcheck' ? `{ mode: healthcheck, command: ${HEALTH}, timeout: 60s }` : '{ timeout: 60s }';
+/**
+ * `n` test-MCP tong definitions in `dir`. `ports: 'distinct'` puts tong i on port 8080+i (its PORT), so
+ * the tongs share one network namespace (launcher/core/netns.ts); `'same'` puts every one on 8080, as
+ * the issue measured, so each keeps an endpoint of its own.
+ */
+async function layer(dir: string, n: number, readiness: 'healthcheck' | 'mcp' = 'healthcheck', ports: 'same' | 'distinct' = 'same'): Promise<void> {
   for (let i = 0; i < n; i++) {
-    await writeFile(join(dir, `mcp${i}.yaml`), `image: tongs-test-mcp:local\ninterface: { kind: mcp, port: 8080, name: mcp${i} }\nreadiness: ${ready}\n`);
+    const port = ports === 'distinct' ? 8080 + i : 8080;
+    const ready = readiness === 'healthcheck' ? `{ mode: healthcheck, command: ${HEALTH(port)}, timeout: 60s }` : '{ timeout: 60s }';
+    await writeFile(
+      join(dir, `mcp${i}.yaml`),
+      `image: tongs-test-mcp:local\nenv: { PORT: "${port}" }\ninterface: { kind: mcp, port: ${port}, name: mcp${i} }\nreadiness: ${ready}\n`,
+    );
   }
 }
 
@@ -226,10 +236,13 @@ async function main(): Promise<void> {
   const one = join(dir, 'one');
   const oneMcp = join(dir, 'one-mcp');
   const ten = join(dir, 'ten');
-  await run('mkdir', ['-p', one, oneMcp, ten]);
+  const tenPorts = join(dir, 'ten-ports');
+  await run('mkdir', ['-p', one, oneMcp, ten, tenPorts]);
   await layer(one, 1);
   await layer(oneMcp, 1, 'mcp');
   await layer(ten, 10);
+  await layer(tenPorts, 10, 'healthcheck', 'distinct');
+  const separate = { ...process.env, TONGS_SHARED_NETNS: '0' };
   await writeFile(join(dir, 'compose-1.yml'), composeFile(1));
   await writeFile(join(dir, 'compose-10.yml'), composeFile(10));
   // --anvil-relay: the seal's network (the anvil reaches its tongs only through the relay), as make runs it.
@@ -248,6 +261,7 @@ async function main(): Promise<void> {
   const bootNetwork = `tongsbench${runId}boot`;
   const samples: Record<string, number[]> = {
     direct: [], directExit: [], boot1: [], boot10: [], tongs1: [], tongs1Mcp: [], tongs10: [], tongs10Exit: [], compose1: [], compose10: [],
+    tongs10Ports: [], tongs10PortsExit: [], tongs10PortsSeparate: [], tongs10PortsSeparateExit: [],
     sealed1: [], guard: [], firstCall: [], github: [],
   };
   try {
@@ -271,6 +285,12 @@ async function main(): Promise<void> {
       const ten10 = await timeOutputAndExit(tongs(ten));
       samples.tongs10!.push(ten10.output);
       samples.tongs10Exit!.push(ten10.exit);
+      const shared10 = await timeOutputAndExit(tongs(tenPorts));
+      samples.tongs10Ports!.push(shared10.output);
+      samples.tongs10PortsExit!.push(shared10.exit);
+      const separate10 = await timeOutputAndExit(tongs(tenPorts), separate);
+      samples.tongs10PortsSeparate!.push(separate10.output);
+      samples.tongs10PortsSeparateExit!.push(separate10.exit);
       samples.compose1!.push(await composeOnce(dir, `tongsbench${runId}x1x${i}`, 1));
       samples.compose10!.push(await composeOnce(dir, `tongsbench${runId}x10x${i}`, 10));
       process.stderr.write(`tongs: bench run ${i + 1}/${RUNS} done\n`);
@@ -289,6 +309,9 @@ async function main(): Promise<void> {
   const c1 = m('compose1') - d;
   const c10 = m('compose10') - d;
   const teardown = m('tongs10Exit') - m('directExit');
+  const o10p = m('tongs10Ports') - d;
+  const o10ps = m('tongs10PortsSeparate') - d;
+  const teardownP = m('tongs10PortsExit') - m('directExit');
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const target = (value: number, limit: number, text = s(limit)) => `<= ${text} ${value <= limit ? 'ok' : 'MISSED'}`;
   const rows = [
@@ -299,7 +322,12 @@ async function main(): Promise<void> {
     ['tongs run, 1 mcp tong (healthcheck readiness)', s(m('tongs1')), s(o1), s(o1 - b1), target(o1, 500), (o1 / c1).toFixed(2), `${REFERENCE.one.toFixed(2)} s`],
     ['tongs run, 1 mcp tong (mcp readiness)', s(m('tongs1Mcp')), s(o1m), s(o1m - b1), '-', (o1m / c1).toFixed(2), '-'],
     ['tongs run, 10 mcp tongs (healthcheck readiness)', s(m('tongs10')), s(o10), s(o10 - b10), target(o10, 2000), (o10 / c10).toFixed(2), `${REFERENCE.ten.toFixed(2)} s`],
+    ['tongs run, 10 mcp tongs on distinct ports (one shared network namespace)', s(m('tongs10Ports')), s(o10p), s(o10p - b10), target(o10p, 2000), (o10p / c10).toFixed(2), `${REFERENCE.ten.toFixed(2)} s`],
+    ['  the same, TONGS_SHARED_NETNS=0 (an endpoint each)', s(m('tongs10PortsSeparate')), s(o10ps), s(o10ps - b10), '-', (o10ps / c10).toFixed(2), '-'],
+    ['  shared / separate namespaces', `${(o10p / o10ps).toFixed(2)}x overhead`, '-', '-', '-', '-', '-'],
     ['teardown, 10 tongs (anvil output → launcher exit)', s(m('tongs10Exit')), s(teardown), '-', target(teardown, 800), '-', '-'],
+    ['teardown, 10 tongs in one shared namespace', s(m('tongs10PortsExit')), s(teardownP), '-', target(teardownP, 800), '-', '-'],
+    ['teardown, the same with an endpoint each', s(m('tongs10PortsSeparateExit')), s(m('tongs10PortsSeparateExit') - m('directExit')), '-', '-', '-', '-'],
     ['launcher start → first engine call', `${m('firstCall').toFixed(0)} ms`, '-', '-', target(m('firstCall'), 120, '120 ms'), '-', '-'],
     ['GitHub tong: create → listening', s(m('github')), '-', '-', target(m('github'), 350), '-', '-'],
     [

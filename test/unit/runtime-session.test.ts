@@ -276,6 +276,36 @@ test('healthcheck readiness with a command: exec’d in the tong until it exits 
   );
 });
 
+test('healthcheck readiness waits between tries at least as long as the last exec took (a slow exec is not repeated back to back)', async () => {
+  const rt = new FakeRuntime(['img:local']);
+  const plan = buildPlan(
+    { hc: { image: 'img:local', interface: { kind: 'none' }, readiness: { mode: 'healthcheck', command: ['node', '-e', 'check()'], timeout: '30s' } } },
+    { anvilArgv: ['docker', 'run', 'img:local'] },
+  );
+  await applyPlan(plan, rt, { progress: sink().progress });
+  const tong = plan.tongs[0]!;
+  let clock = 0;
+  let tries = 0;
+  // Each exec takes 400 ms of the clock (a Node start in a busy tong); the fifth succeeds.
+  rt.execHandler = () => {
+    clock += 400;
+    return ++tries < 5 ? { exitCode: 1, stdout: '', stderr: 'not yet' } : { exitCode: 0, stdout: '', stderr: '' };
+  };
+  const pauses: number[] = [];
+  await READINESS_STRATEGIES.healthcheck.wait(tong, {
+    runtime: rt,
+    containerId: rt.byName(tong.containerName)!.id,
+    probe: null,
+    now: () => clock,
+    sleep: async (ms) => {
+      pauses.push(ms);
+      clock += ms;
+    },
+  });
+  assert.equal(tries, 5);
+  assert.deepEqual(pauses, [400, 400, 400, 400], 'never less than the 400 ms an exec took (the plain back-off would be 50, 100, 200, 250)');
+});
+
 test('healthcheck readiness with no command waits for the image HEALTHCHECK; an image without one is refused', async () => {
   const rt = new FakeRuntime();
   rt.addImage('hc:local', { hasHealthcheck: true });
