@@ -82,6 +82,8 @@ With --workspace, run ends by listing the files the agent changed that git statu
 (under .git, and ignored files where host tools read code or settings: .claude/, .envrc, .vscode/, …).
 Exit status: 2 usage error, 1 refusal or launcher failure, 127 anvil command cannot be executed,
 130 interrupted, otherwise the anvil's own status. Set DEBUG=tongs* to see causes of failures.
+Session tongs whose ports differ share one network namespace (and localhost);
+TONGS_SHARED_NETNS=0 gives each its own.
 `;
 
 const OPTIONS = {
