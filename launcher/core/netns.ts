@@ -25,6 +25,8 @@
 import type { PlannedNetns, PlannedTong } from './plan-types.js';
 import { LABEL_ROLE } from './labels.js';
 
+/** The environment variable whose value `0` turns grouping off (read by the shell). */
+export const SHARED_NETNS_ENV = 'TONGS_SHARED_NETNS';
 /** The holder's argv: sleep for ~68 years (an integer both GNU and busybox `sleep` accept). */
 export const NETNS_HOLDER_COMMAND = ['sleep', '2147483647'];
 /** The holder's memory limit, in bytes: `sleep` needs well under 1 MB. */

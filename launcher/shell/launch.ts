@@ -206,7 +206,7 @@ async function launch(ctx: LaunchContext, cli: CommandLine, hooks?: LaunchHooks)
       anvilGate: (await engine).gate,
       internalNetworks: (await engine).internalNetworks,
       stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
-      sharedNetns: sharedNetnsWanted(),
+      sharedNetns: await sharedNetnsWanted(),
       ...(hooks ? { appendHarnessArgs: hooks.appendHarnessArgs } : {}),
     });
     // Workspace-tong approval (issue #6): after refusals, before any container exists.
@@ -341,9 +341,11 @@ async function startSession(
   });
 }
 
-/** `TONGS_SHARED_NETNS=0` keeps every tong in a network namespace of its own (launcher/core/netns.ts). */
-export const SHARED_NETNS_ENV = 'TONGS_SHARED_NETNS';
-const sharedNetnsWanted = (): boolean => process.env[SHARED_NETNS_ENV] !== '0';
+/**
+ * `TONGS_SHARED_NETNS=0` keeps every tong in a network namespace of its own (launcher/core/netns.ts,
+ * loaded with the planner, so a passthrough launch never loads it).
+ */
+const sharedNetnsWanted = async (): Promise<boolean> => process.env[(await import('../core/netns.js')).SHARED_NETNS_ENV] !== '0';
 
 /**
  * The github-app provider of this launch (issue #15 item 2), only when a tong uses it: mints at
@@ -445,7 +447,7 @@ export async function planCommand(cli: CommandLine): Promise<number> {
     anvilRelay: cli.values['anvil-relay'] ?? false,
     ...(tongs.length > 0 ? await launchRuntime(ctx.anvilArgv).then((e) => ({ anvilGate: e.gate, internalNetworks: e.internalNetworks })) : { anvilGate: false }),
     stdioBridge: (await import('./gather/stdio-bridge.js')).locateStdioBridge(),
-    sharedNetns: sharedNetnsWanted(),
+    sharedNetns: await sharedNetnsWanted(),
   });
   printSummary(launchSummary(plan), cli);
   await writeStdout(`${JSON.stringify(plan, null, 2)}\n`);

@@ -129,6 +129,7 @@ test('a holder that cannot start fails the launch naming its tongs, and teardown
   await assert.rejects(applyPlan(plan, rt, { progress: quiet() }), (err: Error) => {
     assert.ok(err instanceof DockerError);
     assert.match(err.message, /the network namespace shared by tongs 'a', 'b' did not start: OCI runtime create failed: exec: "sleep"/);
+    assert.match(err.message, /runs `sleep 2147483647` from the anvil image anvil:local; TONGS_SHARED_NETNS=0 gives each tong its own\)$/);
     return true;
   });
   assert.ok(plan.tongs.every((t) => rt.byName(t.containerName)?.state !== 'running'), 'no tong ran');

@@ -8,7 +8,7 @@
  */
 import { DockerError, TongsError } from '../../errors.js';
 import type { LaunchPlan, PlannedNetns, PlannedTong } from '../../core/plan-types.js';
-import { NETNS_DROPPED_CAPABILITIES, NETNS_HOLDER_COMMAND, NETNS_HOLDER_MEMORY_BYTES } from '../../core/netns.js';
+import { NETNS_DROPPED_CAPABILITIES, NETNS_HOLDER_COMMAND, NETNS_HOLDER_MEMORY_BYTES, SHARED_NETNS_ENV } from '../../core/netns.js';
 import { LABEL_CONFIG_HASH, LABEL_ROLE } from '../../core/labels.js';
 import { formatBytes } from '../../core/privilege-summary.js';
 import type { Progress } from '../progress.js';
@@ -242,10 +242,14 @@ export async function applyPlan(
   const holders = new Map<string, { created: Promise<string>; started: Promise<string> }>();
   for (const ns of plan.netns ?? []) {
     const failed = (err: unknown): never => {
-      throw new DockerError(`the network namespace shared by tongs ${ns.tongs.map((n) => `'${n}'`).join(', ')} did not start: ${(err as Error).message}`, {
-        cause: err,
-        ...(err instanceof DockerError ? { kind: err.kind } : {}),
-      });
+      throw new DockerError(
+        `the network namespace shared by tongs ${ns.tongs.map((n) => `'${n}'`).join(', ')} did not start: ${(err as Error).message} ` +
+          `(its holder runs \`${NETNS_HOLDER_COMMAND.join(' ')}\` from the anvil image ${ns.image}; ${SHARED_NETNS_ENV}=0 gives each tong its own)`,
+        {
+          cause: err,
+          ...(err instanceof DockerError ? { kind: err.kind } : {}),
+        },
+      );
     };
     const holderCreated = (ns.network === egressNetwork?.name ? egressCreated : networkCreated)
       .then(() => runtime.createContainer(netnsHolderSpec(ns)))
