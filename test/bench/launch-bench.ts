@@ -6,6 +6,8 @@
  * healthy, then the anvil on the compose network (tongs' overhead as a ratio of compose's). The anvil is
  * tongs-anvil:local, which has the launch gate (DESIGN.md "Launch order"), running `node -e` as its
  * harness, so the launch runs in the parallel order; the direct `docker run` runs the same image.
+ * Ten tongs run twice more on distinct ports (issue #12 item 4): sharing one network namespace
+ * (launcher/core/netns.ts), and with `TONGS_SHARED_NETNS=0`, each with its teardown.
  *
  * Also in the same run: the tongs' own boot (N test-MCP containers started in parallel on a ready
  * network until each one listens, seen from inside); the launcher's start-up (process start → its
