@@ -120,18 +120,15 @@ async function session(t: TestContext, runtime: ContainerRuntime, relay: boolean
   assert.deepEqual(await sessionLeftovers(runtime, id), [], 'nothing of the session is left, the holder included');
 }
 
-test('tongs with distinct ports share a namespace: the anvil on the session network reaches each by its alias', { timeout: 180_000 }, async (t) => {
-  const runtime = await requireDocker(t);
-  if (!runtime) return;
-  await buildTestImages('tongs-test-mcp:local');
-  t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
-  await session(t, runtime, false);
-});
-
-test('behind the relay too: every tong of the shared namespace answers through its socket', { timeout: 180_000 }, async (t) => {
-  const runtime = await requireDocker(t);
-  if (!runtime) return;
-  await buildTestImages('tongs-test-mcp:local');
-  t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
-  await session(t, runtime, true);
-});
+for (const [relay, title] of [
+  [false, 'tongs with distinct ports share a namespace: the anvil on the session network reaches each by its alias'],
+  [true, 'behind the relay too: every tong of the shared namespace answers through its socket'],
+] as const) {
+  test(title, { timeout: 180_000 }, async (t) => {
+    const runtime = await requireDocker(t);
+    if (!runtime) return;
+    await buildTestImages('tongs-test-mcp:local');
+    t.after(() => cleanupByLabel(runtime, TEST_LABEL, RUN_ID));
+    await session(t, runtime, relay);
+  });
+}
